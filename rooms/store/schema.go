@@ -1,0 +1,113 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The database holds one bucket per entity, keyed by the entity's random ID
+// and holding its JSON, plus index buckets mapping another unique key to
+// that ID. An index is always written in the same transaction as its record.
+//
+// Schema version 1:
+//
+//	meta           "schema_version" → decimal ASCII ("1")
+//	               "signing_key"    → 32 random bytes (HS256 key for join tokens)
+//	               "public_url"     → base URL the server serves links on
+//	rooms          room ID → rooms.Room JSON
+//	rooms_by_name  rooms.NameKey(name) → room ID
+//	rooms_by_link  link → room ID
+//
+// Planned by later issues, each a new migration appended to migrations (the
+// shape above does not change for them):
+//
+//	groups              group ID → JSON {name, admin password hash, meeting PIN hash, ...}
+//	groups_by_name      lower-cased group name → group ID
+//	rooms_by_group      group ID + "/" + room ID → empty (backfilled from rooms.GroupID)
+//	endpoints           endpoint ID → JSON {group ID, name or e-mail, credential hash}
+//	endpoints_by_group  group ID + "/" + endpoint ID → empty
+//	bookings            booking ID → JSON {room ID (a shared meeting account), group ID,
+//	                    recurrence, start/end, host key hash}
+//	bookings_by_room    room ID + "/" + RFC 3339 start + "/" + booking ID → empty
+//	                    (range scans find overlaps and enforce the gap between bookings)
+//	guest_links         SHA-256 of the guest token → JSON {room ID, created by, expires}
+//	guest_links_by_room room ID + "/" + guest link key → empty
+//
+// Secrets (passwords, PINs, host keys) are stored only as auth.HashSecret
+// strings; guest tokens only as hashes, so a leaked backup does not admit
+// anyone.
+var (
+	bucketMeta        = []byte("meta")
+	bucketRooms       = []byte("rooms")
+	bucketRoomsByName = []byte("rooms_by_name")
+	bucketRoomsByLink = []byte("rooms_by_link")
+
+	keySchemaVersion = []byte("schema_version")
+	keySigningKey    = []byte("signing_key")
+	keyPublicURL     = []byte("public_url")
+)
+
+// migrations bring the schema from version i to i+1 at index i. They run in
+// order, all in one write transaction at Open, so a failure leaves the file
+// as it was. Append only; never edit or reorder a released migration.
+var migrations = []func(tx *bolt.Tx) error{
+	// 0 → 1: the initial buckets.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketMeta, bucketRooms, bucketRoomsByName, bucketRoomsByLink)
+	},
+}
+
+// currentVersion is the schema version this build writes.
+func currentVersion() int { return len(migrations) }
+
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrate runs the migrations the file has not yet had.
+func migrate(tx *bolt.Tx) error {
+	v, err := schemaVersion(tx)
+	if err != nil {
+		return err
+	}
+	if v > currentVersion() {
+		return fmt.Errorf("%w: file has schema version %d, this build knows up to %d", ErrSchemaTooNew, v, currentVersion())
+	}
+	if v == currentVersion() {
+		return nil
+	}
+	for i := v; i < currentVersion(); i++ {
+		if err := migrations[i](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", i, i+1, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(currentVersion()))); err != nil {
+		return fmt.Errorf("record schema version: %w", err)
+	}
+	return nil
+}
+
+// schemaVersion reads the version inside tx; 0 for a new, empty file.
+func schemaVersion(tx *bolt.Tx) (int, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	raw := meta.Get(keySchemaVersion)
+	if raw == nil {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("corrupt schema version %q in meta bucket", raw)
+	}
+	return v, nil
+}

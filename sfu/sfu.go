@@ -1,0 +1,254 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config configures an SFU. The zero value is usable: free ports, host
+// candidates from local addresses, ICE-TCP enabled, 500ms PLI throttle.
+type Config struct {
+	UDPPort     int           // the ONE UDP port all media uses (ICE UDP mux, one socket bound to 0.0.0.0). 0 picks a free port.
+	TCPPort     int           // ICE-TCP passive fallback port. 0 picks a free port; -1 disables ICE-TCP.
+	PublicIPs   []string      // if set, announced as host candidates instead of local addresses (SetNAT1To1IPs, host type)
+	Loopback    bool          // include loopback candidates (local use and tests)
+	PLIInterval time.Duration // minimum gap between keyframe requests (PLI) sent to one publisher track; 0 means 500ms
+	Logger      *slog.Logger  // nil means slog.Default()
+}
+
+const defaultPLIInterval = 500 * time.Millisecond
+
+// SFU is the media server: one webrtc.API and the shared media sockets.
+// Create Routers with NewRouter and peers with Router.AddPeer.
+type SFU struct {
+	// Set at construction, read-only afterwards.
+	log         *slog.Logger
+	pliInterval time.Duration
+	api         *webrtc.API
+	udpConn     *net.UDPConn
+	udpMux      ice.UDPMux
+	tcpLn       *net.TCPListener // nil when ICE-TCP is disabled
+	tcpMux      ice.TCPMux       // nil when ICE-TCP is disabled
+
+	// wg counts every goroutine sfu starts (see spawn); Close waits on it.
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards the fields below
+	routers map[*Router]struct{}
+	closed  bool
+}
+
+// New binds the media sockets and builds the webrtc.API shared by every
+// PeerConnection: a MediaEngine with Opus and VP8 only, NACK, RTCP report
+// and TWCC interceptors, and a SettingEngine using the shared muxes.
+func New(cfg Config) (*SFU, error) {
+	s := &SFU{
+		log:         cfg.Logger,
+		pliInterval: cfg.PLIInterval,
+		routers:     make(map[*Router]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.pliInterval <= 0 {
+		s.pliInterval = defaultPLIInterval
+	}
+	lf := pionLoggerFactory{log: s.log}
+
+	var err error
+	s.udpConn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4zero, Port: cfg.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: listen udp :%d: %w", cfg.UDPPort, err)
+	}
+	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.udpConn)
+	if cfg.TCPPort >= 0 {
+		s.tcpLn, err = net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4zero, Port: cfg.TCPPort})
+		if err != nil {
+			_ = s.udpMux.Close()
+			_ = s.udpConn.Close()
+			return nil, fmt.Errorf("sfu: listen tcp :%d: %w", cfg.TCPPort, err)
+		}
+		s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), s.tcpLn, 8)
+	}
+
+	s.api, err = s.newAPI(cfg, lf)
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	s.log.Info("sfu started", "udp", s.UDPAddr().String(), "tcp", s.TCPAddr())
+	return s, nil
+}
+
+func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBGoogREMB},
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+	}
+	codecs := []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+				SDPFmtpLine: "minptime=10;useinbandfec=1",
+			},
+			PayloadType: 111,
+		}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB,
+			},
+			PayloadType: 96,
+		}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.p, c.kind); err != nil {
+			return nil, fmt.Errorf("sfu: register codec %s: %w", c.p.MimeType, err)
+		}
+	}
+
+	// NACK generator/responder (adds nack, nack pli feedback), RTCP sender
+	// and receiver reports, and TWCC feedback generation for what we receive.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return nil, fmt.Errorf("sfu: nack: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+		return nil, fmt.Errorf("sfu: twcc: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetICEUDPMux(s.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if s.tcpMux != nil {
+		se.SetICETCPMux(s.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(me),
+		webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se),
+	), nil
+}
+
+// UDPAddr returns the bound media UDP address.
+func (s *SFU) UDPAddr() *net.UDPAddr {
+	a, _ := s.udpConn.LocalAddr().(*net.UDPAddr)
+	return a
+}
+
+// TCPAddr returns the bound ICE-TCP address, or nil when ICE-TCP is
+// disabled.
+func (s *SFU) TCPAddr() *net.TCPAddr {
+	if s.tcpLn == nil {
+		return nil
+	}
+	a, _ := s.tcpLn.Addr().(*net.TCPAddr)
+	return a
+}
+
+// NewRouter returns a new, empty Router. Tracks are forwarded between the
+// peers of one router only. After Close it returns a closed router whose
+// AddPeer fails with ErrClosed.
+func (s *SFU) NewRouter(name string) *Router {
+	r := &Router{
+		sfu:   s,
+		name:  name,
+		log:   s.log.With("router", name),
+		peers: make(map[string]*Peer),
+	}
+	s.mu.Lock()
+	if s.closed {
+		r.closed = true
+	} else {
+		s.routers[r] = struct{}{}
+	}
+	s.mu.Unlock()
+	return r
+}
+
+// Close closes every router and peer, waits for all goroutines the SFU
+// started, then closes the sockets. It is idempotent. It must not be called
+// from inside a PeerConfig callback.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	routers := make([]*Router, 0, len(s.routers))
+	for r := range s.routers {
+		routers = append(routers, r)
+	}
+	s.routers = nil
+	s.mu.Unlock()
+
+	for _, r := range routers {
+		r.close(true)
+	}
+	s.wg.Wait()
+	err := s.closeSockets()
+	s.log.Info("sfu closed")
+	return err
+}
+
+func (s *SFU) closeSockets() error {
+	var errs []error
+	if s.tcpMux != nil {
+		errs = append(errs, s.tcpMux.Close())
+	}
+	errs = append(errs, s.udpMux.Close())
+	if s.tcpLn != nil {
+		if err := s.tcpLn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.udpConn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *SFU) forgetRouter(r *Router) {
+	s.mu.Lock()
+	delete(s.routers, r)
+	s.mu.Unlock()
+}
+
+// spawn runs f in a new goroutine counted by s.wg, unless the SFU is
+// closed, in which case it returns false and f does not run. Every
+// goroutine sfu starts goes through spawn, so Close can wait for them.
+func (s *SFU) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}

@@ -1,0 +1,364 @@
+// Package api is parley's HTTP surface: the JSON API under /api/v1 (join
+// links, and room management for the operator), the WebSocket endpoint
+// (handed to package signaling) and the embedded web client. docs/api.md
+// describes every route.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/rooms"
+)
+
+// maxBodyBytes bounds every JSON request body.
+const maxBodyBytes = 64 << 10
+
+// TokenIssuer issues the short-lived tokens that open a WebSocket session.
+type TokenIssuer interface {
+	IssueJoin(roomID, role string) (string, time.Time, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	Rooms     rooms.Store  // required
+	Tokens    TokenIssuer  // required
+	WebSocket http.Handler // required: serves GET /ws
+	Web       fs.FS        // required: the web client's files (index.html at the root)
+	// OperatorToken authorises the room-management API (Bearer). "" turns that API off.
+	OperatorToken string
+	// PublicURL is the base of the links the API hands out, e.g. "https://meet.example.org".
+	PublicURL string
+	// OnRoomDeleted is called after a room is deleted, to end its live call.
+	OnRoomDeleted func(roomID string)
+	// JoinRate and JoinBurst throttle join-link look-ups per client address,
+	// so links cannot be guessed: defaults 1 a second, burst 20.
+	JoinRate  float64
+	JoinBurst int
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Server is the HTTP handler for everything parley serves.
+type Server struct {
+	// set at construction
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+
+	limiter *addrLimiter
+}
+
+// New returns a Server. It fails if a required field is missing or the web
+// client files lack index.html.
+func New(cfg Config) (*Server, error) {
+	if cfg.Rooms == nil || cfg.Tokens == nil || cfg.WebSocket == nil || cfg.Web == nil {
+		return nil, errors.New("api: Rooms, Tokens, WebSocket and Web are required")
+	}
+	if _, err := fs.Stat(cfg.Web, "index.html"); err != nil {
+		return nil, fmt.Errorf("api: web client has no index.html: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.JoinRate <= 0 {
+		cfg.JoinRate = 1
+	}
+	if cfg.JoinBurst <= 0 {
+		cfg.JoinBurst = 20
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		mux:     http.NewServeMux(),
+		limiter: newAddrLimiter(rate.Limit(cfg.JoinRate), cfg.JoinBurst, cfg.Now),
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /{$}", s.serveIndex)
+	s.mux.HandleFunc("GET /r/{link}", s.serveIndex)
+	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(s.cfg.Web)))
+	s.mux.Handle("GET /ws", s.cfg.WebSocket)
+
+	allowed := map[string][]string{} // API path → its methods
+	api := func(method, path string, h handlerFunc) {
+		s.mux.HandleFunc(method+" "+path, s.handle(h))
+		allowed[path] = append(allowed[path], method)
+	}
+	api("GET", "/api/v1/health", s.health)
+	api("POST", "/api/v1/join", s.join)
+	api("GET", "/api/v1/rooms", s.operator(s.listRooms))
+	api("POST", "/api/v1/rooms", s.operator(s.createRoom))
+	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
+	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
+	// A known API path with another method gets 405 with Allow, and an
+	// unknown one 404, both as JSON errors.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		s.mux.HandleFunc(path, s.handle(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return &apiError{status: http.StatusMethodNotAllowed, code: "method-not-allowed", msg: r.Method + " is not allowed here; use " + allow}
+		}))
+	}
+	s.mux.HandleFunc("/api/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errNotFound
+	}))
+}
+
+// ServeHTTP sets the security headers and routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFileFS(w, r, s.cfg.Web, "index.html")
+}
+
+// handlerFunc is an HTTP handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// operator wraps h so it runs only with the operator's bearer token.
+func (s *Server) operator(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.OperatorToken == "" {
+			return errForbidden
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !auth.Equal(token, s.cfg.OperatorToken) {
+			if !s.limiter.allow(clientAddr(r)) {
+				return errRateLimited
+			}
+			return errUnauthorized
+		}
+		return h(w, r)
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// JoinRequest is the body of POST /api/v1/join.
+type JoinRequest struct {
+	Link string `json:"link"`
+}
+
+// JoinResponse answers POST /api/v1/join.
+type JoinResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Room      RoomInfo  `json:"room"`
+	WSPath    string    `json:"wsPath"`
+}
+
+// RoomInfo is what a joiner learns of a room.
+type RoomInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
+	var req JoinRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	link := strings.TrimSpace(req.Link)
+	if link == "" {
+		return badRequest("link is required")
+	}
+	if !s.limiter.allow(clientAddr(r)) {
+		return errRateLimited
+	}
+	room, err := s.cfg.Rooms.RoomByLink(r.Context(), link)
+	if err != nil {
+		return fmt.Errorf("look up join link: %w", err)
+	}
+	token, exp, err := s.cfg.Tokens.IssueJoin(room.ID, "member")
+	if err != nil {
+		return fmt.Errorf("issue join token: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, JoinResponse{
+		Token:     token,
+		ExpiresAt: exp.UTC(),
+		Room:      RoomInfo{ID: room.ID, Name: room.Name},
+		WSPath:    "/ws",
+	})
+}
+
+// RoomView is a room as the operator API shows it.
+type RoomView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Link      string    `json:"link"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (s *Server) view(rm *rooms.Room) RoomView {
+	return RoomView{ID: rm.ID, Name: rm.Name, Link: rm.Link, URL: rm.URL(s.cfg.PublicURL), CreatedAt: rm.CreatedAt}
+}
+
+func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) error {
+	all, err := s.cfg.Rooms.Rooms(r.Context())
+	if err != nil {
+		return fmt.Errorf("list rooms: %w", err)
+	}
+	out := make([]RoomView, 0, len(all))
+	for _, rm := range all {
+		out = append(out, s.view(rm))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
+}
+
+// CreateRoomRequest is the body of POST /api/v1/rooms.
+type CreateRoomRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) error {
+	var req CreateRoomRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	rm, err := rooms.New(req.Name, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Rooms.CreateRoom(r.Context(), rm); err != nil {
+		return fmt.Errorf("create room: %w", err)
+	}
+	s.log.Info("room created", "room", rm.Name, "id", rm.ID)
+	return writeJSON(w, http.StatusCreated, s.view(rm))
+}
+
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) error {
+	rm, err := s.cfg.Rooms.RoomByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return fmt.Errorf("get room: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, s.view(rm))
+}
+
+func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) error {
+	rm, err := s.cfg.Rooms.RoomByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return fmt.Errorf("delete room: %w", err)
+	}
+	if err := s.cfg.Rooms.DeleteRoom(r.Context(), rm.ID); err != nil {
+		return fmt.Errorf("delete room: %w", err)
+	}
+	if s.cfg.OnRoomDeleted != nil {
+		s.cfg.OnRoomDeleted(rm.ID)
+	}
+	s.log.Info("room deleted", "room", rm.Name, "id", rm.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readJSON decodes one JSON object from the body into v, refusing unknown
+// fields, trailing data and bodies over maxBodyBytes.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported-media-type", msg: "send Content-Type: application/json"}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "too-large", msg: fmt.Sprintf("request body over %d bytes", maxBodyBytes)}
+		}
+		return badRequest(fmt.Sprintf("malformed JSON body: %v", err))
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return badRequest("request body has data after the JSON object")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// clientAddr is the request's remote IP, without port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// addrLimiter keeps a token bucket per client address.
+type addrLimiter struct {
+	// set at construction
+	limit rate.Limit
+	burst int
+	now   func() time.Time
+
+	mu      sync.Mutex // guards buckets
+	buckets map[string]*rate.Limiter
+}
+
+// maxTrackedAddrs bounds the limiter's memory; when it fills, full buckets
+// are forgotten.
+const maxTrackedAddrs = 10000
+
+func newAddrLimiter(limit rate.Limit, burst int, now func() time.Time) *addrLimiter {
+	return &addrLimiter{limit: limit, burst: burst, now: now, buckets: make(map[string]*rate.Limiter)}
+}
+
+func (l *addrLimiter) allow(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[addr]
+	if b == nil {
+		if len(l.buckets) >= maxTrackedAddrs {
+			for k, v := range l.buckets {
+				if v.TokensAt(now) >= float64(l.burst) {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets[addr] = b
+	}
+	return b.AllowN(now, 1)
+}

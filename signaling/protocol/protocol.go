@@ -1,0 +1,267 @@
+// Package protocol defines parley's signaling messages: the JSON objects a
+// client and the server exchange over the /ws WebSocket. docs/protocol.md is
+// the prose version of this file; the two change together.
+//
+// Every message is one JSON object in one WebSocket text frame, with a
+// "type" field naming it. The negotiation rule that avoids glare: the server
+// always makes the SDP offer, the client always answers.
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Version is the protocol version this server speaks. A client sends it in
+// join; the server rejects any other value with CodeBadVersion.
+const Version = 1
+
+// MaxMessageBytes is the largest message the server reads. A larger one is
+// answered with CodeTooLarge and the connection is closed (1009).
+const MaxMessageBytes = 64 << 10
+
+// Message types sent by the client.
+const (
+	TypeJoin      = "join"
+	TypeAnswer    = "answer"
+	TypeCandidate = "candidate" // both directions
+	TypeMute      = "mute"
+	TypePing      = "ping"
+	TypeLeave     = "leave"
+)
+
+// Message types sent by the server.
+const (
+	TypeJoined             = "joined"
+	TypeOffer              = "offer"
+	TypeParticipantJoined  = "participant-joined"
+	TypeParticipantUpdated = "participant-updated"
+	TypeParticipantLeft    = "participant-left"
+	TypePong               = "pong"
+	TypeError              = "error"
+	TypeBye                = "bye"
+)
+
+// Error codes carried by Error.Code. They are stable: clients may switch on them.
+const (
+	CodeBadJSON       = "bad-json"       // not a JSON object, or a field of the wrong type
+	CodeUnknownType   = "unknown-type"   // "type" missing or not one listed here
+	CodeTooLarge      = "too-large"      // message over MaxMessageBytes; the connection closes
+	CodeBadVersion    = "bad-version"    // join.version is not Version; the connection closes
+	CodeBadToken      = "bad-token"      // join token malformed, forged or for another room; closes
+	CodeTokenExpired  = "token-expired"  // join token past its expiry; closes
+	CodeRoomNotFound  = "room-not-found" // the token's room no longer exists; closes
+	CodeNotJoined     = "not-joined"     // a message other than join/ping before join
+	CodeAlreadyJoined = "already-joined" // a second join on one connection
+	CodeBadRequest    = "bad-request"    // a required field missing or out of range
+	CodeBadSDP        = "bad-sdp"        // the answer or candidate was refused by the media layer
+	CodeRateLimited   = "rate-limited"   // too many messages; repeated flooding closes the connection
+	CodeInternal      = "internal"       // the server failed; the message quotes an id from its log
+)
+
+// Reasons carried by Bye.Reason and ParticipantLeft.Reason.
+const (
+	ReasonLeft           = "left"            // the participant sent leave
+	ReasonDisconnected   = "disconnected"    // the connection dropped or timed out
+	ReasonServerShutdown = "server-shutdown" // the server is stopping
+	ReasonRoomDeleted    = "room-deleted"    // the room was deleted while the call ran
+	ReasonError          = "error"           // closed after a fatal error message
+	ReasonMediaFailed    = "media-failed"    // the participant's media connection (ICE/DTLS) failed
+)
+
+// Envelope is the part every message shares. The server decodes it first to
+// pick the message struct.
+type Envelope struct {
+	Type string `json:"type"`
+}
+
+// Join is the first message a client sends.
+type Join struct {
+	Type    string  `json:"type"`
+	Version int     `json:"version"`
+	Token   string  `json:"token"`   // from POST /api/v1/join
+	Name    string  `json:"name"`    // display name, 1-64 characters after trimming
+	Publish Publish `json:"publish"` // what the client will send
+}
+
+// Publish says which media a participant sends.
+type Publish struct {
+	Audio bool `json:"audio"`
+	Video bool `json:"video"`
+}
+
+// Joined answers a successful Join.
+type Joined struct {
+	Type          string        `json:"type"`
+	Version       int           `json:"version"`
+	ParticipantID string        `json:"participantId"`
+	Room          Room          `json:"room"`
+	Participants  []Participant `json:"participants"` // everyone else already in the call
+	ICEServers    []ICEServer   `json:"iceServers"`   // for the client's RTCPeerConnection
+}
+
+// Room describes the call's room.
+type Room struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Participant is one person (or device) in a call.
+type Participant struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	AudioMuted bool   `json:"audioMuted"`
+	VideoMuted bool   `json:"videoMuted"`
+}
+
+// ICEServer is one STUN or TURN server, shaped as RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Offer carries the server's SDP offer. Publish names the mids of the
+// transceivers on which the client must send its microphone and camera;
+// every other m-line carries another participant's media, and its stream
+// id (msid) is that participant's id.
+type Offer struct {
+	Type    string      `json:"type"`
+	SDP     string      `json:"sdp"`
+	Publish PublishMids `json:"publish"`
+}
+
+// PublishMids names the transceivers a client sends on; "" when it does not
+// publish that kind.
+type PublishMids struct {
+	Audio string `json:"audio,omitempty"`
+	Video string `json:"video,omitempty"`
+}
+
+// Answer is the client's SDP answer to the latest Offer.
+type Answer struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// Candidate trickles one ICE candidate, in either direction.
+type Candidate struct {
+	Type      string       `json:"type"`
+	Candidate ICECandidate `json:"candidate"`
+}
+
+// ICECandidate is shaped as RTCIceCandidateInit.
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Mute reports the sender's own microphone and camera state.
+type Mute struct {
+	Type       string `json:"type"`
+	AudioMuted bool   `json:"audioMuted"`
+	VideoMuted bool   `json:"videoMuted"`
+}
+
+// Ping asks for a Pong with the same ID (an application-level keepalive for
+// clients, such as browsers, that cannot send WebSocket pings).
+type Ping struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// Pong answers Ping.
+type Pong struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// Leave ends the sender's participation; the server closes the connection.
+type Leave struct {
+	Type string `json:"type"`
+}
+
+// ParticipantJoined tells everyone else that a participant joined.
+type ParticipantJoined struct {
+	Type        string      `json:"type"`
+	Participant Participant `json:"participant"`
+}
+
+// ParticipantUpdated tells everyone that a participant's state changed.
+type ParticipantUpdated struct {
+	Type        string      `json:"type"`
+	Participant Participant `json:"participant"`
+}
+
+// ParticipantLeft tells everyone else that a participant left.
+type ParticipantLeft struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+	Reason        string `json:"reason"`
+}
+
+// Error reports a problem with a message the client sent, or with the
+// session. Ref is the type of the message it answers, when known.
+type Error struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"`
+}
+
+// Bye is the server's last message before it closes the connection.
+type Bye struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// Decode reads one message from data and returns a pointer to its typed
+// struct (*Join, *Answer, ...). It returns an *Error (with Code set) for
+// malformed JSON or an unknown type.
+func Decode(data []byte) (any, *Error) {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, &Error{Type: TypeError, Code: CodeBadJSON, Message: fmt.Sprintf("malformed JSON: %v", err)}
+	}
+	var msg any
+	switch env.Type {
+	case TypeJoin:
+		msg = &Join{}
+	case TypeAnswer:
+		msg = &Answer{}
+	case TypeCandidate:
+		msg = &Candidate{}
+	case TypeMute:
+		msg = &Mute{}
+	case TypePing:
+		msg = &Ping{}
+	case TypeLeave:
+		msg = &Leave{}
+	case TypeJoined:
+		msg = &Joined{}
+	case TypeOffer:
+		msg = &Offer{}
+	case TypeParticipantJoined:
+		msg = &ParticipantJoined{}
+	case TypeParticipantUpdated:
+		msg = &ParticipantUpdated{}
+	case TypeParticipantLeft:
+		msg = &ParticipantLeft{}
+	case TypePong:
+		msg = &Pong{}
+	case TypeError:
+		msg = &Error{}
+	case TypeBye:
+		msg = &Bye{}
+	case "":
+		return nil, &Error{Type: TypeError, Code: CodeUnknownType, Message: `message has no "type" field`}
+	default:
+		return nil, &Error{Type: TypeError, Code: CodeUnknownType, Message: fmt.Sprintf("unknown message type %q", env.Type), Ref: env.Type}
+	}
+	if err := json.Unmarshal(data, msg); err != nil {
+		return nil, &Error{Type: TypeError, Code: CodeBadJSON, Message: fmt.Sprintf("malformed %s message: %v", env.Type, err), Ref: env.Type}
+	}
+	return msg, nil
+}

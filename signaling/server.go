@@ -1,0 +1,277 @@
+// Package signaling runs parley's WebSocket signaling: it authenticates
+// joins, keeps the live state of each call (who is in it, their mute state)
+// and relays SDP and ICE between each participant's browser and its sfu.Peer.
+// The messages are defined in package protocol and described in
+// docs/protocol.md.
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/sfu"
+	"github.com/parley-dev/parley/signaling/protocol"
+)
+
+// TokenVerifier checks a join token and returns its claims.
+type TokenVerifier interface {
+	VerifyJoin(token string) (*auth.JoinClaims, error)
+}
+
+// RoomFinder looks a room up by id.
+type RoomFinder interface {
+	Room(ctx context.Context, id string) (*rooms.Room, error)
+}
+
+// Config configures a Server. The zero value of every duration and limit
+// means the default documented on it.
+type Config struct {
+	SFU        *sfu.SFU      // required
+	Tokens     TokenVerifier // required
+	Rooms      RoomFinder    // required
+	ICEServers []protocol.ICEServer
+	Logger     *slog.Logger
+
+	PingInterval time.Duration // WebSocket ping period; default 20s
+	ReadTimeout  time.Duration // a connection silent this long is closed; default 60s
+	WriteTimeout time.Duration // per-write deadline; default 10s
+	JoinTimeout  time.Duration // a connection must join within this; default 30s
+
+	RateBurst     int     // messages allowed in a burst; default 50
+	RatePerSecond float64 // sustained messages per second; default 20
+	MaxExcess     int     // rate-limited messages tolerated before closing; default 200
+
+	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
+	// open the WebSocket besides the server's own host.
+	AllowedOrigins []string
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = 30 * time.Second
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 50
+	}
+	if c.RatePerSecond <= 0 {
+		c.RatePerSecond = 20
+	}
+	if c.MaxExcess <= 0 {
+		c.MaxExcess = 200
+	}
+}
+
+// Server accepts WebSocket connections and owns the live calls.
+type Server struct {
+	// set at construction
+	cfg      Config
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex // guards the fields below
+	calls    map[string]*call
+	sessions map[*session]struct{}
+	closing  bool
+
+	wg sync.WaitGroup // one per live session
+}
+
+// New returns a Server ready to serve /ws.
+func New(cfg Config) (*Server, error) {
+	if cfg.SFU == nil || cfg.Tokens == nil || cfg.Rooms == nil {
+		return nil, errors.New("signaling: SFU, Tokens and Rooms are required")
+	}
+	cfg.setDefaults()
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		calls:    make(map[string]*call),
+		sessions: make(map[*session]struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     s.checkOrigin,
+	}
+	return s, nil
+}
+
+// checkOrigin allows requests with no Origin (non-browser clients), from the
+// server's own host, or from a configured origin.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP upgrades the request to a WebSocket and runs a session on it
+// until the connection ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has already written an HTTP error.
+		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	sess := newSession(s, conn, r.RemoteAddr)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		sess.closeNow(websocket.CloseGoingAway, protocol.ReasonServerShutdown)
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	sess.run()
+}
+
+// Stats reports the number of live calls and participants.
+func (s *Server) Stats() (calls, participants int) {
+	s.mu.Lock()
+	cs := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		participants += c.size()
+	}
+	return len(cs), participants
+}
+
+// EndCall tells everyone in the room's call that it has ended, with reason
+// (e.g. protocol.ReasonRoomDeleted), and disconnects them.
+func (s *Server) EndCall(roomID, reason string) {
+	s.mu.Lock()
+	c := s.calls[roomID]
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	for _, m := range c.snapshot() {
+		m.bye(reason, websocket.CloseGoingAway)
+	}
+}
+
+// Shutdown tells every connected client that the server is stopping, closes
+// their connections and waits for the sessions to end, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.bye(protocol.ReasonServerShutdown, websocket.CloseGoingAway)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, sess := range sessions {
+			sess.conn.Close()
+		}
+		<-done
+		return fmt.Errorf("signaling shutdown: %w", ctx.Err())
+	}
+}
+
+// join adds sess to the call of room, creating the call if needed, and
+// returns the call and the participants already in it.
+func (s *Server) join(room *rooms.Room, sess *session) (*call, []protocol.Participant) {
+	for {
+		s.mu.Lock()
+		c := s.calls[room.ID]
+		if c == nil {
+			c = newCall(room, s.cfg.SFU.NewRouter(room.Name))
+			s.calls[room.ID] = c
+		}
+		s.mu.Unlock()
+		if others, ok := c.add(sess); ok {
+			return c, others
+		}
+		// The call was closing as its last member left; drop it and retry.
+		s.mu.Lock()
+		if s.calls[room.ID] == c {
+			delete(s.calls, room.ID)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// leave removes sess from c and closes the call when it is empty.
+func (s *Server) leave(c *call, sess *session, reason string) {
+	empty := c.remove(sess)
+	c.broadcast(sess, protocol.ParticipantLeft{
+		Type:          protocol.TypeParticipantLeft,
+		ParticipantID: sess.participant.ID,
+		Reason:        reason,
+	})
+	if !empty {
+		return
+	}
+	s.mu.Lock()
+	if s.calls[c.roomID] == c {
+		delete(s.calls, c.roomID)
+	}
+	s.mu.Unlock()
+	c.router.Close()
+}

@@ -1,0 +1,467 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/sfu"
+	"github.com/parley-dev/parley/signaling/protocol"
+)
+
+// hardReadLimit caps what gorilla buffers for one frame. Messages between
+// protocol.MaxMessageBytes and this get a too-large error before the close;
+// beyond it gorilla closes with 1009 itself.
+const hardReadLimit = 1 << 20
+
+// outQueueLen bounds the messages waiting for the writer. A client that lets
+// it fill is too slow to follow the call and is disconnected.
+const outQueueLen = 256
+
+// closeGrace is how long the writer waits, after sending a close frame, for
+// the client's close before dropping the connection.
+const closeGrace = 2 * time.Second
+
+// outMsg is one item for the writer: a text message, or a close frame.
+type outMsg struct {
+	data        []byte
+	closeCode   int // non-zero: send a close frame with closeReason, then end
+	closeReason string
+}
+
+// session is one WebSocket connection. It has three parts: run (the reader,
+// which owns the session state and handles each message in order),
+// writeLoop (the only writer, draining out with a deadline), and the
+// callbacks from the sfu and the call, which only enqueue on out.
+type session struct {
+	// set at construction
+	srv    *Server
+	conn   *websocket.Conn
+	log    *slog.Logger
+	out    chan outMsg
+	quit   chan struct{} // closed when run ends
+	wdone  chan struct{} // closed when writeLoop ends
+	remote string
+
+	closeSent atomic.Bool // a close frame has been queued; nothing more is sent
+
+	// owned by run
+	limiter     *rate.Limiter
+	excess      int
+	closing     bool // a fatal error was sent; later messages are ignored
+	leftReason  string
+	call        *call
+	peer        *sfu.Peer
+	participant protocol.Participant
+}
+
+func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
+	return &session{
+		srv:     srv,
+		conn:    conn,
+		log:     srv.log.With("remote", remote),
+		out:     make(chan outMsg, outQueueLen),
+		quit:    make(chan struct{}),
+		wdone:   make(chan struct{}),
+		remote:  remote,
+		limiter: rate.NewLimiter(rate.Limit(srv.cfg.RatePerSecond), srv.cfg.RateBurst),
+	}
+}
+
+// errClosed ends the read loop after the connection has gone.
+var errClosed = errors.New("connection closed")
+
+// run reads and handles messages until the connection ends, then cleans up.
+func (s *session) run() {
+	go s.writeLoop()
+	defer func() {
+		close(s.quit)
+		<-s.wdone
+		s.conn.Close()
+		s.cleanup()
+	}()
+
+	s.conn.SetReadLimit(hardReadLimit)
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.JoinTimeout))
+	s.conn.SetPongHandler(func(string) error {
+		s.extendDeadline()
+		return nil
+	})
+	for {
+		data, err := s.read()
+		if err != nil {
+			if s.leftReason == "" {
+				s.leftReason = protocol.ReasonDisconnected
+			}
+			s.log.Debug("websocket session ended", "err", err)
+			return
+		}
+		if s.closing {
+			continue
+		}
+		s.extendDeadline()
+		if !s.limiter.Allow() {
+			s.excess++
+			if s.excess >= s.srv.cfg.MaxExcess {
+				s.fatal(protocol.CodeRateLimited, "too many messages: closing the connection", "", websocket.ClosePolicyViolation)
+			} else if s.excess == 1 || s.excess%50 == 0 {
+				s.sendError(protocol.CodeRateLimited, fmt.Sprintf("too many messages: at most %g a second; this one was dropped", s.srv.cfg.RatePerSecond), "")
+			}
+			continue
+		}
+		s.handle(data)
+	}
+}
+
+// read returns the next text message. Messages over MaxMessageBytes get a
+// too-large error and a close; binary frames get a bad-json error.
+func (s *session) read() ([]byte, error) {
+	for {
+		mt, r, err := s.conn.NextReader()
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(r, protocol.MaxMessageBytes+1))
+		if err != nil {
+			return nil, err
+		}
+		if s.closing {
+			continue
+		}
+		if len(data) > protocol.MaxMessageBytes {
+			s.fatal(protocol.CodeTooLarge, fmt.Sprintf("message larger than %d bytes", protocol.MaxMessageBytes), "", websocket.CloseMessageTooBig)
+			continue
+		}
+		if mt != websocket.TextMessage {
+			s.sendError(protocol.CodeBadJSON, "binary frames are not accepted: send JSON text frames", "")
+			continue
+		}
+		return data, nil
+	}
+}
+
+func (s *session) extendDeadline() {
+	if s.call != nil {
+		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.ReadTimeout))
+	}
+}
+
+// handle dispatches one message to its handler.
+func (s *session) handle(data []byte) {
+	msg, perr := protocol.Decode(data)
+	if perr != nil {
+		s.sendMsg(*perr)
+		return
+	}
+	switch m := msg.(type) {
+	case *protocol.Join:
+		s.handleJoin(m)
+	case *protocol.Ping:
+		s.sendMsg(protocol.Pong{Type: protocol.TypePong, ID: m.ID})
+	case *protocol.Answer:
+		if s.requireJoined(protocol.TypeAnswer) {
+			s.handleAnswer(m)
+		}
+	case *protocol.Candidate:
+		if s.requireJoined(protocol.TypeCandidate) {
+			s.handleCandidate(m)
+		}
+	case *protocol.Mute:
+		if s.requireJoined(protocol.TypeMute) {
+			s.handleMute(m)
+		}
+	case *protocol.Leave:
+		s.handleLeave()
+	default:
+		typ := envelopeType(data)
+		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
+	}
+}
+
+func (s *session) requireJoined(ref string) bool {
+	if s.call == nil {
+		s.sendError(protocol.CodeNotJoined, "send join first", ref)
+		return false
+	}
+	return true
+}
+
+func (s *session) handleAnswer(m *protocol.Answer) {
+	if m.SDP == "" {
+		s.sendError(protocol.CodeBadRequest, "answer.sdp is empty", protocol.TypeAnswer)
+		return
+	}
+	if err := s.peer.SetAnswer(m.SDP); err != nil {
+		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
+	}
+}
+
+func (s *session) handleCandidate(m *protocol.Candidate) {
+	c := m.Candidate
+	if c.Candidate == "" {
+		// An empty candidate marks the end of gathering; nothing to do.
+		return
+	}
+	err := s.peer.AddCandidate(toICECandidateInit(c))
+	if err != nil {
+		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
+	}
+}
+
+func (s *session) handleMute(m *protocol.Mute) {
+	s.participant.AudioMuted = m.AudioMuted
+	s.participant.VideoMuted = m.VideoMuted
+	s.call.update(s.participant)
+	s.call.broadcast(nil, protocol.ParticipantUpdated{Type: protocol.TypeParticipantUpdated, Participant: s.participant})
+}
+
+func (s *session) handleLeave() {
+	s.leftReason = protocol.ReasonLeft
+	s.closing = true
+	s.sendClose(websocket.CloseNormalClosure, protocol.ReasonLeft)
+}
+
+// handleJoin authenticates the join, adds the participant to the call and
+// starts its media peer.
+func (s *session) handleJoin(m *protocol.Join) {
+	const ref = protocol.TypeJoin
+	if s.call != nil {
+		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
+		return
+	}
+	if m.Version != protocol.Version {
+		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
+		return
+	}
+	claims, err := s.srv.cfg.Tokens.VerifyJoin(m.Token)
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		s.fatal(protocol.CodeTokenExpired, "the join token has expired: fetch a new one from /api/v1/join", ref, websocket.ClosePolicyViolation)
+		return
+	case err != nil:
+		s.fatal(protocol.CodeBadToken, "the join token is not valid", ref, websocket.ClosePolicyViolation)
+		return
+	}
+	name, err := validDisplayName(m.Name)
+	if err != nil {
+		s.sendError(protocol.CodeBadRequest, err.Error(), ref)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	room, err := s.srv.cfg.Rooms.Room(ctx, claims.RoomID)
+	cancel()
+	if err != nil {
+		if errors.Is(err, errRoomNotFound) {
+			s.fatal(protocol.CodeRoomNotFound, "this room no longer exists", ref, websocket.ClosePolicyViolation)
+			return
+		}
+		s.internal(ref, fmt.Errorf("look up room %s: %w", claims.RoomID, err))
+		return
+	}
+
+	s.participant = protocol.Participant{
+		ID:         "p_" + auth.RandomToken(9),
+		Name:       name,
+		AudioMuted: !m.Publish.Audio,
+		VideoMuted: !m.Publish.Video,
+	}
+	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
+	c, others := s.srv.join(room, s)
+	s.call = c
+	s.sendMsg(protocol.Joined{
+		Type:          protocol.TypeJoined,
+		Version:       protocol.Version,
+		ParticipantID: s.participant.ID,
+		Room:          protocol.Room{ID: room.ID, Name: room.Name},
+		Participants:  others,
+		ICEServers:    s.srv.iceServers(),
+	})
+	peer, err := c.router.AddPeer(sfu.PeerConfig{
+		ID:           s.participant.ID,
+		PublishAudio: m.Publish.Audio,
+		PublishVideo: m.Publish.Video,
+		OnOffer:      s.sendOffer,
+		OnCandidate:  s.sendCandidate,
+		OnState:      s.onPeerState,
+	})
+	if err != nil {
+		s.internal(ref, fmt.Errorf("add peer: %w", err))
+		return
+	}
+	s.peer = peer
+	c.broadcast(s, protocol.ParticipantJoined{Type: protocol.TypeParticipantJoined, Participant: s.participant})
+	s.extendDeadline()
+	s.log.Info("participant joined", "name", name, "others", len(others))
+}
+
+// cleanup runs once the connection has ended.
+func (s *session) cleanup() {
+	if s.peer != nil {
+		if err := s.peer.Close(); err != nil {
+			s.log.Debug("close peer", "err", err)
+		}
+	}
+	if s.call != nil {
+		s.srv.leave(s.call, s, s.leftReason)
+		s.log.Info("participant left", "reason", s.leftReason)
+	}
+}
+
+// sendOffer, sendCandidate and onPeerState are called by the sfu.
+
+func (s *session) sendOffer(o sfu.Offer) {
+	s.sendMsg(protocol.Offer{
+		Type:    protocol.TypeOffer,
+		SDP:     o.SDP,
+		Publish: protocol.PublishMids{Audio: o.AudioMid, Video: o.VideoMid},
+	})
+}
+
+func (s *session) sendCandidate(c webrtcCandidate) {
+	s.sendMsg(protocol.Candidate{Type: protocol.TypeCandidate, Candidate: fromICECandidateInit(c)})
+}
+
+func (s *session) onPeerState(state peerState) {
+	if isFailed(state) {
+		s.log.Warn("media connection failed")
+		s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)
+	}
+}
+
+// Sending. All of these are safe from any goroutine and never block.
+
+// send queues data for the writer. A client whose queue is full is
+// disconnected rather than allowed to stall the call.
+func (s *session) send(data []byte) {
+	if s.closeSent.Load() {
+		return
+	}
+	select {
+	case s.out <- outMsg{data: data}:
+	case <-s.quit:
+	default:
+		s.log.Warn("client too slow: send queue full, disconnecting")
+		s.conn.Close()
+	}
+}
+
+func (s *session) sendMsg(msg any) {
+	data, err := encode(msg)
+	if err != nil {
+		s.log.Error("encode message", "err", err)
+		return
+	}
+	s.send(data)
+}
+
+func (s *session) sendError(code, message, ref string) {
+	s.sendMsg(protocol.Error{Type: protocol.TypeError, Code: code, Message: message, Ref: ref})
+}
+
+// sendClose queues a close frame; the writer sends it and ends the
+// connection once the client answers (or after closeGrace).
+func (s *session) sendClose(code int, reason string) {
+	if !s.closeSent.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case s.out <- outMsg{closeCode: code, closeReason: reason}:
+	case <-s.quit:
+	default:
+		s.conn.Close()
+	}
+}
+
+// fatal sends an error, then closes the connection. Called only by run.
+func (s *session) fatal(code, message, ref string, closeCode int) {
+	s.sendError(code, message, ref)
+	s.closing = true
+	s.leftReason = protocol.ReasonError
+	s.sendClose(closeCode, code)
+}
+
+// internal logs err with an id and tells the client only the id.
+func (s *session) internal(ref string, err error) {
+	id := auth.RandomToken(6)
+	s.log.Error("internal error", "id", id, "err", err)
+	s.fatal(protocol.CodeInternal, fmt.Sprintf("internal error (ref %s)", id), ref, websocket.CloseInternalServerErr)
+}
+
+// bye sends a bye with reason and closes the connection. Safe from any goroutine.
+func (s *session) bye(reason string, closeCode int) {
+	s.sendMsg(protocol.Bye{Type: protocol.TypeBye, Reason: reason})
+	s.sendClose(closeCode, reason)
+}
+
+// closeNow closes a connection that never ran a session.
+func (s *session) closeNow(code int, reason string) {
+	msg := websocket.FormatCloseMessage(code, reason)
+	s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	s.conn.Close()
+}
+
+// writeLoop is the connection's only writer.
+func (s *session) writeLoop() {
+	defer close(s.wdone)
+	ping := time.NewTicker(s.srv.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-s.out:
+			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
+			if m.closeCode != 0 {
+				s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(m.closeCode, m.closeReason), deadline)
+				s.awaitClose()
+				return
+			}
+			s.conn.SetWriteDeadline(deadline)
+			if err := s.conn.WriteMessage(websocket.TextMessage, m.data); err != nil {
+				s.log.Debug("websocket write failed", "err", err)
+				s.conn.Close()
+				return
+			}
+		case <-ping.C:
+			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
+				s.conn.Close()
+				return
+			}
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// awaitClose gives the client closeGrace to answer a close frame.
+func (s *session) awaitClose() {
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-s.quit:
+	case <-t.C:
+		s.conn.Close()
+	}
+}
+
+func encode(msg any) ([]byte, error) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", msg, err)
+	}
+	return data, nil
+}
+
+func envelopeType(data []byte) string {
+	var env protocol.Envelope
+	_ = json.Unmarshal(data, &env)
+	return env.Type
+}

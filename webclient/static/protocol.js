@@ -1,0 +1,550 @@
+// protocol.js — parley's browser protocol library.
+//
+// It talks to the server and nothing else: the HTTP join step, the
+// signaling WebSocket, and the RTCPeerConnection. It never touches the DOM;
+// app.js draws the page from the events this module dispatches.
+// docs/protocol.md describes the wire protocol.
+//
+// Negotiation rule: the server always offers, the client always answers.
+
+/** The signaling protocol version this client speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Interval between application-level pings, in milliseconds. */
+export const PING_INTERVAL_MS = 20000;
+
+/** Error codes after which the server closes the connection. */
+export const FATAL_CODES = new Set([
+    'too-large', 'bad-version', 'bad-token', 'token-expired', 'room-not-found',
+]);
+
+/**
+ * ParleyError is thrown by the HTTP join step and by join() when the server
+ * refuses. code is the server's stable error code ("room-not-found",
+ * "rate-limited", ...) or "network" when the server could not be reached.
+ */
+export class ParleyError extends Error {
+    constructor(code, message, status = 0) {
+        super(message || code);
+        this.name = 'ParleyError';
+        this.code = code;
+        this.status = status;
+    }
+}
+
+/**
+ * requestJoin asks the server for a join token for a room link
+ * (POST /api/v1/join). It resolves to
+ * {token, expiresAt: Date, room: {id, name}, wsPath}.
+ */
+export async function requestJoin(link, { baseURL = defaultBaseURL() } = {}) {
+    let res;
+    try {
+        res = await fetch(new URL('/api/v1/join', baseURL), {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ link }),
+            credentials: 'same-origin',
+            cache: 'no-store',
+        });
+    } catch (e) {
+        throw new ParleyError('network', 'The server could not be reached.');
+    }
+    let body = null;
+    try {
+        body = await res.json();
+    } catch (e) {
+        // Handled below: a body that is not JSON is an internal error.
+    }
+    if (!res.ok) {
+        const err = body && body.error;
+        throw new ParleyError(
+            (err && err.code) || codeForStatus(res.status),
+            (err && err.message) || `The server answered ${res.status}.`,
+            res.status);
+    }
+    if (!body || typeof body.token !== 'string' || !body.room) {
+        throw new ParleyError('internal', 'The server sent an unexpected answer.', res.status);
+    }
+    return {
+        token: body.token,
+        expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+        room: { id: String(body.room.id || ''), name: String(body.room.name || '') },
+        wsPath: body.wsPath || '/ws',
+    };
+}
+
+function codeForStatus(status) {
+    switch (status) {
+    case 400: return 'bad-request';
+    case 404: return 'room-not-found';
+    case 429: return 'rate-limited';
+    default: return 'internal';
+    }
+}
+
+function defaultBaseURL() {
+    return globalThis.location ? globalThis.location.href : 'http://localhost/';
+}
+
+/** wsURL turns a path on the HTTP origin into a ws: or wss: URL. */
+export function wsURL(path, baseURL = defaultBaseURL()) {
+    const u = new URL(path, baseURL);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.hash = '';
+    return u.href;
+}
+
+/**
+ * ParleyClient is one participant's session in one call. It is single-use:
+ * after it closes, make a new one to rejoin.
+ *
+ * Events (all CustomEvents; the payload is in event.detail):
+ *   joined               {participantId, room, participants}
+ *   participant-joined   {participant}
+ *   participant-updated  {participant}
+ *   participant-left     {participantId, reason}
+ *   track                {participantId, track, streams, transceiver}
+ *   connectionstate      {state}  one of "connecting", "connected",
+ *                        "reconnecting", "failed", "closed"
+ *   error                {code, message, ref, fatal}
+ *   bye                  {reason}
+ *   closed               {code, reason, expected, bye, error}
+ *   pong                 {id, rtt}
+ *
+ * A participant is {id, name, audioMuted, videoMuted}.
+ */
+export class ParleyClient extends EventTarget {
+    /**
+     * @param {object} opts
+     * @param {string} opts.link      the room link id (the {link} of /r/{link})
+     * @param {string} [opts.baseURL] the server's URL; the page's by default
+     */
+    constructor({ link, baseURL = defaultBaseURL() }) {
+        super();
+        this.link = link;
+        this.baseURL = baseURL;
+
+        this.ticket = null;          // the latest requestJoin answer
+        this.room = null;            // {id, name}
+        this.participantId = null;   // ours, from joined
+        this.participants = new Map(); // id -> participant, everyone else
+        this.state = 'new';
+        this.localStream = null;
+        this.audioMuted = false;
+        this.videoMuted = false;
+        this.rtt = null;             // milliseconds, from the last pong
+
+        this._ws = null;
+        this._pc = null;
+        this._tracks = { audio: null, video: null };
+        this._senders = { audio: null, video: null }; // our publishing transceivers' senders
+        this._publishMids = new Set();
+        this._pendingCandidates = [];
+        this._chain = Promise.resolve(); // serialises offers and candidates
+        this._pingTimer = null;
+        this._pingSeq = 0;
+        this._pingsSent = new Map();
+        this._joinedWaiter = null;
+        this._leaving = false;
+        this._bye = null;
+        this._fatal = null;
+        this._closed = false;
+    }
+
+    /**
+     * prepare fetches a join token ahead of time, so the page can show the
+     * room's name (and learn that a link is bad) before the user joins.
+     * It resolves to the room {id, name}.
+     */
+    async prepare() {
+        this.ticket = await requestJoin(this.link, { baseURL: this.baseURL });
+        this.room = this.ticket.room;
+        return this.room;
+    }
+
+    /**
+     * join connects and joins the call. It resolves with the joined payload
+     * once the server accepts, and rejects with a ParleyError otherwise.
+     *
+     * @param {object} opts
+     * @param {string} opts.name             display name
+     * @param {MediaStream} [opts.stream]    local microphone and/or camera
+     * @param {boolean} [opts.audioMuted]    join with the microphone muted
+     * @param {boolean} [opts.videoMuted]    join with the camera off
+     */
+    async join({ name, stream = null, audioMuted = false, videoMuted = false }) {
+        if (this._ws) throw new Error('ParleyClient.join called twice');
+        this.localStream = stream;
+        this._tracks.audio = stream ? stream.getAudioTracks()[0] || null : null;
+        this._tracks.video = stream ? stream.getVideoTracks()[0] || null : null;
+        this.audioMuted = !!audioMuted || !this._tracks.audio;
+        this.videoMuted = !!videoMuted || !this._tracks.video;
+        if (this._tracks.audio) this._tracks.audio.enabled = !this.audioMuted;
+        if (this._tracks.video) this._tracks.video.enabled = !this.videoMuted;
+
+        this._setState('connecting');
+        // Reuse the prepared token unless it is about to expire.
+        const t = this.ticket;
+        if (!t || (t.expiresAt && t.expiresAt.getTime() - Date.now() < 30000)) {
+            try {
+                await this.prepare();
+            } catch (e) {
+                this._finish({ code: 0, reason: '', error: e });
+                throw e;
+            }
+        }
+        if (this._closed) throw new ParleyError('closed', 'The call was closed.');
+
+        const joined = new Promise((resolve, reject) => {
+            this._joinedWaiter = { resolve, reject };
+        });
+        const ws = new WebSocket(wsURL(this.ticket.wsPath, this.baseURL));
+        this._ws = ws;
+        ws.onopen = () => {
+            this._send({
+                type: 'join',
+                version: PROTOCOL_VERSION,
+                token: this.ticket.token,
+                name,
+                publish: { audio: !!this._tracks.audio, video: !!this._tracks.video },
+            });
+        };
+        ws.onmessage = (ev) => this._onMessage(ev.data);
+        ws.onerror = () => { /* onclose follows and reports */ };
+        ws.onclose = (ev) => this._finish({ code: ev.code, reason: ev.reason });
+        return joined;
+    }
+
+    /**
+     * setMuted mutes or unmutes the microphone and/or camera (by disabling
+     * the track; no renegotiation) and tells the server. Omitted fields keep
+     * their value.
+     */
+    setMuted({ audio = this.audioMuted, video = this.videoMuted } = {}) {
+        this.audioMuted = !!audio || !this._tracks.audio;
+        this.videoMuted = !!video || !this._tracks.video;
+        if (this._tracks.audio) this._tracks.audio.enabled = !this.audioMuted;
+        if (this._tracks.video) this._tracks.video.enabled = !this.videoMuted;
+        if (this.participantId) {
+            this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
+        }
+    }
+
+    /**
+     * replaceTrack swaps the local microphone or camera (e.g. after a device
+     * change) without renegotiation. kind is "audio" or "video". The new
+     * track inherits the current mute state. It cannot add a kind that was
+     * not published at join time.
+     */
+    async replaceTrack(kind, track) {
+        if (!this._tracks[kind]) throw new Error(`not publishing ${kind}`);
+        const old = this._tracks[kind];
+        track.enabled = !(kind === 'audio' ? this.audioMuted : this.videoMuted);
+        this._tracks[kind] = track;
+        if (this.localStream && old !== track) {
+            this.localStream.removeTrack(old);
+            this.localStream.addTrack(track);
+        }
+        const sender = this._senders[kind];
+        if (sender) await sender.replaceTrack(track);
+    }
+
+    /** leave says goodbye to the server and closes the connection. */
+    async leave() {
+        if (this._closed) return;
+        this._leaving = true;
+        if (this._ws && this._ws.readyState === WebSocket.OPEN) {
+            this._send({ type: 'leave' });
+            // The server closes with 1000; don't wait long for it.
+            await new Promise((resolve) => {
+                const timer = setTimeout(resolve, 1000);
+                this.addEventListener('closed', () => { clearTimeout(timer); resolve(); }, { once: true });
+            });
+        }
+        this.close();
+    }
+
+    /** close drops the connection at once, without saying goodbye. */
+    close() {
+        if (this._closed) return;
+        this._leaving = true;
+        if (this._ws) {
+            try { this._ws.close(1000); } catch (e) { /* already closing */ }
+        }
+        this._finish({ code: 1000, reason: 'closed by client' });
+    }
+
+    // ---- incoming messages: one function per type ----
+
+    _onMessage(data) {
+        let msg;
+        try {
+            msg = JSON.parse(data);
+        } catch (e) {
+            console.warn('parley: ignoring malformed message', e);
+            return;
+        }
+        if (!msg || typeof msg !== 'object') return;
+        const handler = this._handlers[msg.type];
+        if (handler) {
+            handler.call(this, msg);
+        } else {
+            console.warn('parley: ignoring unknown message type', msg.type);
+        }
+    }
+
+    get _handlers() {
+        return {
+            'joined': this._onJoined,
+            'offer': this._onOffer,
+            'candidate': this._onCandidate,
+            'participant-joined': this._onParticipantJoined,
+            'participant-updated': this._onParticipantUpdated,
+            'participant-left': this._onParticipantLeft,
+            'pong': this._onPong,
+            'error': this._onError,
+            'bye': this._onBye,
+        };
+    }
+
+    _onJoined(msg) {
+        this.participantId = msg.participantId;
+        if (msg.room) this.room = msg.room;
+        this.participants.clear();
+        for (const p of msg.participants || []) this.participants.set(p.id, p);
+        this._createPeerConnection(msg.iceServers || []);
+        this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL_MS);
+        if (this.audioMuted || this.videoMuted) {
+            this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
+        }
+        const detail = {
+            participantId: this.participantId,
+            room: this.room,
+            participants: [...this.participants.values()],
+        };
+        this._emit('joined', detail);
+        if (this._joinedWaiter) {
+            this._joinedWaiter.resolve(detail);
+            this._joinedWaiter = null;
+        }
+    }
+
+    _onOffer(msg) {
+        this._enqueue(() => this._handleOffer(msg));
+    }
+
+    async _handleOffer(msg) {
+        const pc = this._pc;
+        if (!pc) return;
+        await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+        await this._flushCandidates();
+        const publish = msg.publish || {};
+        for (const kind of ['audio', 'video']) {
+            const mid = publish[kind];
+            if (!mid || this._publishMids.has(mid)) continue;
+            const tr = pc.getTransceivers().find((t) => t.mid === mid);
+            if (!tr) {
+                console.warn(`parley: offer names ${kind} mid ${mid}, which is not in the SDP`);
+                continue;
+            }
+            this._publishMids.add(mid);
+            const track = this._tracks[kind];
+            if (!track) continue;
+            tr.direction = 'sendonly';
+            await tr.sender.replaceTrack(track);
+            if (typeof tr.sender.setStreams === 'function' && this.localStream) {
+                tr.sender.setStreams(this.localStream);
+            }
+            this._senders[kind] = tr.sender;
+        }
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+        // With no media to carry there is no ICE to wait for: the WebSocket
+        // alone is the connection.
+        if (pc.getTransceivers().length === 0 && this.state === 'connecting') this._setState('connected');
+    }
+
+    _onCandidate(msg) {
+        const c = msg.candidate;
+        if (!c || typeof c.candidate !== 'string') return;
+        const init = { candidate: c.candidate };
+        if (c.sdpMid != null) init.sdpMid = c.sdpMid;
+        if (c.sdpMLineIndex != null) init.sdpMLineIndex = c.sdpMLineIndex;
+        if (c.usernameFragment != null) init.usernameFragment = c.usernameFragment;
+        if (init.sdpMid == null && init.sdpMLineIndex == null) init.sdpMLineIndex = 0;
+        this._enqueue(async () => {
+            if (!this._pc || !this._pc.remoteDescription) {
+                this._pendingCandidates.push(init);
+                return;
+            }
+            await this._addCandidate(init);
+        });
+    }
+
+    async _flushCandidates() {
+        const queued = this._pendingCandidates;
+        this._pendingCandidates = [];
+        for (const init of queued) await this._addCandidate(init);
+    }
+
+    async _addCandidate(init) {
+        try {
+            await this._pc.addIceCandidate(init);
+        } catch (e) {
+            console.warn('parley: remote candidate refused', init.candidate, e);
+        }
+    }
+
+    _onParticipantJoined(msg) {
+        const p = msg.participant;
+        if (!p || !p.id || p.id === this.participantId) return;
+        this.participants.set(p.id, p);
+        this._emit('participant-joined', { participant: p });
+    }
+
+    _onParticipantUpdated(msg) {
+        const p = msg.participant;
+        if (!p || !p.id) return;
+        if (p.id !== this.participantId) this.participants.set(p.id, p);
+        this._emit('participant-updated', { participant: p });
+    }
+
+    _onParticipantLeft(msg) {
+        if (!msg.participantId) return;
+        this.participants.delete(msg.participantId);
+        this._emit('participant-left', { participantId: msg.participantId, reason: msg.reason || '' });
+    }
+
+    _onPong(msg) {
+        const sent = this._pingsSent.get(msg.id);
+        this._pingsSent.delete(msg.id);
+        if (sent !== undefined) this.rtt = Date.now() - sent;
+        this._emit('pong', { id: msg.id, rtt: this.rtt });
+    }
+
+    _onError(msg) {
+        const fatal = FATAL_CODES.has(msg.code);
+        const detail = { code: msg.code || 'internal', message: msg.message || '', ref: msg.ref || '', fatal };
+        if (fatal) this._fatal = detail;
+        this._emit('error', detail);
+        if (this._joinedWaiter && (fatal || msg.ref === 'join')) {
+            this._joinedWaiter.reject(new ParleyError(detail.code, detail.message));
+            this._joinedWaiter = null;
+        }
+    }
+
+    _onBye(msg) {
+        this._bye = msg.reason || '';
+        this._emit('bye', { reason: this._bye });
+    }
+
+    // ---- the peer connection ----
+
+    _createPeerConnection(iceServers) {
+        // Default bundle policy: an offer with no m-lines (nobody publishes
+        // yet) has no BUNDLE group, which max-bundle would refuse.
+        const pc = new RTCPeerConnection({ iceServers });
+        this._pc = pc;
+        pc.onicecandidate = (ev) => {
+            if (!ev.candidate || !ev.candidate.candidate) return; // end of candidates
+            const c = ev.candidate;
+            const out = { candidate: c.candidate };
+            if (c.sdpMid != null) out.sdpMid = c.sdpMid;
+            if (c.sdpMLineIndex != null) out.sdpMLineIndex = c.sdpMLineIndex;
+            if (c.usernameFragment != null) out.usernameFragment = c.usernameFragment;
+            this._send({ type: 'candidate', candidate: out });
+        };
+        pc.ontrack = (ev) => {
+            const tr = ev.transceiver;
+            if (tr && tr.mid && this._publishMids.has(tr.mid)) return; // our own send-only m-line
+            const streams = [...ev.streams];
+            const participantId = streams.length ? streams[0].id : null;
+            this._emit('track', { participantId, track: ev.track, streams, transceiver: tr || null });
+        };
+        const onState = () => this._onPeerState();
+        pc.onconnectionstatechange = onState;
+        pc.oniceconnectionstatechange = onState;
+    }
+
+    _onPeerState() {
+        const pc = this._pc;
+        if (!pc || this._closed) return;
+        // connectionState where supported, iceConnectionState otherwise.
+        const s = pc.connectionState || pc.iceConnectionState;
+        switch (s) {
+        case 'connected':
+        case 'completed':
+            this._setState('connected');
+            break;
+        case 'disconnected':
+            this._setState('reconnecting');
+            break;
+        case 'failed':
+            this._setState('failed');
+            break;
+        default:
+            if (this.state !== 'connected' && this.state !== 'reconnecting') this._setState('connecting');
+        }
+    }
+
+    // ---- plumbing ----
+
+    _enqueue(fn) {
+        this._chain = this._chain.then(fn).catch((e) => {
+            console.error('parley: negotiation failed', e);
+            this._emit('error', { code: 'negotiation', message: String(e && e.message || e), ref: '', fatal: false });
+        });
+    }
+
+    _ping() {
+        const id = String(++this._pingSeq);
+        this._pingsSent.set(id, Date.now());
+        if (this._pingsSent.size > 10) this._pingsSent.delete(this._pingsSent.keys().next().value);
+        this._send({ type: 'ping', id });
+    }
+
+    _send(msg) {
+        const ws = this._ws;
+        if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        ws.send(JSON.stringify(msg));
+        return true;
+    }
+
+    _setState(state) {
+        if (this.state === state) return;
+        this.state = state;
+        this._emit('connectionstate', { state });
+    }
+
+    _finish({ code, reason, error = null }) {
+        if (this._closed) return;
+        this._closed = true;
+        clearInterval(this._pingTimer);
+        this._pingTimer = null;
+        if (this._pc) {
+            this._pc.close();
+        }
+        if (this._ws) {
+            this._ws.onopen = this._ws.onmessage = this._ws.onclose = null;
+        }
+        const expected = this._leaving || this._bye !== null || this._fatal !== null || error !== null;
+        if (this._joinedWaiter) {
+            const e = error || (this._fatal && new ParleyError(this._fatal.code, this._fatal.message)) ||
+                new ParleyError('network', 'The connection to the server closed before the call was joined.');
+            this._joinedWaiter.reject(e);
+            this._joinedWaiter = null;
+        }
+        this._setState('closed');
+        this._emit('closed', {
+            code, reason, expected,
+            bye: this._bye,
+            error: this._fatal || (error && { code: error.code, message: error.message }) || null,
+        });
+    }
+
+    _emit(type, detail) {
+        this.dispatchEvent(new CustomEvent(type, { detail }));
+    }
+}

@@ -1,0 +1,41 @@
+# parley: the two commands are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run test build check browser vet bench clean docker
+
+## run: start parley on its defaults (http://localhost:8080, data in ./data)
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/parley serve
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/parley ./cmd/parley
+
+## test: gofmt, go vet, and every test with the race detector (installs Chromium for the browser test when missing)
+test: browser check
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+check:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## browser: install Debian's chromium for the browser test if it is missing
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		echo "installing chromium for the browser test"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+
+## bench: the hot-path Go benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+
+clean:
+	rm -rf bin
+
+docker:
+	docker build -t parley .

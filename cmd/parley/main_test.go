@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// chromedp's allocator reaps the browser process in the background.
+		goleak.IgnoreTopFunction("os/exec.(*Cmd).watchCtx"),
+	)
+}
+
+// testLogger discards logs unless PARLEY_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startServer runs a Main on 127.0.0.1:0 with a fresh data directory and
+// stops it when the test ends.
+func startServer(t *testing.T, dataDir string) *Main {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: dataDir, UDPPort: 0, TCPPort: 0}, testLogger())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	return m
+}
+
+// createRoom makes a room on m and returns its link id.
+func createRoom(t *testing.T, m *Main, name string) string {
+	t.Helper()
+	rm, _, err := m.CreateRoom(context.Background(), name)
+	if err != nil {
+		t.Fatalf("create room %q: %v", name, err)
+	}
+	return rm.Link
+}

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/api"
+	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/rooms/store"
+	"github.com/parley-dev/parley/sfu"
+	"github.com/parley-dev/parley/signaling"
+	"github.com/parley-dev/parley/signaling/protocol"
+	"github.com/parley-dev/parley/webclient"
+)
+
+// Defaults for parley serve.
+const (
+	defaultListen  = ":8080"
+	defaultDataDir = "./data"
+	// defaultMediaPort is the one UDP port (and ICE-TCP port) all media uses.
+	defaultMediaPort = 8189
+)
+
+// Config is everything parley serve is told. Its zero value is not used
+// directly: flags fill it with the defaults above.
+type Config struct {
+	Listen       string               // HTTP(S) listen address
+	DataDir      string               // holds parley.db and operator.json
+	UDPPort      int                  // media UDP port; 0 picks a free one
+	TCPPort      int                  // ICE-TCP port; 0 picks a free one, -1 disables
+	PublicIPs    []string             // announced in ICE candidates (servers behind 1:1 NAT)
+	PublicURL    string               // base of join links; derived from Listen when ""
+	ICEServers   []protocol.ICEServer // STUN/TURN handed to clients
+	TLSCert      string
+	TLSKey       string
+	WebclientDir string // serve the web client from disk instead of the embedded copy
+	LogLevel     slog.Level
+}
+
+// Main is a running parley server: built by NewMain, started by Run,
+// stopped by Close. Tests run the same Main on 127.0.0.1:0.
+type Main struct {
+	// set at construction
+	cfg Config
+	log *slog.Logger
+
+	// set by Run
+	db       *store.DB
+	sfu      *sfu.SFU
+	sig      *signaling.Server
+	http     *http.Server
+	ln       net.Listener
+	url      string // the public base URL of links
+	localURL string // where this machine reaches the server
+	opFile   string
+	served   chan error
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Main{cfg: cfg, log: log}
+}
+
+// Run opens the database, starts the media server and the HTTP server,
+// and returns once it is serving. Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if (m.cfg.TLSCert == "") != (m.cfg.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	dbPath := filepath.Join(m.cfg.DataDir, "parley.db")
+	m.db, err = store.Open(dbPath, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("data directory %s is in use by another parley process: %w", m.cfg.DataDir, err)
+		}
+		return fmt.Errorf("open database: %w", err)
+	}
+	key, err := m.db.SigningKey()
+	if err != nil {
+		return fmt.Errorf("load signing key: %w", err)
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Key: key})
+	if err != nil {
+		return fmt.Errorf("token signer: %w", err)
+	}
+	m.sfu, err = sfu.New(sfu.Config{
+		UDPPort:   m.cfg.UDPPort,
+		TCPPort:   m.cfg.TCPPort,
+		PublicIPs: m.cfg.PublicIPs,
+		Loopback:  len(m.cfg.PublicIPs) == 0,
+		Logger:    m.log.With("component", "sfu"),
+	})
+	if err != nil {
+		return fmt.Errorf("start media server: %w", err)
+	}
+	m.sig, err = signaling.New(signaling.Config{
+		SFU:        m.sfu,
+		Tokens:     tokens,
+		Rooms:      m.db,
+		ICEServers: m.cfg.ICEServers,
+		Logger:     m.log.With("component", "signaling"),
+	})
+	if err != nil {
+		return err
+	}
+	web, err := webclient.Files(m.cfg.WebclientDir)
+	if err != nil {
+		return fmt.Errorf("web client: %w", err)
+	}
+
+	m.ln, err = net.Listen("tcp", m.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.cfg.Listen, err)
+	}
+	scheme := "http"
+	if m.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	m.localURL = localURL(scheme, m.ln.Addr())
+	m.url = strings.TrimRight(m.cfg.PublicURL, "/")
+	if m.url == "" {
+		m.url = m.localURL
+	}
+	if err := m.db.SetPublicURL(m.url); err != nil {
+		return fmt.Errorf("record public URL: %w", err)
+	}
+	opToken := auth.RandomToken(32)
+	handler, err := api.New(api.Config{
+		Rooms:         m.db,
+		Tokens:        tokens,
+		WebSocket:     m.sig,
+		Web:           web,
+		OperatorToken: opToken,
+		PublicURL:     m.url,
+		OnRoomDeleted: func(id string) { m.sig.EndCall(id, protocol.ReasonRoomDeleted) },
+		Logger:        m.log.With("component", "api"),
+	})
+	if err != nil {
+		return err
+	}
+	m.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+	}
+	if scheme == "https" {
+		cert, err := tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		m.ln = tls.NewListener(m.ln, m.http.TLSConfig)
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.ln) }()
+
+	m.opFile = filepath.Join(m.cfg.DataDir, operatorFileName)
+	if err := writeOperatorFile(m.opFile, operatorInfo{URL: m.localURL, Token: opToken, PID: os.Getpid()}); err != nil {
+		return fmt.Errorf("write operator file: %w", err)
+	}
+	attrs := []any{"url", m.url, "listen", m.ln.Addr().String(), "media_udp", m.sfu.UDPAddr().String(), "data", m.cfg.DataDir}
+	if a := m.sfu.TCPAddr(); a != nil {
+		attrs = append(attrs, "media_tcp", a.String())
+	}
+	m.log.Info("parley serving", attrs...)
+	return nil
+}
+
+// Wait blocks until ctx ends or the HTTP server fails.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-m.served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("http server: %w", err)
+	}
+}
+
+// URL is the base URL of join links.
+func (m *Main) URL() string { return m.url }
+
+// LocalURL is where a client on this machine reaches the server.
+func (m *Main) LocalURL() string { return m.localURL }
+
+// DB is the server's database, for tests and the CLI.
+func (m *Main) DB() *store.DB { return m.db }
+
+// Close tells participants the server is stopping, closes their
+// connections, stops the media server and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.opFile != "" {
+		if err := os.Remove(m.opFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m.sig != nil {
+		if err := m.sig.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.http != nil {
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.sfu != nil {
+		if err := m.sfu.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("media server: %w", err))
+		}
+	}
+	if m.db != nil {
+		if err := m.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	m.log.Info("parley stopped")
+	return errors.Join(errs...)
+}
+
+// CreateRoom creates a room and returns it with its join URL.
+func (m *Main) CreateRoom(ctx context.Context, name string) (*rooms.Room, string, error) {
+	rm, err := rooms.New(name, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.db.CreateRoom(ctx, rm); err != nil {
+		return nil, "", err
+	}
+	return rm, rm.URL(m.url), nil
+}
+
+// localURL turns a listen address into a URL reachable from this machine.
+func localURL(scheme string, addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// runServe parses serve's flags and runs the server until ctx ends.
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	m := NewMain(cfg, log)
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	err = m.Wait(ctx)
+	log.Info("shutting down")
+	return errors.Join(err, m.Close())
+}
+
+// parseServeFlags builds a Config from flags, falling back to PARLEY_*
+// environment variables, then to the defaults.
+func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, bool)) (Config, error) {
+	fs := flag.NewFlagSet("parley serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(name, def, help string) *string {
+		if v, ok := env(envName(name)); ok {
+			def = v
+		}
+		return fs.String(name, def, help+" (env "+envName(name)+")")
+	}
+	listen := str("listen", defaultListen, "HTTP listen address")
+	data := str("data", defaultDataDir, "data directory (holds parley.db)")
+	udpPort := str("udp-port", strconv.Itoa(defaultMediaPort), "UDP port for all media (ICE UDP mux)")
+	tcpPort := str("tcp-port", "", "ICE-TCP fallback port; default: the UDP port number; -1 disables")
+	publicIP := str("public-ip", "", "comma-separated public IPs announced in ICE candidates (for 1:1 NAT)")
+	publicURL := str("public-url", "", "base URL of join links, e.g. https://meet.example.org (default: from --listen)")
+	iceServers := str("ice-servers", "", `STUN/TURN servers for clients: comma-separated URLs, or a JSON array of {"urls":[...],"username":"...","credential":"..."}`)
+	tlsCert := str("tls-cert", "", "TLS certificate file (PEM); serves HTTPS")
+	tlsKey := str("tls-key", "", "TLS private key file (PEM)")
+	webDir := str("webclient-dir", "", "serve the web client from this directory instead of the embedded copy (development)")
+	logLevel := str("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	cfg := Config{
+		Listen:       *listen,
+		DataDir:      *data,
+		PublicURL:    *publicURL,
+		TLSCert:      *tlsCert,
+		TLSKey:       *tlsKey,
+		WebclientDir: *webDir,
+	}
+	var err error
+	if cfg.UDPPort, err = parsePort(*udpPort, false); err != nil {
+		return Config{}, fmt.Errorf("--udp-port: %w", err)
+	}
+	cfg.TCPPort = cfg.UDPPort
+	if *tcpPort != "" {
+		if cfg.TCPPort, err = parsePort(*tcpPort, true); err != nil {
+			return Config{}, fmt.Errorf("--tcp-port: %w", err)
+		}
+	}
+	if cfg.PublicIPs, err = parseIPs(*publicIP); err != nil {
+		return Config{}, fmt.Errorf("--public-ip: %w", err)
+	}
+	if cfg.ICEServers, err = parseICEServers(*iceServers); err != nil {
+		return Config{}, fmt.Errorf("--ice-servers: %w", err)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
+		return Config{}, fmt.Errorf("--public-url %q must start with http:// or https://", cfg.PublicURL)
+	}
+	return cfg, nil
+}
+
+func envName(flagName string) string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func parsePort(s string, allowDisable bool) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a port number", s)
+	}
+	if allowDisable && p == -1 {
+		return -1, nil
+	}
+	if p < 0 || p > 65535 {
+		return 0, fmt.Errorf("port %d is out of range 0-65535", p)
+	}
+	return p, nil
+}
+
+func parseIPs(s string) ([]string, error) {
+	var ips []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if net.ParseIP(f) == nil {
+			return nil, fmt.Errorf("%q is not an IP address", f)
+		}
+		ips = append(ips, f)
+	}
+	return ips, nil
+}
+
+func parseICEServers(s string) ([]protocol.ICEServer, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	var out []protocol.ICEServer
+	if strings.HasPrefix(s, "[") {
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, fmt.Errorf("malformed JSON: %w", err)
+		}
+	} else {
+		for _, u := range strings.Split(s, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				out = append(out, protocol.ICEServer{URLs: []string{u}})
+			}
+		}
+	}
+	for _, srv := range out {
+		if len(srv.URLs) == 0 {
+			return nil, errors.New("an ICE server has no urls")
+		}
+		for _, u := range srv.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				return nil, fmt.Errorf("%q is not a stun:, stuns:, turn: or turns: URL", u)
+			}
+		}
+	}
+	return out, nil
+}

@@ -43,6 +43,10 @@ type Config struct {
 	PublicURL string
 	// OnRoomDeleted is called after a room is deleted, to end its live call.
 	OnRoomDeleted func(roomID string)
+	// Metrics, if set, serves GET /metrics; Debug, if set, serves
+	// /debug/pprof/. Both must already be access-guarded.
+	Metrics http.Handler
+	Debug   http.Handler
 	// JoinRate and JoinBurst throttle join-link look-ups per client address,
 	// so links cannot be guessed: defaults 1 a second, burst 20.
 	JoinRate  float64
@@ -97,6 +101,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /r/{link}", s.serveIndex)
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(s.cfg.Web)))
 	s.mux.Handle("GET /ws", s.cfg.WebSocket)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	if s.cfg.Debug != nil {
+		s.mux.Handle("/debug/pprof/", s.cfg.Debug)
+	}
 
 	allowed := map[string][]string{} // API path → its methods
 	api := func(method, path string, h handlerFunc) {

@@ -22,7 +22,7 @@ import (
 // applies the server's offers, sends its microphone and camera on the mids
 // the offer names, answers, and exchanges candidates directly with the Peer.
 type testClient struct {
-	t       *testing.T
+	t       testing.TB
 	id      string
 	publish bool
 	pc      *webrtc.PeerConnection
@@ -55,11 +55,11 @@ type recvStats struct {
 	ended    bool
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func newTestSFU(t *testing.T) *SFU {
+func newTestSFU(t testing.TB) *SFU {
 	t.Helper()
 	s, err := New(Config{Loopback: true, PLIInterval: 100 * time.Millisecond, Logger: testLogger(t)})
 	if err != nil {
@@ -73,7 +73,7 @@ func newTestSFU(t *testing.T) *SFU {
 	return s
 }
 
-func clientAPI(t *testing.T) *webrtc.API {
+func clientAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -95,7 +95,12 @@ func clientAPI(t *testing.T) *webrtc.API {
 
 // newTestClient adds a peer id to r and starts its client. The client is
 // closed by t.Cleanup (before the SFU, cleanups running last-in first-out).
-func newTestClient(t *testing.T, r *Router, id string, publish bool) *testClient {
+func newTestClient(t testing.TB, r *Router, id string, publish bool) *testClient {
+	return newTestClientWith(t, r, id, publish, clientAPI(t))
+}
+
+// newTestClientWith is newTestClient with the client's own webrtc.API.
+func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *webrtc.API) *testClient {
 	t.Helper()
 	c := &testClient{
 		t: t, id: id, publish: publish,
@@ -104,7 +109,7 @@ func newTestClient(t *testing.T, r *Router, id string, publish bool) *testClient
 		evWake: make(chan struct{}, 1),
 		recv:   make(map[string]*recvStats),
 	}
-	pc, err := clientAPI(t).NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +398,7 @@ func (c *testClient) firstOffer() (Offer, bool) {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -20,7 +20,8 @@ type (
 
 var errRoomNotFound = rooms.ErrRoomNotFound
 
-func isFailed(s peerState) bool { return s == webrtc.PeerConnectionStateFailed }
+func isFailed(s peerState) bool    { return s == webrtc.PeerConnectionStateFailed }
+func isConnected(s peerState) bool { return s == webrtc.PeerConnectionStateConnected }
 
 // maxNameRunes bounds a display name.
 const maxNameRunes = 64

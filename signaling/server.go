@@ -52,6 +52,10 @@ type Config struct {
 	RatePerSecond float64 // sustained messages per second; default 20
 	MaxExcess     int     // rate-limited messages tolerated before closing; default 200
 
+	// OnJoined, if set, is told how long each participant took from its
+	// join message to a working media connection (for metrics).
+	OnJoined func(time.Duration)
+
 	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
 	// open the WebSocket besides the server's own host.
 	AllowedOrigins []string
@@ -176,18 +180,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sess.run()
 }
 
-// Stats reports the number of live calls and participants.
-func (s *Server) Stats() (calls, participants int) {
+// Stats are the signaling layer's gauges.
+type Stats struct {
+	Calls        int // calls with someone in them
+	Participants int // participants in calls
+	Sessions     int // open WebSocket connections, joined or not
+}
+
+// Stats reports the live calls, participants and sessions.
+func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	cs := make([]*call, 0, len(s.calls))
 	for _, c := range s.calls {
 		cs = append(cs, c)
 	}
+	st := Stats{Calls: len(cs), Sessions: len(s.sessions)}
 	s.mu.Unlock()
 	for _, c := range cs {
-		participants += c.size()
+		st.Participants += c.size()
 	}
-	return len(cs), participants
+	return st
 }
 
 // EndCall tells everyone in the room's call that it has ended, with reason

@@ -53,6 +53,9 @@ type session struct {
 	remote string
 
 	closeSent atomic.Bool // a close frame has been queued; nothing more is sent
+	connected atomic.Bool // the media connection has been up once
+
+	joinStart time.Time // set by run before the peer exists; read by onPeerState
 
 	// owned by run
 	limiter     *rate.Limiter
@@ -275,6 +278,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 		VideoMuted: !m.Publish.Video,
 	}
 	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
+	s.joinStart = time.Now()
 	c, others := s.srv.join(room, s)
 	s.call = c
 	s.sendMsg(protocol.Joined{
@@ -331,6 +335,9 @@ func (s *session) sendCandidate(c webrtcCandidate) {
 }
 
 func (s *session) onPeerState(state peerState) {
+	if isConnected(state) && s.connected.CompareAndSwap(false, true) && s.srv.cfg.OnJoined != nil {
+		s.srv.cfg.OnJoined(time.Since(s.joinStart))
+	}
 	if isFailed(state) {
 		s.log.Warn("media connection failed")
 		s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +220,25 @@ func TestCallFourPionClients(t *testing.T) {
 		r.mu.Unlock()
 	}
 
+	// Mute state reaches the others.
+	if err := clients[0].SetMute(true, false); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		id := clients[0].ID
+		if err := clients[i].Wait(ctx, func(s client.State) bool { return s.Participants[id].AudioMuted }); err != nil {
+			t.Fatalf("client %d never saw client 0 mute: %v", i, err)
+		}
+	}
+
+	// /metrics counts the call.
+	scrape := scrapeMetrics(t, m)
+	for _, want := range []string{"parley_participants 4", "parley_rooms_active 1", "parley_websocket_sessions 4", "parley_join_seconds_count 4"} {
+		if !strings.Contains(scrape, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	// Client 3 leaves; the others see it go and its tracks end.
 	gone := clients[3]
 	goneID := gone.ID
@@ -249,6 +271,21 @@ func TestCallFourPionClients(t *testing.T) {
 	waitFor(t, ctx, "media still flowing", func() bool {
 		return recvs[0].count(clients[1].ID+"/audio") > before+10
 	})
+}
+
+// scrapeMetrics reads /metrics as Prometheus would.
+func scrapeMetrics(t *testing.T, m *Main) string {
+	t.Helper()
+	resp, err := http.Get(m.LocalURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	return string(body)
 }
 
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {

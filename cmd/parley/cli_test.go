@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms/store"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
@@ -174,5 +176,52 @@ func TestServeFlags(t *testing.T) {
 		if _, err := parseServeFlags(bad, &bytes.Buffer{}, func(string) (string, bool) { return "", false }); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestOperatorEndpoints checks /metrics and /debug/pprof/ follow the flags.
+func TestOperatorEndpoints(t *testing.T) {
+	get := func(m *Main, path string, hdr string) int {
+		req, _ := http.NewRequest("GET", m.LocalURL()+path, nil)
+		if hdr != "" {
+			req.Header.Set("Authorization", "Bearer "+hdr)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	start := func(cfg Config) *Main {
+		cfg.Listen, cfg.DataDir, cfg.TCPPort = "127.0.0.1:0", t.TempDir(), -1
+		m := NewMain(cfg, testLogger())
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	def := start(Config{})
+	if c := get(def, "/metrics", ""); c != 200 {
+		t.Errorf("default /metrics from loopback: %d, want 200", c)
+	}
+	if c := get(def, "/debug/pprof/", ""); c != 404 {
+		t.Errorf("default /debug/pprof/: %d, want 404 (off)", c)
+	}
+	off, _ := metrics.ParseAccess("off", "")
+	if c := get(start(Config{Metrics: off}), "/metrics", ""); c != 404 {
+		t.Errorf("--metrics off: %d, want 404", c)
+	}
+	elsewhere, _ := metrics.ParseAccess("192.0.2.0/24", "tok")
+	m := start(Config{Metrics: elsewhere, PProf: true})
+	if c := get(m, "/metrics", ""); c != 403 {
+		t.Errorf("/metrics from outside the allowed network: %d, want 403", c)
+	}
+	if c := get(m, "/metrics", "tok"); c != 200 {
+		t.Errorf("/metrics with the token: %d, want 200", c)
+	}
+	if c := get(m, "/debug/pprof/", "tok"); c != 200 {
+		t.Errorf("--pprof with the token: %d, want 200", c)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
 	"github.com/parley-dev/parley/sfu"
@@ -49,6 +50,8 @@ type Config struct {
 	TLSKey       string
 	WebclientDir string // serve the web client from disk instead of the embedded copy
 	LogLevel     slog.Level
+	Metrics      metrics.Access // who may read /metrics (and /debug/pprof/)
+	PProf        bool           // serve /debug/pprof/
 }
 
 // Main is a running parley server: built by NewMain, started by Run,
@@ -68,6 +71,7 @@ type Main struct {
 	localURL string // where this machine reaches the server
 	opFile   string
 	served   chan error
+	metrics  *metrics.Metrics
 }
 
 // NewMain returns a Main for cfg.
@@ -121,6 +125,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Rooms:      m.db,
 		ICEServers: m.cfg.ICEServers,
 		Logger:     m.log.With("component", "signaling"),
+		OnJoined:   func(d time.Duration) { m.metrics.ObserveJoin(d) },
 	})
 	if err != nil {
 		return err
@@ -146,6 +151,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.db.SetPublicURL(m.url); err != nil {
 		return fmt.Errorf("record public URL: %w", err)
 	}
+	m.metrics = newMetrics(func() *signaling.Server { return m.sig }, nil)
+	var debug http.Handler
+	if m.cfg.PProf {
+		debug = metrics.Guard(m.cfg.Metrics, pprofHandler())
+	}
 	opToken := auth.RandomToken(32)
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
@@ -155,6 +165,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OperatorToken: opToken,
 		PublicURL:     m.url,
 		OnRoomDeleted: func(id string) { m.sig.EndCall(id, protocol.ReasonRoomDeleted) },
+		Metrics:       metrics.Guard(m.cfg.Metrics, m.metrics.Handler()),
+		Debug:         debug,
 		Logger:        m.log.With("component", "api"),
 	})
 	if err != nil {
@@ -314,6 +326,17 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	tlsKey := str("tls-key", "", "TLS private key file (PEM)")
 	webDir := str("webclient-dir", "", "serve the web client from this directory instead of the embedded copy (development)")
 	logLevel := str("log-level", "info", "debug, info, warn or error")
+	metricsAccess := str("metrics", "loopback", "who may read /metrics: loopback, off, any, or comma-separated networks (CIDR)")
+	metricsToken := str("metrics-token", "", "bearer token that also admits /metrics (and /debug/pprof/) from any address")
+	pprofDefault := false
+	if v, ok := env(envName("pprof")); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %q is not true or false", envName("pprof"), v)
+		}
+		pprofDefault = b
+	}
+	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -344,6 +367,10 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	if cfg.ICEServers, err = parseICEServers(*iceServers); err != nil {
 		return Config{}, fmt.Errorf("--ice-servers: %w", err)
 	}
+	if cfg.Metrics, err = metrics.ParseAccess(*metricsAccess, *metricsToken); err != nil {
+		return Config{}, fmt.Errorf("--metrics: %w", err)
+	}
+	cfg.PProf = *pprofOn
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return Config{}, fmt.Errorf("--log-level: %w", err)
 	}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"net/http"
+	"net/http/pprof"
+
+	"github.com/parley-dev/parley/metrics"
+	"github.com/parley-dev/parley/signaling"
+)
+
+// newMetrics builds the /metrics registry over the running server's parts.
+func newMetrics(sig func() *signaling.Server, media func() metrics.MediaStats) *metrics.Metrics {
+	return metrics.New(metrics.Sources{
+		Media: media,
+		Calls: func() metrics.CallStats {
+			s := sig().Stats()
+			return metrics.CallStats{Calls: s.Calls, Participants: s.Participants, Sessions: s.Sessions}
+		},
+	})
+}
+
+// pprofHandler serves the runtime profiles under /debug/pprof/.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}

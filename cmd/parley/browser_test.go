@@ -170,9 +170,19 @@ func TestBrowserCall(t *testing.T) {
 			b.screenshot(t, fmt.Sprintf("join-%d-failed", i))
 			t.Fatalf("%s: join page never showed the room name: %v", name, err)
 		}
+		// The join page previews the camera and lists the devices.
+		err = poll(ctx, func() (bool, error) {
+			return chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
+				const v = document.querySelector('#preview-video');
+				const cams = document.querySelectorAll('#camera-select option');
+				return !!v && v.videoWidth > 0 && cams.length > 0 && !/no camera/i.test(cams[0].textContent);
+			})()`))
+		})
+		if err != nil {
+			b.screenshot(t, fmt.Sprintf("join-%d-no-preview", i))
+			t.Fatalf("%s: the join page never showed the camera preview: %v", name, err)
+		}
 		if i == 0 {
-			// Give the preview a moment to start, then record the join page.
-			time.Sleep(500 * time.Millisecond)
 			b.screenshot(t, "join-page")
 		}
 		err = chromedp.Do(b.ctx,

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/parley-dev/parley/signaling/protocol"
 )
 

@@ -101,6 +101,16 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			return nil, fmt.Errorf("sfu: video transceiver: %w", err)
 		}
 	}
+	if !cfg.PublishAudio && !cfg.PublishVideo {
+		// A receive-only peer that joins before anyone publishes would get
+		// an offer with no m-line, which carries no ICE credentials and which
+		// clients refuse. One receive-only audio m-line, that the client
+		// answers inactive, lets ICE and DTLS start at once.
+		if _, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, recvonly); err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("sfu: anchor transceiver: %w", err)
+		}
+	}
 	pc.OnTrack(p.onTrack)
 	pc.OnICECandidate(p.onICECandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {

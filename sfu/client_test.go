@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,8 @@ type recvStats struct {
 	good     int
 	bad      int
 	ended    bool
+	lastSeq  uint16         // of the last good packet
+	seqs     map[uint16]int // good packets received by sequence number
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -74,14 +77,22 @@ func newTestSFU(t testing.TB) *SFU {
 }
 
 func clientAPI(t testing.TB) *webrtc.API {
+	return newClientAPI(t, nil, true)
+}
+
+// newClientAPI builds a client's API; tweak, if not nil, adjusts its
+// SettingEngine; withNACK adds Pion's NACK interceptors.
+func newClientAPI(t testing.TB, tweak func(*webrtc.SettingEngine), withNACK bool) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		t.Fatal(err)
+	if withNACK {
+		if err := webrtc.ConfigureNack(me, ir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		t.Fatal(err)
@@ -90,6 +101,9 @@ func clientAPI(t testing.TB) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if tweak != nil {
+		tweak(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
 
@@ -330,7 +344,7 @@ func testPayload(kind webrtc.RTPCodecType, pub string, i uint32) []byte {
 }
 
 func (c *testClient) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	st := &recvStats{streamID: track.StreamID(), ssrc: track.SSRC()}
+	st := &recvStats{streamID: track.StreamID(), ssrc: track.SSRC(), seqs: make(map[uint16]int)}
 	c.mu.Lock()
 	c.recv[track.ID()] = st
 	c.mu.Unlock()
@@ -351,6 +365,8 @@ func (c *testClient) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			c.mu.Lock()
 			if ok {
 				st.good++
+				st.lastSeq = pkt.SequenceNumber
+				st.seqs[pkt.SequenceNumber]++
 			} else {
 				st.bad++
 			}
@@ -367,7 +383,9 @@ func (c *testClient) stats(id string) (recvStats, bool) {
 	if !ok {
 		return recvStats{}, false
 	}
-	return *st, true
+	cp := *st
+	cp.seqs = maps.Clone(st.seqs)
+	return cp, true
 }
 
 // receiving reports whether c got at least n good packets of both tracks

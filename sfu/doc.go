@@ -10,7 +10,45 @@
 //
 // All peers share one UDP socket (an ICE UDP mux on Config.UDPPort) and,
 // unless disabled, one ICE-TCP listener for clients behind UDP-hostile
-// networks.
+// networks. While a packet is being fanned out, the SRTP packets written
+// to the UDP socket are queued and sent with one sendmmsg(2) per batch
+// rather than one sendto(2) each (batchConn): the system call, not SRTP or
+// Pion, is what forwarding costs most (see PROFILE.md).
+//
+// # The forwarding path
+//
+// An up-track's reader goroutine reads each RTP packet into one reused
+// buffer, stores a copy in the track's packet cache (package packetcache)
+// and writes it to each down-track: the header is rewritten in place into
+// a per-down-track header (the subscriber's SSRC, payload type, sequence
+// number and timestamp, RFC 3550 §5.1) and handed with the publisher's
+// payload to Pion's RTP writer (RTCP sender reports, SRTP). Nothing is
+// allocated per packet, on the way in (see headerAttrs) or out. Pion's
+// NACK responder, which would keep a copy of
+// every packet sent in a buffer per down-track, is not installed.
+//
+// # Retransmission
+//
+// A subscriber's generic NACK (RFC 4585 §6.2.1) is read from the
+// down-track's RTPSender; each lost sequence number is mapped back to the
+// publisher's numbering, the packet fetched from the up-track's cache (the
+// last 512 video or 64 audio packets) and sent again under the
+// subscriber's numbering on its own SSRC. The SFU's own losses from a
+// publisher are NACKed by Pion's NACK generator.
+//
+// # Slow subscribers
+//
+// A down-track write must not make the up-track reader wait. Over UDP it
+// cannot: a UDP write never waits for the receiver, only, at worst, for
+// the host's own socket send buffer, which holds back every subscriber
+// alike; a subscriber's slow network drops packets instead of pushing
+// back. So UDP subscribers are written to directly, at the cost of one
+// atomic load per packet (the check for a send queue). Over
+// ICE-TCP a write blocks when the subscriber's TCP window is full, so a
+// peer whose selected candidate pair is TCP gets a bounded send queue
+// (sendQueue, 128 packets) and a writer goroutine: when the queue is full
+// the packet is dropped (counted in Stats.Dropped) and a video down-track
+// drops everything up to the next keyframe, which it requests.
 //
 // # Negotiation
 //
@@ -32,9 +70,15 @@
 //     down-tracks. It is the only goroutine that touches a down-track's
 //     forwarding state (rewriter, keyframe gate, preallocated header) and it
 //     never waits on a subscriber's queue.
-//   - Keyframe requests (PLI) to a publisher go through a per-track
-//     goroutine that throttles them to Config.PLIInterval.
-//   - Every RTPSender and RTPReceiver has a goroutine draining its RTCP.
+//   - Keyframe requests (PLI, RFC 4585 §6.3.1) to a publisher go through a
+//     per-track goroutine that throttles them to Config.PLIInterval.
+//   - Every RTPSender and RTPReceiver has a goroutine draining its RTCP;
+//     a down-track's answers NACKs from the up-track's packet cache, which
+//     has its own lock.
+//   - A peer connected over ICE-TCP has a goroutine writing its send queue.
+//   - Stats reads counters that the up-track readers add to once per
+//     packet read (not per down-track), plus gauges and RTCP counters
+//     kept in atomics.
 //   - Router.mu guards membership only and is never held while calling into
 //     Pion or into a Peer's callbacks.
 //

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/parley-dev/parley/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -23,10 +24,22 @@ type downTrack struct {
 	// by writeRTP; nil means not negotiated yet, or stopped.
 	bound atomic.Pointer[binding]
 
+	// seqs is how this subscriber's sequence numbers and timestamps map
+	// onto the up-track's, for answering NACKs. writeRTP replaces it (a
+	// rare event: the first packet, a source switch); readRTCP reads it.
+	// nil until the first packet is sent.
+	seqs atomic.Pointer[seqMap]
+
 	// Owned by the up-track's reader goroutine (writeRTP).
 	rw           rewriter
 	waitKeyframe bool       // video: drop until the next VP8 keyframe
 	hdr          rtp.Header // reused for every packet written
+	epoch        uint32     // rw.epoch when seqs was last stored
+
+	// Owned by the RTCP goroutine (readRTCP, handleNACK).
+	rtxBuf []byte // packet fetched from the cache; allocated on the first NACK
+	rtxPkt rtp.Packet
+	rtxHdr rtp.Header
 }
 
 // binding is what Bind learnt from the subscriber's negotiation.
@@ -35,6 +48,23 @@ type binding struct {
 	payloadType uint8
 	writer      webrtc.TrackLocalWriter
 }
+
+// seqMap maps output sequence numbers from first onwards back to the
+// source's: source = output - seqOff, output timestamp = source + tsOff.
+type seqMap struct {
+	first  uint16 // first output sequence number sent with these offsets
+	seqOff uint16
+	tsOff  uint32
+}
+
+// writeResult is what became of one packet offered to a down-track.
+type writeResult uint8
+
+const (
+	writeSkipped writeResult = iota // not bound yet, or waiting for a keyframe
+	writeSent
+	writeDropped // the write failed
+)
 
 var _ webrtc.TrackLocal = (*downTrack)(nil)
 
@@ -90,26 +120,60 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 // in d.hdr with the subscriber's SSRC and payload type and rewritten
 // sequence number and timestamp; the publisher's header extensions are
 // dropped, their IDs having been negotiated with the publisher only.
-func (d *downTrack) writeRTP(pkt *rtp.Packet) {
+func (d *downTrack) writeRTP(pkt *rtp.Packet) writeResult {
 	b := d.bound.Load()
 	if b == nil {
-		return
+		return writeSkipped
 	}
 	if d.waitKeyframe {
 		if !isVP8Keyframe(pkt.Payload) {
 			d.up.requestKeyframe()
-			return
+			return writeSkipped
 		}
 		d.waitKeyframe = false
 	}
 	d.rewriteHeader(&pkt.Header, b)
-	_, _ = b.writer.WriteRTP(&d.hdr, pkt.Payload)
+	if d.sub != nil {
+		if q := d.sub.sendq.Load(); q != nil {
+			return d.enqueue(q, b, pkt)
+		}
+	}
+	if _, err := b.writer.WriteRTP(&d.hdr, pkt.Payload); err != nil {
+		return writeDropped
+	}
+	return writeSent
 }
 
-// rewriteHeader fills d.hdr for src.
+// enqueue hands the rewritten packet to the subscriber's send queue. When
+// the queue is full the packet is dropped, after its sequence number was
+// used, so the subscriber sees the gap; video then waits for the next
+// keyframe, which it requests.
+func (d *downTrack) enqueue(q *sendQueue, b *binding, pkt *rtp.Packet) writeResult {
+	if q.push(b.writer, &d.hdr, pkt.Payload) {
+		return writeSent
+	}
+	if d.up.kind == webrtc.RTPCodecTypeVideo {
+		d.waitKeyframe = true
+		d.up.requestKeyframe()
+	}
+	return writeDropped
+}
+
+// rewriteHeader fills d.hdr for src, and publishes the rewriter's offsets
+// in d.seqs when they have changed.
 func (d *downTrack) rewriteHeader(src *rtp.Header, b *binding) {
 	seq, ts := d.rw.rewrite(src.SequenceNumber, src.Timestamp)
-	h := &d.hdr
+	if d.rw.epoch != d.epoch {
+		d.epoch = d.rw.epoch
+		d.seqs.Store(&seqMap{first: seq, seqOff: d.rw.seqOff, tsOff: d.rw.tsOff})
+	}
+	fillHeader(&d.hdr, src, b, seq, ts)
+}
+
+// fillHeader makes h the header of src as sent to a subscriber: its
+// payload type and SSRC, sequence number seq and timestamp ts, no CSRC
+// and no header extension.
+func fillHeader(h *rtp.Header, src *rtp.Header, b *binding, seq uint16, ts uint32) {
 	h.Version = 2
 	h.Padding = src.Padding
 	h.PaddingSize = src.PaddingSize
@@ -124,10 +188,12 @@ func (d *downTrack) rewriteHeader(src *rtp.Header, b *binding) {
 	h.Extensions = h.Extensions[:0]
 }
 
-// readRTCP drains the RTCP the subscriber sends for this track and turns
-// its PLI and FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) into keyframe requests
-// to the publisher. It ends when the sender stops.
+// readRTCP drains the RTCP the subscriber sends for this track. It turns
+// PLI and FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) into keyframe requests
+// to the publisher and answers generic NACKs (RFC 4585 §6.2.1) from the
+// up-track's packet cache. It ends when the sender stops.
 func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
+	st := &d.up.sfu.stats
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
@@ -139,10 +205,58 @@ func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
 			continue
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				st.keyframeRequestsIn.Add(1)
 				d.up.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				st.nacksIn.Add(1)
+				if r := d.handleNACK(pkt); r > 0 {
+					st.retransmits.Add(uint64(r))
+				}
 			}
 		}
 	}
+}
+
+// handleNACK resends the packets a generic NACK (RFC 4585 §6.2.1) lists,
+// if they are still in the up-track's cache, and returns how many it
+// resent. Each lost output sequence number is mapped back to the source's,
+// fetched, and written again with this subscriber's SSRC, payload type,
+// sequence number and timestamp; the payload is the publisher's, byte for
+// byte. Numbers sent before the current mapping began are ignored.
+// It runs on the RTCP goroutine.
+func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) int {
+	b, m := d.bound.Load(), d.seqs.Load()
+	if b == nil || m == nil || d.up.cache == nil {
+		return 0
+	}
+	if d.rtxBuf == nil {
+		d.rtxBuf = make([]byte, packetcache.BufSize)
+	}
+	resent := 0
+	for i := range nack.Nacks {
+		nack.Nacks[i].Range(func(seq uint16) bool {
+			if seqNewer(m.first, seq) {
+				return true
+			}
+			if d.resend(b, m, seq) {
+				resent++
+			}
+			return true
+		})
+	}
+	return resent
+}
+
+// resend writes output packet seq again, if its source is in the cache.
+func (d *downTrack) resend(b *binding, m *seqMap, seq uint16) bool {
+	src := seq - m.seqOff
+	n := d.up.cache.Get(src, d.rtxBuf)
+	if n == 0 || d.rtxPkt.Unmarshal(d.rtxBuf[:n]) != nil || d.rtxPkt.SequenceNumber != src {
+		return false
+	}
+	fillHeader(&d.rtxHdr, &d.rtxPkt.Header, b, seq, d.rtxPkt.Timestamp+m.tsOff)
+	_, err := b.writer.WriteRTP(&d.rtxHdr, d.rtxPkt.Payload)
+	return err == nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/parley-dev/parley/sfu/packetcache"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -52,7 +53,9 @@ func newFakeFanOut(t testing.TB, codec webrtc.RTPCodecCapability, n int) (*upTra
 		kind = webrtc.RTPCodecTypeVideo
 	}
 	u := &upTrack{id: "pub-" + kind.String(), kind: kind, codec: codec, done: make(chan struct{})}
+	u.sfu = &SFU{liveTracks: make(map[*upTrack]struct{})}
 	u.peer = &Peer{id: "pub"}
+	u.cache = packetcache.New(64)
 	if kind == webrtc.RTPCodecTypeVideo {
 		u.keyframe = make(chan struct{}, 1)
 	}
@@ -77,11 +80,14 @@ func newFakeFanOut(t testing.TB, codec webrtc.RTPCodecCapability, n int) (*upTra
 	return u, writers
 }
 
-// fanOut is the body of upTrack.readLoop after the read.
+// fanOut does what upTrack.readLoop does with a packet it has read.
 func fanOut(u *upTrack, pkt *rtp.Packet) {
-	for _, d := range *u.down.Load() {
-		d.writeRTP(pkt)
+	var buf [packetcache.BufSize]byte
+	n, err := pkt.MarshalTo(buf[:])
+	if err != nil {
+		panic(err)
 	}
+	u.forward(pkt, buf[:n])
 }
 
 var opusCap = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}

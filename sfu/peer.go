@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -66,6 +67,10 @@ type Peer struct {
 	closed     bool
 	upTracks   []*upTrack
 	downTracks map[*downTrack]struct{}
+
+	// sendq is set once, when the peer connects over ICE-TCP, whose
+	// writes can block; nil on UDP. Read by the up-track readers.
+	sendq atomic.Pointer[sendQueue]
 }
 
 func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
@@ -115,11 +120,31 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 	pc.OnICECandidate(p.onICECandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			p.checkTransport()
+		}
 		if p.cfg.OnState != nil {
 			p.cfg.OnState(s)
 		}
 	})
 	return p, nil
+}
+
+// checkTransport gives the peer a send queue, and its writer goroutine,
+// if its selected ICE candidate pair is TCP (see sendQueue). It runs on a
+// Pion goroutine when the peer connects.
+func (p *Peer) checkTransport() {
+	pair, err := p.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		return
+	}
+	q := newSendQueue()
+	if !p.sendq.CompareAndSwap(nil, q) {
+		return
+	}
+	// If the SFU is closing, spawn refuses and the queue just fills up.
+	p.sfu.spawn(func() { q.run(p.done) })
+	p.log.Info("subscriber on ICE-TCP: media goes through a send queue")
 }
 
 // ID returns the peer's ID.
@@ -256,7 +281,11 @@ func (p *Peer) requestOffer() { p.needOffer = true }
 func (p *Peer) sendOffer() {
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
-		p.log.Error("create offer", "err", err)
+		if p.isDone() { // closed meanwhile: expected
+			p.log.Debug("create offer", "err", err)
+		} else {
+			p.log.Error("create offer", "err", err)
+		}
 		return
 	}
 	if err := p.pc.SetLocalDescription(offer); err != nil {

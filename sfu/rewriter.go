@@ -21,6 +21,7 @@ type rewriter struct {
 	lastSeq  uint16 // highest sequence number written so far
 	lastTS   uint32 // timestamp of the packet carrying lastSeq
 	haveLast bool
+	epoch    uint32 // incremented whenever seqOff and tsOff are (re)computed
 }
 
 // rewrite returns the output sequence number and timestamp for a source
@@ -30,9 +31,11 @@ func (r *rewriter) rewrite(seq uint16, ts uint32) (uint16, uint32) {
 	case !r.started:
 		r.started = true
 		r.seqOff, r.tsOff = 0, 0
+		r.epoch++
 	case r.resync:
 		r.seqOff = r.lastSeq + 1 - seq
 		r.tsOff = r.lastTS + r.tsGap - ts
+		r.epoch++
 	}
 	r.resync = false
 

@@ -58,6 +58,7 @@ func (r *Router) AddPeer(cfg PeerConfig) (*Peer, error) {
 		err = fmt.Errorf("%w: %q", ErrDuplicatePeer, cfg.ID)
 	default:
 		r.peers[cfg.ID] = p
+		r.sfu.stats.peers.Add(1)
 	}
 	existing := append([]*upTrack(nil), r.tracks...)
 	r.mu.Unlock()
@@ -107,6 +108,7 @@ func (r *Router) publish(u *upTrack) (subscribers []*Peer, ok bool) {
 		return nil, false
 	}
 	r.tracks = append(r.tracks, u)
+	r.sfu.stats.upTracks.Add(1)
 	for _, p := range r.peers {
 		if p != u.peer {
 			subscribers = append(subscribers, p)
@@ -122,6 +124,7 @@ func (r *Router) unpublish(u *upTrack) {
 	for i, t := range r.tracks {
 		if t == u {
 			r.tracks = append(r.tracks[:i], r.tracks[i+1:]...)
+			r.sfu.stats.upTracks.Add(-1)
 			return
 		}
 	}
@@ -133,5 +136,6 @@ func (r *Router) removePeer(p *Peer) {
 	defer r.mu.Unlock()
 	if r.peers[p.id] == p {
 		delete(r.peers, p.id)
+		r.sfu.stats.peers.Add(-1)
 	}
 }

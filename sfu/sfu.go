@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -34,6 +33,7 @@ type SFU struct {
 	pliInterval time.Duration
 	api         *webrtc.API
 	udpConn     *net.UDPConn
+	batch       *batchConn // udpConn as the mux sees it
 	udpMux      ice.UDPMux
 	tcpLn       *net.TCPListener // nil when ICE-TCP is disabled
 	tcpMux      ice.TCPMux       // nil when ICE-TCP is disabled
@@ -44,16 +44,22 @@ type SFU struct {
 	mu      sync.Mutex // guards the fields below
 	routers map[*Router]struct{}
 	closed  bool
+
+	stats      sfuStats
+	statsMu    sync.Mutex            // guards liveTracks and stats.total
+	liveTracks map[*upTrack]struct{} // up-tracks whose counters Stats must add
 }
 
 // New binds the media sockets and builds the webrtc.API shared by every
 // PeerConnection: a MediaEngine with Opus and VP8 only, NACK, RTCP report
-// and TWCC interceptors, and a SettingEngine using the shared muxes.
+// and TWCC interceptors (see newInterceptors), and a SettingEngine using
+// the shared muxes.
 func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log:         cfg.Logger,
 		pliInterval: cfg.PLIInterval,
 		routers:     make(map[*Router]struct{}),
+		liveTracks:  make(map[*upTrack]struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -68,7 +74,8 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp :%d: %w", cfg.UDPPort, err)
 	}
-	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.udpConn)
+	s.batch = newBatchConn(s.udpConn)
+	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.batch)
 	if cfg.TCPPort >= 0 {
 		s.tcpLn, err = net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4zero, Port: cfg.TCPPort})
 		if err != nil {
@@ -118,17 +125,9 @@ func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
 		}
 	}
 
-	// NACK generator/responder (adds nack, nack pli feedback), RTCP sender
-	// and receiver reports, and TWCC feedback generation for what we receive.
-	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return nil, fmt.Errorf("sfu: nack: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
-	}
-	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
-		return nil, fmt.Errorf("sfu: twcc: %w", err)
+	ir, err := newInterceptors(me, lf)
+	if err != nil {
+		return nil, err
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -182,6 +181,7 @@ func (s *SFU) NewRouter(name string) *Router {
 		r.closed = true
 	} else {
 		s.routers[r] = struct{}{}
+		s.stats.routers.Add(1)
 	}
 	s.mu.Unlock()
 	return r
@@ -202,6 +202,7 @@ func (s *SFU) Close() error {
 		routers = append(routers, r)
 	}
 	s.routers = nil
+	s.stats.routers.Add(-int64(len(routers)))
 	s.mu.Unlock()
 
 	for _, r := range routers {
@@ -232,7 +233,10 @@ func (s *SFU) closeSockets() error {
 
 func (s *SFU) forgetRouter(r *Router) {
 	s.mu.Lock()
-	delete(s.routers, r)
+	if _, ok := s.routers[r]; ok {
+		delete(s.routers, r)
+		s.stats.routers.Add(-1)
+	}
 	s.mu.Unlock()
 }
 

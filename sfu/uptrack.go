@@ -6,16 +6,26 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-dev/parley/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
+// Packet cache sizes: how many of a track's last packets can be
+// retransmitted. 512 video packets are about 3 s at 1.5 Mbit/s.
+const (
+	videoCacheSize = 512
+	audioCacheSize = 64
+)
+
 // upTrack is a track published by a peer. One reader goroutine (readLoop)
-// reads its RTP and writes each packet to every down-track in a
-// copy-on-write snapshot; it never blocks on a subscriber's queue.
+// reads its RTP, keeps it in the track's packet cache for retransmission
+// and writes each packet to every down-track in a copy-on-write snapshot;
+// it never blocks on a subscriber's queue.
 type upTrack struct {
 	// Set at construction.
+	sfu         *SFU
 	peer        *Peer
 	track       *webrtc.TrackRemote
 	receiver    *webrtc.RTPReceiver
@@ -27,6 +37,14 @@ type upTrack struct {
 	pliInterval time.Duration
 	keyframe    chan struct{} // capacity 1: "a keyframe is wanted"; nil for audio
 	done        chan struct{} // closed by close; ends keyframeLoop
+
+	// cache holds the last packets read, as read (publisher's numbering).
+	// Written by readLoop, read by the down-tracks' RTCP goroutines
+	// answering NACKs; it has its own lock.
+	cache *packetcache.Cache
+
+	// counters are added to by readLoop only (see SFU.Stats).
+	counters trackCounters
 
 	// down is the snapshot readLoop fans out to. It is replaced, never
 	// modified, by addDownTrack, removeDownTrack and close under mu.
@@ -40,6 +58,7 @@ func newUpTrack(p *Peer, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	kind := track.Kind()
 	id := p.id + "-" + kind.String()
 	u := &upTrack{
+		sfu:         p.sfu,
 		peer:        p,
 		track:       track,
 		receiver:    receiver,
@@ -53,6 +72,9 @@ func newUpTrack(p *Peer, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	}
 	if kind == webrtc.RTPCodecTypeVideo {
 		u.keyframe = make(chan struct{}, 1)
+		u.cache = packetcache.New(videoCacheSize)
+	} else {
+		u.cache = packetcache.New(audioCacheSize)
 	}
 	u.down.Store(&[]*downTrack{})
 	return u
@@ -61,8 +83,10 @@ func newUpTrack(p *Peer, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 // start launches the track's goroutines. It returns false if the SFU is
 // closing.
 func (u *upTrack) start() bool {
-	s := u.peer.sfu
+	s := u.sfu
+	s.trackStarted(u)
 	if !s.spawn(u.readLoop) {
+		s.trackEnded(u)
 		return false
 	}
 	s.spawn(u.drainRTCP)
@@ -75,8 +99,9 @@ func (u *upTrack) start() bool {
 // readLoop is the track's single reader. It ends when the track's
 // receiver stops (the publisher's PeerConnection closed).
 func (u *upTrack) readLoop() {
+	defer u.sfu.trackEnded(u)
 	defer u.close()
-	buf := make([]byte, 1500)
+	buf := make([]byte, packetcache.BufSize)
 	var pkt rtp.Packet
 	for {
 		n, _, err := u.track.Read(buf)
@@ -86,9 +111,38 @@ func (u *upTrack) readLoop() {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
-		for _, d := range *u.down.Load() {
-			d.writeRTP(&pkt)
+		u.forward(&pkt, buf[:n])
+	}
+}
+
+// forward caches one packet read from the publisher (raw, unmarshalled
+// into pkt) and writes it to every down-track. It is called by the reader goroutine only, and
+// adds to the track's counters once per packet, not per down-track.
+func (u *upTrack) forward(pkt *rtp.Packet, raw []byte) {
+	u.counters.packetsIn.Add(1)
+	u.counters.bytesIn.Add(uint64(len(raw)))
+	if u.cache != nil {
+		u.cache.Store(pkt.SequenceNumber, raw)
+	}
+	var sent, dropped uint64
+	u.sfu.batch.begin()
+	for _, d := range *u.down.Load() {
+		switch d.writeRTP(pkt) {
+		case writeSent:
+			sent++
+		case writeDropped:
+			dropped++
 		}
+	}
+	u.sfu.batch.end()
+	if sent > 0 {
+		u.counters.packetsOut.Add(sent)
+		// What downTrack.rewriteHeader makes: a 12-byte header, no CSRC
+		// or extension.
+		u.counters.bytesOut.Add(sent * uint64(12+len(pkt.Payload)+int(pkt.PaddingSize)))
+	}
+	if dropped > 0 {
+		u.counters.dropped.Add(dropped)
 	}
 }
 
@@ -145,7 +199,9 @@ func (u *upTrack) keyframeLoop() {
 		err := u.peer.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}})
 		if err != nil {
 			u.log.Debug("send PLI", "err", err)
+			continue
 		}
+		u.sfu.stats.plisOut.Add(1)
 	}
 }
 
@@ -162,6 +218,7 @@ func (u *upTrack) addDownTrack(d *downTrack) bool {
 	copy(next, old)
 	next = append(next, d)
 	u.down.Store(&next)
+	u.sfu.stats.downTracks.Add(1)
 	return true
 }
 
@@ -176,7 +233,11 @@ func (u *upTrack) removeDownTrack(d *downTrack) {
 			next = append(next, x)
 		}
 	}
+	if len(next) == len(old) {
+		return
+	}
 	u.down.Store(&next)
+	u.sfu.stats.downTracks.Add(-1)
 }
 
 // close stops forwarding and asks every subscriber to remove its
@@ -189,6 +250,7 @@ func (u *upTrack) close() {
 	}
 	u.closed = true
 	downs := *u.down.Swap(&[]*downTrack{})
+	u.sfu.stats.downTracks.Add(-int64(len(downs)))
 	u.mu.Unlock()
 
 	close(u.done)

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package sfu
+
+import "time"
+
+// threadCPUTime is not measured outside Linux.
+func threadCPUTime() time.Duration { return 0 }

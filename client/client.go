@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-dev/parley/signaling/protocol"
@@ -41,6 +42,14 @@ type Config struct {
 	// API builds the PeerConnection; nil means a default with Opus, VP8 and
 	// the default interceptors. parley-load shares one across clients.
 	API *webrtc.API
+	// HTTPClient makes the join request; nil means http.DefaultClient.
+	// parley-load gives each client one bound to its own loopback source
+	// address, as distinct users would have.
+	HTTPClient *http.Client
+	// OnKeyframeRequest, if set, is called when the server asks for a
+	// keyframe (RTCP PLI or FIR) on the published video. It runs on the
+	// goroutine draining the video sender's RTCP and must not block.
+	OnKeyframeRequest func()
 }
 
 // ErrClosed is returned by calls on a closed Client.
@@ -58,6 +67,8 @@ type Client struct {
 
 	// ID is the participant id the server gave this client.
 	ID string
+	// Opened is when the WebSocket connection was established.
+	Opened time.Time
 
 	writeMu sync.Mutex // serializes WebSocket writes
 
@@ -80,7 +91,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	token, wsPath, err := fetchToken(ctx, cfg.BaseURL, cfg.Link)
+	token, wsPath, err := fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +103,9 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
+	opened := time.Now()
 	c := &Client{
+		Opened:       opened,
 		cfg:          cfg,
 		log:          cfg.Logger,
 		conn:         conn,
@@ -131,14 +144,17 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // fetchToken exchanges a room link for a join token.
-func fetchToken(ctx context.Context, base, link string) (token, wsPath string, err error) {
+func fetchToken(ctx context.Context, hc *http.Client, base, link string) (token, wsPath string, err error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
 	body, _ := json.Marshal(map[string]string{"link": link})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/join", bytes.NewReader(body))
 	if err != nil {
 		return "", "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", "", fmt.Errorf("join link: %w", err)
 	}
@@ -352,7 +368,11 @@ func (c *Client) handleOffer(m *protocol.Offer) error {
 			if err != nil {
 				return fmt.Errorf("publish %s: %w", t.Kind(), err)
 			}
-			go drainSender(sender)
+			var onKeyframe func()
+			if t == c.Video {
+				onKeyframe = c.cfg.OnKeyframeRequest
+			}
+			go drainSender(sender, onKeyframe)
 		}
 	}
 	for _, cand := range pending {
@@ -385,11 +405,27 @@ func (c *Client) handleCandidate(m *protocol.Candidate) error {
 	return c.pc.AddICECandidate(init)
 }
 
-func drainSender(s *webrtc.RTPSender) {
+// drainSender reads a sender's RTCP until it stops, calling onKeyframe (if
+// not nil) for each PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1).
+func drainSender(s *webrtc.RTPSender, onKeyframe func()) {
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := s.Read(buf); err != nil {
+		n, _, err := s.Read(buf)
+		if err != nil {
 			return
+		}
+		if onKeyframe == nil {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				onKeyframe()
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -239,6 +240,18 @@ func TestCallFourPionClients(t *testing.T) {
 		}
 	}
 
+	for _, name := range []string{"parley_rtp_packets_in_total", "parley_rtp_packets_out_total", "parley_plis_sent_total"} {
+		if v := metricValue(scrape, name); v <= 0 {
+			t.Errorf("/metrics %s = %v, want > 0 after a call", name, v)
+		}
+	}
+	if v := metricValue(scrape, "parley_tracks_published"); v != 8 {
+		t.Errorf("parley_tracks_published = %v, want 8", v)
+	}
+	if v := metricValue(scrape, "parley_tracks_subscribed"); v != 24 {
+		t.Errorf("parley_tracks_subscribed = %v, want 24", v)
+	}
+
 	// Client 3 leaves; the others see it go and its tracks end.
 	gone := clients[3]
 	goneID := gone.ID
@@ -286,6 +299,19 @@ func scrapeMetrics(t *testing.T, m *Main) string {
 		t.Fatalf("/metrics: %s", resp.Status)
 	}
 	return string(body)
+}
+
+// metricValue reads one unlabelled sample from a scrape; -1 if absent.
+func metricValue(scrape, name string) float64 {
+	for _, line := range strings.Split(scrape, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {

@@ -5,6 +5,7 @@ import (
 	"net/http/pprof"
 
 	"github.com/parley-dev/parley/metrics"
+	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling"
 )
 
@@ -17,6 +18,20 @@ func newMetrics(sig func() *signaling.Server, media func() metrics.MediaStats) *
 			return metrics.CallStats{Calls: s.Calls, Participants: s.Participants, Sessions: s.Sessions}
 		},
 	})
+}
+
+// mediaStats copies the SFU's counters for /metrics.
+func mediaStats(s *sfu.SFU) metrics.MediaStats {
+	st := s.Stats()
+	return metrics.MediaStats{
+		Routers: st.Routers, Peers: st.Peers,
+		PublishedTracks: st.PublishedTracks, SubscribedTracks: st.SubscribedTracks,
+		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn,
+		PacketsOut: st.PacketsOut, BytesOut: st.BytesOut,
+		NACKsIn: st.NACKsIn, Retransmits: st.Retransmits,
+		PLIsOut: st.PLIsOut, KeyframeRequestsIn: st.KeyframeRequestsIn,
+		Dropped: st.Dropped,
+	}
 }
 
 // pprofHandler serves the runtime profiles under /debug/pprof/.

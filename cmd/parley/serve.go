@@ -151,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.db.SetPublicURL(m.url); err != nil {
 		return fmt.Errorf("record public URL: %w", err)
 	}
-	m.metrics = newMetrics(func() *signaling.Server { return m.sig }, nil)
+	m.metrics = newMetrics(func() *signaling.Server { return m.sig }, func() metrics.MediaStats { return mediaStats(m.sfu) })
 	var debug http.Handler
 	if m.cfg.PProf {
 		debug = metrics.Guard(m.cfg.Metrics, pprofHandler())

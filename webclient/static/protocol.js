@@ -443,8 +443,9 @@ export class ParleyClient extends EventTarget {
     // ---- the peer connection ----
 
     _createPeerConnection(iceServers) {
-        // Default bundle policy: an offer with no m-lines (nobody publishes
-        // yet) has no BUNDLE group, which max-bundle would refuse.
+        // Default bundle policy. The server bundles every m-line and never
+        // sends an empty offer (docs/protocol.md), so max-bundle would work
+        // too; the default also copes with older servers that did.
         const pc = new RTCPeerConnection({ iceServers });
         this._pc = pc;
         pc.onicecandidate = (ev) => {

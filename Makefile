@@ -30,9 +30,9 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
-## bench: the hot-path Go benchmarks
+## bench: load benchmark (~4 min, parley-load against a real server) plus the sfu Go benchmarks; writes docs/benchmarks.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+	./scripts/bench.sh
 
 clean:
 	rm -rf bin

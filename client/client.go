@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -190,9 +191,18 @@ func websocketURL(base, path string) (string, error) {
 	return u.String(), nil
 }
 
-// DefaultAPI returns a webrtc.API with Opus, VP8 and the default
-// interceptors, which gathers loopback candidates too.
-func DefaultAPI() (*webrtc.API, error) {
+// APIOptions shape the webrtc.API that NewAPI builds.
+type APIOptions struct {
+	// Networks the ICE agent may use; nil means UDP over IPv4 only.
+	Networks []webrtc.NetworkType
+	// LoopbackOnly gathers candidates on loopback addresses only.
+	LoopbackOnly bool
+}
+
+// NewAPI returns a webrtc.API with Opus, VP8 and the default interceptors
+// (NACK, RTCP reports, TWCC), as a browser has them, which gathers
+// loopback candidates too and no mDNS ones.
+func NewAPI(o APIOptions) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -201,12 +211,21 @@ func DefaultAPI() (*webrtc.API, error) {
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, err
 	}
+	if o.Networks == nil {
+		o.Networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(o.Networks)
+	if o.LoopbackOnly {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
+
+// DefaultAPI is NewAPI with the default options.
+func DefaultAPI() (*webrtc.API, error) { return NewAPI(APIOptions{}) }
 
 func (c *Client) setupPeer() error {
 	api := c.cfg.API

@@ -47,8 +47,9 @@ type Config struct {
 	// /debug/pprof/. Both must already be access-guarded.
 	Metrics http.Handler
 	Debug   http.Handler
-	// JoinRate and JoinBurst throttle join-link look-ups per client address,
-	// so links cannot be guessed: defaults 1 a second, burst 20.
+	// JoinRate and JoinBurst throttle failed join-link look-ups (and bad
+	// operator tokens) per client address, so links cannot be guessed:
+	// defaults 1 a second, burst 20. Successful joins are not limited.
 	JoinRate  float64
 	JoinBurst int
 	Logger    *slog.Logger
@@ -210,11 +211,17 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	if link == "" {
 		return badRequest("link is required")
 	}
-	if !s.limiter.allow(clientAddr(r)) {
+	// Only look-ups that miss spend the address's allowance: a whole
+	// office behind one NAT address may join at once, a guesser may not.
+	addr := clientAddr(r)
+	if !s.limiter.ready(addr) {
 		return errRateLimited
 	}
 	room, err := s.cfg.Rooms.RoomByLink(r.Context(), link)
 	if err != nil {
+		if errors.Is(err, rooms.ErrRoomNotFound) {
+			s.limiter.allow(addr)
+		}
 		return fmt.Errorf("look up join link: %w", err)
 	}
 	token, exp, err := s.cfg.Tokens.IssueJoin(room.ID, "member")
@@ -354,6 +361,15 @@ func newAddrLimiter(limit rate.Limit, burst int, now func() time.Time) *addrLimi
 	return &addrLimiter{limit: limit, burst: burst, now: now, buckets: make(map[string]*rate.Limiter)}
 }
 
+// ready reports whether addr has allowance left, without spending it.
+func (l *addrLimiter) ready(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[addr]
+	return b == nil || b.TokensAt(l.now()) >= 1
+}
+
+// allow spends one of addr's allowance, reporting whether it had any.
 func (l *addrLimiter) allow(addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/net/ipv4"
 )
 
 // maxBatch is how many packets batchConn queues before it must send them.
@@ -33,24 +31,20 @@ const maxBatch = 64
 // drops packets, it does not push back).
 type batchConn struct {
 	*net.UDPConn // reads, Close, LocalAddr, deadlines
-	pc           *ipv4.PacketConn
 
 	active atomic.Int32 // fan-outs in progress
 
-	mu    sync.Mutex // guards the fields below
-	n     int        // packets queued
-	msgs  [maxBatch]ipv4.Message
-	addrs [maxBatch]net.UDPAddr
-	ips   [maxBatch][16]byte
-	bufs  [maxBatch][1500]byte
+	mu   sync.Mutex // guards the fields below
+	n    int        // packets queued
+	lens [maxBatch]int
+	dsts [maxBatch]netip.AddrPort // IPv4 only
+	bufs [maxBatch][1500]byte
+	sys  batchSys // how the batch is sent (batchconn_linux.go, batchconn_other.go)
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{UDPConn: c, pc: ipv4.NewPacketConn(c)}
-	for i := range b.msgs {
-		b.msgs[i].Buffers = make([][]byte, 1)
-		b.msgs[i].Addr = &b.addrs[i]
-	}
+	b := &batchConn{UDPConn: c}
+	b.initSys()
 	return b
 }
 
@@ -75,23 +69,20 @@ func (b *batchConn) end() {
 // ReadFromAddrPort implements ice.AddrPortReaderWriter, so the mux reads
 // without allocating.
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
-	return b.ReadFromUDPAddrPort(p)
+	return b.readFrom(p)
 }
 
 // WriteToAddrPort implements ice.AddrPortReaderWriter; it is how the ICE
 // mux writes.
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	if len(p) == 0 || p[0] < 128 || p[0] > 191 || len(p) > len(b.bufs[0]) || !addr.Addr().Is4() || b.active.Load() == 0 {
-		return b.WriteToUDPAddrPort(p, addr)
+		return b.writeTo(p, addr)
 	}
 	b.mu.Lock()
 	i := b.n
 	b.n++
-	b.msgs[i].Buffers[0] = b.bufs[i][:copy(b.bufs[i][:], p)]
-	ip := addr.Addr().As4()
-	copy(b.ips[i][:], ip[:])
-	b.addrs[i].IP = b.ips[i][:4]
-	b.addrs[i].Port = int(addr.Port())
+	b.lens[i] = copy(b.bufs[i][:], p)
+	b.dsts[i] = addr
 	// Re-checked under mu: if the last fan-out ended since the check
 	// above, its flush may have missed this packet.
 	if b.n == maxBatch || b.active.Load() == 0 {
@@ -113,8 +104,8 @@ func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // skipped.
 func (b *batchConn) flushLocked() {
 	for i := 0; i < b.n; {
-		k, err := b.pc.WriteBatch(b.msgs[i:b.n], 0)
-		if err != nil {
+		k, err := b.sendBatch(i, b.n)
+		if err != nil || k <= 0 {
 			k = max(k, 1)
 		}
 		i += k

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,10 @@ type testClient struct {
 	events []func()
 	evWake chan struct{}
 
+	// dropVideo, if not 0, is 1 + the index of the one video packet
+	// sendMedia does not send (its sequence number is the index).
+	dropVideo atomic.Uint32
+
 	// Owned by loop.
 	audio, video *webrtc.TrackLocalStaticRTP
 	sending      bool
@@ -45,6 +50,7 @@ type testClient struct {
 	offers []Offer
 	recv   map[string]*recvStats // by track ID
 	plis   int                   // PLIs received on the video sender
+	nacked []uint16              // sequence numbers NACKed on the video sender
 	states []webrtc.PeerConnectionState
 }
 
@@ -286,6 +292,13 @@ func (c *testClient) attach(track *webrtc.TrackLocalStaticRTP, mid string, video
 					c.plis++
 					c.mu.Unlock()
 				}
+				if n, ok := p.(*rtcp.TransportLayerNack); ok && video {
+					c.mu.Lock()
+					for _, pair := range n.Nacks {
+						c.nacked = append(c.nacked, pair.PacketList()...)
+					}
+					c.mu.Unlock()
+				}
 			}
 		}
 	})
@@ -311,7 +324,9 @@ func (c *testClient) sendMedia() {
 			Payload: testPayload(webrtc.RTPCodecTypeVideo, c.id, i),
 		}
 		_ = c.audio.WriteRTP(a)
-		_ = c.video.WriteRTP(v)
+		if c.dropVideo.Load() != i+1 {
+			_ = c.video.WriteRTP(v)
+		}
 	}
 }
 

@@ -13,7 +13,17 @@
 // networks. While a packet is being fanned out, the SRTP packets written
 // to the UDP socket are queued and sent with one sendmmsg(2) per batch
 // rather than one sendto(2) each (batchConn): the system call, not SRTP or
-// Pion, is what forwarding costs most (see PROFILE.md).
+// Pion, is what forwarding costs most (see PROFILE.md). On Linux every
+// system call on that socket is made raw (syscall.RawSyscall6 inside
+// RawConn.Read/Write; the socket is non-blocking, so none waits): made the
+// usual way, they kept the Go runtime's sysmon thread polling every 20 µs
+// and handing the processor between threads, which under load cost as
+// much as SRTP and Pion together (PROFILE.md, "Under load").
+//
+// The interceptors that act only on received media (the NACK generator,
+// receiver reports, TWCC feedback) start their goroutines and tickers when
+// the PeerConnection's first remote stream is bound (receiveOnly), so a
+// subscriber's PeerConnection runs none of them.
 //
 // # The forwarding path
 //

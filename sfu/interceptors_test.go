@@ -63,3 +63,40 @@ func TestReceiveInterceptorsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// bindCounter is an interceptor that counts its BindRTCPWriter calls.
+type bindCounter struct {
+	interceptor.NoOp
+	binds int
+}
+
+func (c *bindCounter) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
+
+func (c *bindCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	c.binds++
+	return w
+}
+
+// TestReceiveOnlyBindsOnFirstRemoteStream: a receive-only interceptor gets
+// its RTCP writer (and so starts its loop) only once a remote stream is
+// bound, and only once.
+func TestReceiveOnlyBindsOnFirstRemoteStream(t *testing.T) {
+	c := &bindCounter{}
+	i, err := receiveOnly{c}.NewInterceptor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := interceptor.RTCPWriterFunc(func([]rtcp.Packet, interceptor.Attributes) (int, error) { return 0, nil })
+	i.BindRTCPWriter(w)
+	i.BindLocalStream(&interceptor.StreamInfo{SSRC: 1}, interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil }))
+	if c.binds != 0 {
+		t.Fatalf("bound %d times before any remote stream", c.binds)
+	}
+	r := interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) { return 0, a, nil })
+	i.BindRemoteStream(&interceptor.StreamInfo{SSRC: 2}, r)
+	i.BindRemoteStream(&interceptor.StreamInfo{SSRC: 3}, r)
+	if c.binds != 1 {
+		t.Fatalf("bound %d times after two remote streams, want 1", c.binds)
+	}
+	_ = i.Close()
+}

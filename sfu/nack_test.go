@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -115,4 +116,21 @@ func noReplayClientAPI(t testing.TB) *webrtc.API {
 	return newClientAPI(t, func(se *webrtc.SettingEngine) {
 		se.DisableSRTPReplayProtection(true)
 	}, true)
+}
+
+// TestSFUNACKsPublisherLoss: a video packet the publisher never sent is
+// NACKed by the SFU (Pion's NACK generator, started lazily on the
+// publisher's PeerConnection: see receiveOnly), while a receive-only peer
+// in the same room runs no generator.
+func TestSFUNACKsPublisherLoss(t *testing.T) {
+	s := newTestSFU(t)
+	r := s.NewRouter("nack-pub")
+	const lost = 100 // sent 2 s after the publisher connects
+	pub := newTestClient(t, r, "pub", true)
+	pub.dropVideo.Store(lost + 1)
+	waitFor(t, 15*time.Second, "a NACK for the lost packet", func() bool {
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		return slices.Contains(pub.nacked, lost)
+	})
 }

@@ -56,6 +56,7 @@ type batchSys struct {
 	rmu     sync.Mutex // guards the recvfrom fields below
 	rbuf    []byte
 	rsa     syscall.RawSockaddrInet4
+	salen   uint32 // recvfrom's address length; a field so taking its address does not allocate
 	rn      int
 	readErr syscall.Errno
 	readFn  func(fd uintptr) bool
@@ -116,18 +117,26 @@ func (b *batchConn) sendBatch(from, to int) (int, error) {
 	return s.sent, nil
 }
 
-func (s *batchSys) sendmmsg(fd uintptr) bool {
+// rawCall makes one raw system call on the non-blocking socket, again if
+// a signal interrupted it. It reports false on EAGAIN, which tells the
+// RawConn to wait in the runtime poller and call again.
+func rawCall(trap, a1, a2, a3, a4, a5, a6 uintptr) (r uintptr, e syscall.Errno, done bool) {
 	for {
-		r, _, e := syscall.RawSyscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&s.hdrs[s.from])), uintptr(s.to-s.from), 0, 0, 0)
+		r, _, e = syscall.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false // wait until writable
+			return 0, 0, false
 		}
-		s.sent, s.sendErr = int(r), e
-		return true
+		return r, e, true
 	}
+}
+
+func (s *batchSys) sendmmsg(fd uintptr) bool {
+	r, e, done := rawCall(sysSendmmsg, fd, uintptr(unsafe.Pointer(&s.hdrs[s.from])), uintptr(s.to-s.from), 0, 0, 0)
+	s.sent, s.sendErr = int(r), e
+	return done
 }
 
 // readFrom is ReadFromUDPAddrPort made with a raw recvfrom(2).
@@ -152,19 +161,11 @@ func (b *batchConn) readFrom(p []byte) (int, netip.AddrPort, error) {
 }
 
 func (s *batchSys) recvfrom(fd uintptr) bool {
-	for {
-		salen := uint32(syscall.SizeofSockaddrInet4)
-		r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)), 0,
-			uintptr(unsafe.Pointer(&s.rsa)), uintptr(unsafe.Pointer(&salen)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false // wait until readable
-		}
-		s.rn, s.readErr = int(r), e
-		return true
-	}
+	s.salen = syscall.SizeofSockaddrInet4
+	r, e, done := rawCall(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)), 0,
+		uintptr(unsafe.Pointer(&s.rsa)), uintptr(unsafe.Pointer(&s.salen)))
+	s.rn, s.readErr = int(r), e
+	return done
 }
 
 // writeTo is WriteToUDPAddrPort made with a raw sendto(2).
@@ -190,16 +191,8 @@ func (b *batchConn) writeTo(p []byte, addr netip.AddrPort) (int, error) {
 }
 
 func (s *batchSys) sendto(fd uintptr) bool {
-	for {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&s.wbuf[0])), uintptr(len(s.wbuf)), 0,
-			uintptr(unsafe.Pointer(&s.wsa)), syscall.SizeofSockaddrInet4)
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false // wait until writable
-		}
-		s.wErr = e
-		return true
-	}
+	_, e, done := rawCall(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&s.wbuf[0])), uintptr(len(s.wbuf)), 0,
+		uintptr(unsafe.Pointer(&s.wsa)), syscall.SizeofSockaddrInet4)
+	s.wErr = e
+	return done
 }

@@ -95,6 +95,8 @@ func signedWithKey(token string) bool {
 }
 
 // FuzzIssueJoin issues a token for any room ID and role and verifies it.
+// The seeds (testdata/fuzz/FuzzIssueJoin) are each role, unknown roles and
+// odd room IDs.
 //
 // Properties: IssueJoin refuses an empty room ID and an unknown role, and
 // otherwise makes a token VerifyJoin accepts, for that room and role. Room
@@ -102,7 +104,6 @@ func signedWithKey(token string) bool {
 // skipped, JSON being unable to carry it unchanged.
 func FuzzIssueJoin(f *testing.F) {
 	tk := fuzzTokens(f)
-	f.Add("r_abc", auth.RoleMember)
 	f.Fuzz(func(t *testing.T, room, role string) {
 		if !utf8.ValidString(room) {
 			return

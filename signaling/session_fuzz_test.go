@@ -127,33 +127,29 @@ type sent struct {
 	close []outMsg
 }
 
-// drain takes what s has queued; with wait set it first waits for an offer.
+// drain takes what s has queued; with waitOffer set it first waits (up to
+// 5s) for the offer the sfu sends after a join.
 func drain(t *testing.T, s *session, waitOffer bool) sent {
 	t.Helper()
 	var out sent
-	var timeout <-chan time.Time
-	if waitOffer {
-		timeout = time.After(5 * time.Second)
-	}
+	deadline := time.After(5 * time.Second)
 	for {
-		select {
-		case m := <-s.out:
-			if out.add(t, m) {
-				timeout = nil
+		var m outMsg
+		if waitOffer {
+			select {
+			case m = <-s.out:
+			case <-deadline:
+				t.Fatal("no offer within 5s of join")
 			}
-			continue
-		default:
-		}
-		if timeout == nil {
-			return out
-		}
-		select {
-		case m := <-s.out:
-			if out.add(t, m) {
-				timeout = nil
+		} else {
+			select {
+			case m = <-s.out:
+			default:
+				return out
 			}
-		case <-timeout:
-			t.Fatal("no offer within 5s of join")
+		}
+		if out.add(t, m) {
+			waitOffer = false
 		}
 	}
 }
@@ -206,7 +202,11 @@ var knownCodes = map[string]bool{
 // FuzzSessionHandle dispatches one message, as a client sends it, to a
 // fresh session that is either not joined yet or joined (with its media
 // peer up and its first offer sent), exactly as the session's reader does
-// once the message has passed the size and rate checks.
+// once the message has passed the size and rate checks. The seeds
+// (testdata/fuzz/FuzzSessionHandle) are the protocol's golden examples in
+// both states; joins with a good, expired, forged and foreign-room token
+// and with bad names; candidates; and a Pion client's answer to the
+// harness's offer.
 //
 // Properties: everything the session queues is a server message that
 // decodes, errors carry documented codes, nothing follows a close frame;
@@ -222,8 +222,6 @@ var knownCodes = map[string]bool{
 // name. ice.UnmarshalCandidate is fuzzed by the sfu's FuzzAddCandidate.
 func FuzzSessionHandle(f *testing.F) {
 	h := newSessionHarness(f)
-	f.Add(false, h.joinMsg())
-	f.Add(true, []byte(`{"type":"ping","id":"p1"}`))
 	f.Fuzz(func(t *testing.T, joined bool, data []byte) {
 		s := newSession(h.srv, h.conn, "192.0.2.7:40000")
 		defer s.cleanup()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -39,6 +40,28 @@ func (db *DB) BackupTo(w io.Writer, size func(int64)) (int64, error) {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}
 	return n, nil
+}
+
+// BackupFile copies the database file at path to w as BackupTo does, for
+// when no server has it open: it opens the file read-only (waiting up to
+// timeout, default 1s, for another opener's lock, then failing with
+// ErrLocked), runs no migrations and writes nothing to it. A missing file
+// fails with ErrNoDatabase.
+func BackupFile(path string, w io.Writer, size func(int64), timeout time.Duration) (int64, error) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, fmt.Errorf("store: backup %s: %w: %w", path, ErrNoDatabase, err)
+	case errors.Is(err, bolt.ErrTimeout):
+		return 0, fmt.Errorf("store: backup %s: %w: %w", path, ErrLocked, err)
+	case err != nil:
+		return 0, fmt.Errorf("store: backup %s: %w", path, err)
+	}
+	defer bdb.Close()
+	return (&DB{bolt: bdb}).BackupTo(w, size)
 }
 
 // Check runs bbolt's consistency check over the whole file in a read

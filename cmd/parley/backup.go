@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/rooms/store"
@@ -101,6 +102,9 @@ func backupSource(ctx context.Context, dataDir string) (string, func(io.Writer) 
 		if errors.Is(err, store.ErrNoDatabase) || errors.Is(err, store.ErrLocked) {
 			return n, dbOpenError(dataDir, dbPath, err)
 		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, fmt.Errorf("cannot copy %s: it is shorter than its own header says, so it is damaged", dbPath)
+		}
 		if err != nil {
 			return n, fmt.Errorf("cannot copy %s: %w", dbPath, err)
 		}
@@ -129,6 +133,9 @@ func (c *httpRoomClient) backup(ctx context.Context, w io.Writer) (int64, error)
 	n, err := io.Copy(w, resp.Body)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return n, fmt.Errorf("the server's copy was cut off after %s of %s", sizeString(n), sizeString(resp.ContentLength))
 	}
 	if err != nil {
 		return n, fmt.Errorf("the server's copy was cut off after %s of %s: %w", sizeString(n), sizeString(resp.ContentLength), plainHTTPError(err))
@@ -166,7 +173,11 @@ func writeFileAtomic(path string, force bool, fill func(io.Writer) (int64, error
 		return n, fmt.Errorf("cannot write %s: %w", tmp, plainPathError(err))
 	}
 	if err = store.CheckFile(tmp, 0); err != nil {
-		return n, fmt.Errorf("the copy failed its check, so %s was not written: %w", path, err)
+		detail := err.Error()
+		if i := strings.Index(detail, store.ErrCorrupt.Error()+": "); i >= 0 {
+			detail = detail[i+len(store.ErrCorrupt.Error())+2:]
+		}
+		return n, fmt.Errorf("the copy is damaged (%s), so %s was not written", detail, path)
 	}
 	if err = publishFile(tmp, path, force); err != nil {
 		return n, err

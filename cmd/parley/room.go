@@ -128,13 +128,18 @@ func runRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer c.close()
+	return doRoom(ctx, c, sub, name, *asJSON, stdout)
+}
+
+// doRoom runs one room subcommand on c and prints its result.
+func doRoom(ctx context.Context, c roomClient, sub, name string, asJSON bool, stdout io.Writer) error {
 	switch sub {
 	case "create":
 		v, err := c.create(ctx, name)
 		if err != nil {
 			return roomError(name, err)
 		}
-		if *asJSON {
+		if asJSON {
 			return json.NewEncoder(stdout).Encode(v)
 		}
 		fmt.Fprintln(stdout, v.URL)
@@ -143,7 +148,7 @@ func runRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		if *asJSON {
+		if asJSON {
 			return json.NewEncoder(stdout).Encode(vs)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -189,8 +194,8 @@ func roomError(name string, err error) error {
 		if i := strings.Index(rule, rooms.ErrInvalidName.Error()+": "); i >= 0 {
 			rule = rule[i+len(rooms.ErrInvalidName.Error())+2:]
 		}
-		if name == "" {
-			return fmt.Errorf("a room name cannot be empty")
+		if strings.TrimSpace(name) == "" {
+			return errors.New("a room name cannot be empty")
 		}
 		return fmt.Errorf("%q is not a valid room name: %s", name, rule)
 	}

@@ -61,6 +61,7 @@ func TestRoomCLISameOnlineAndOffline(t *testing.T) {
 		{[]string{"room", "create", "  CHOIR "}, exitError, `parley: a room named "CHOIR" already exists`},
 		{[]string{"room", "create", "bad/name"}, exitError, `parley: "bad/name" is not a valid room name: character '/' not allowed (use letters, digits, space, '-', '_', '.')`},
 		{[]string{"room", "create", ""}, exitError, `parley: a room name cannot be empty`},
+		{[]string{"room", "create", "   "}, exitError, `parley: a room name cannot be empty`},
 		{[]string{"room", "delete", "Nope"}, exitError, `parley: there is no room named "Nope" (parley room list shows the rooms)`},
 		{[]string{"room", "create", "Thursday", "Choir"}, exitUsage, `parley: room create takes one name, got 2 words; to create the room "Thursday Choir", quote its name:`},
 		{[]string{"room", "delete", "Thursday", "Choir"}, exitUsage, `parley: room delete takes one name, got 2 words; to delete the room "Thursday Choir", quote its name:`},

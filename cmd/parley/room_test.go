@@ -63,6 +63,7 @@ func TestRoomCLISameOnlineAndOffline(t *testing.T) {
 		{[]string{"room", "create", ""}, exitError, `parley: a room name cannot be empty`},
 		{[]string{"room", "create", "   "}, exitError, `parley: a room name cannot be empty`},
 		{[]string{"room", "delete", "Nope"}, exitError, `parley: there is no room named "Nope" (parley room list shows the rooms)`},
+		{[]string{"room", "delete", "bad/name"}, exitError, `parley: there is no room named "bad/name" (parley room list shows the rooms)`},
 		{[]string{"room", "create", "Thursday", "Choir"}, exitUsage, `parley: room create takes one name, got 2 words; to create the room "Thursday Choir", quote its name:`},
 		{[]string{"room", "delete", "Thursday", "Choir"}, exitUsage, `parley: room delete takes one name, got 2 words; to delete the room "Thursday Choir", quote its name:`},
 		{[]string{"room", "create"}, exitUsage, `parley: room create needs the room's name, as in: parley room create "Thursday Choir"`},

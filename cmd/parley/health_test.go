@@ -60,3 +60,23 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthLocalTLS checks a server found through its operator file is
+// checked over TLS without verifying its certificate (it names the public
+// host, not localhost), while --url verifies it.
+func TestHealthLocalTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := writeOperatorFile(filepath.Join(dir, operatorFileName), operatorInfo{URL: srv.URL, Token: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, code := cliRun(t, "health", "--data", dir); code != exitOK {
+		t.Errorf("health --data on a TLS server: exit %d, %q %q", code, stdout, stderr)
+	}
+	if _, stderr, code := cliRun(t, "health", "--url", srv.URL); code != exitError || !strings.Contains(stderr, "TLS certificate is not valid") {
+		t.Errorf("health --url with an untrusted certificate: exit %d, %q", code, stderr)
+	}
+}

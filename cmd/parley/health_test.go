@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -65,9 +67,11 @@ func TestHealth(t *testing.T) {
 // checked over TLS without verifying its certificate (it names the public
 // host, not localhost), while --url verifies it.
 func TestHealthLocalTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"status":"ok"}`))
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
 	defer srv.Close()
 	dir := t.TempDir()
 	if err := writeOperatorFile(filepath.Join(dir, operatorFileName), operatorInfo{URL: srv.URL, Token: "t"}); err != nil {

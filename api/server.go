@@ -47,6 +47,9 @@ type Config struct {
 	// /debug/pprof/. Both must already be access-guarded.
 	Metrics http.Handler
 	Debug   http.Handler
+	// Backup, if set, serves GET /api/v1/backup to the operator: a hot,
+	// consistent copy of the database.
+	Backup Backuper
 	// JoinRate and JoinBurst throttle failed join-link look-ups (and bad
 	// operator tokens) per client address, so links cannot be guessed:
 	// defaults 1 a second, burst 20. Successful joins are not limited.
@@ -120,6 +123,7 @@ func (s *Server) routes() {
 	api("POST", "/api/v1/rooms", s.operator(s.createRoom))
 	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
+	api("GET", "/api/v1/backup", s.operator(s.backup))
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {
@@ -319,7 +323,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return &apiError{status: http.StatusRequestEntityTooLarge, code: "too-large", msg: fmt.Sprintf("request body over %d bytes", maxBodyBytes)}
 		}
-		return badRequest(fmt.Sprintf("malformed JSON body: %v", err))
+		return decodeError(err, v)
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return badRequest("request body has data after the JSON object")

@@ -50,6 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, tokens: tokens, now: time.Now()}
 	s, err := New(Config{
 		Rooms:         db,
+		Backup:        db,
 		Tokens:        tokens,
 		WebSocket:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "websocket") }),
 		Web:           web,

@@ -159,6 +159,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	opToken := auth.RandomToken(32)
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
+		Backup:        m.db,
 		Tokens:        tokens,
 		WebSocket:     m.sig,
 		Web:           web,
@@ -325,7 +326,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	tlsCert := str("tls-cert", "", "TLS certificate file (PEM); serves HTTPS")
 	tlsKey := str("tls-key", "", "TLS private key file (PEM)")
 	webDir := str("webclient-dir", "", "serve the web client from this directory instead of the embedded copy (development)")
-	logLevel := str("log-level", "info", "debug, info, warn or error")
+	logLevel := str("log-level", "info", "how much to log: debug, info, warn or error")
 	metricsAccess := str("metrics", "loopback", "who may read /metrics: loopback, off, any, or comma-separated networks (CIDR)")
 	metricsToken := str("metrics-token", "", "bearer token that also admits /metrics (and /debug/pprof/) from any address")
 	pprofDefault := false
@@ -372,7 +373,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	cfg.PProf = *pprofOn
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return Config{}, fmt.Errorf("--log-level: %w", err)
+		return Config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		return Config{}, fmt.Errorf("--public-url %q must start with http:// or https://", cfg.PublicURL)

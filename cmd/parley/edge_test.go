@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -239,8 +240,17 @@ func TestJoinTimeout(t *testing.T) {
 // error and close 1009 "too-large" as one just over the limit.
 func TestTooLargeOverOneMiB(t *testing.T) {
 	m := startServer(t, "")
+	url := strings.Replace(m.LocalURL(), "http://", "ws://", 1) + "/ws"
 	for _, size := range []int{protocol.MaxMessageBytes + 1, 1<<20 + 1, 4 << 20} {
-		c := dialRaw(t, m, nil)
+		// A write buffer larger than the message sends it as one frame,
+		// whose header announces the whole size at once.
+		d := websocket.Dialer{WriteBufferSize: size + 1024}
+		conn, _, err := d.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := &rawConn{t: t, conn: conn}
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			// The server reads the rest and discards it; write in the
@@ -249,7 +259,7 @@ func TestTooLargeOverOneMiB(t *testing.T) {
 		})
 		c.expectError(protocol.CodeTooLarge)
 		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, _, err := c.conn.ReadMessage()
+		_, _, err = c.conn.ReadMessage()
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig || ce.Text != protocol.CodeTooLarge {
 			t.Fatalf("%d bytes: %v, want close 1009 %q", size, err, protocol.CodeTooLarge)
@@ -305,5 +315,26 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "remote=2001:db8::7") {
 		t.Errorf("session logs lack the forwarded client address:\n%s", logs.String())
+	}
+}
+
+func TestTrustedProxiesFlag(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cfg, err := parseServeFlags([]string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8,::1"}, &bytes.Buffer{}, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[127.0.0.1/32 10.0.0.0/8 ::1/128]" {
+		t.Errorf("--trusted-proxies: %s", got)
+	}
+	env := func(k string) (string, bool) { return "192.0.2.0/24", k == "PARLEY_TRUSTED_PROXIES" }
+	if cfg, err := parseServeFlags(nil, &bytes.Buffer{}, env); err != nil || fmt.Sprint(cfg.TrustedProxies) != "[192.0.2.0/24]" {
+		t.Errorf("PARLEY_TRUSTED_PROXIES: %v, %v", cfg.TrustedProxies, err)
+	}
+	if cfg, err := parseServeFlags(nil, &bytes.Buffer{}, none); err != nil || len(cfg.TrustedProxies) != 0 {
+		t.Errorf("default: %v, %v; want none", cfg.TrustedProxies, err)
+	}
+	if _, err := parseServeFlags([]string{"--trusted-proxies", "proxy.local"}, &bytes.Buffer{}, none); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
+		t.Errorf("a host name accepted: %v", err)
 	}
 }

@@ -9,6 +9,13 @@
 //
 // The allowance is a token bucket per key: Burst failures at once, regained
 // at Rate a second.
+//
+// Since the right credential is never refused, a throttled attempt that is
+// answered at once still tells a guesser whether it hit. That is harmless
+// for a credential with far too many values to guess (a 128-bit link);
+// for one with few (a PIN), the caller should also answer a throttled miss
+// only after the wait Failed returns, so that ignoring the refusal gains
+// nothing but held connections.
 package throttle
 
 import (

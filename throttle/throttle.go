@@ -13,9 +13,9 @@
 // Since the right credential is never refused, a throttled attempt that is
 // answered at once still tells a guesser whether it hit. That is harmless
 // for a credential with far too many values to guess (a 128-bit link);
-// for one with few (a PIN), the caller should also answer a throttled miss
-// only after the wait Failed returns, so that ignoring the refusal gains
-// nothing but held connections.
+// for one with few (a PIN), the caller must also answer a key's throttled
+// misses no faster than its allowance returns (hold them, one at a time,
+// for the wait Failed reports), so that ignoring the refusal gains nothing.
 package throttle
 
 import (

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/throttle"
 )
 
 // apiError is an error with the status, code and message the client sees.
@@ -19,6 +22,8 @@ type apiError struct {
 	status int
 	code   string
 	msg    string
+	// retryAfter, for 429s, is the time until the next attempt is allowed.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
@@ -27,8 +32,14 @@ var (
 	errNotFound     = &apiError{status: http.StatusNotFound, code: "not-found", msg: "no such API endpoint"}
 	errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "a valid operator token is required (Authorization: Bearer …)"}
 	errForbidden    = &apiError{status: http.StatusForbidden, code: "forbidden", msg: "the operator API is disabled on this server"}
-	errRateLimited  = &apiError{status: http.StatusTooManyRequests, code: "rate-limited", msg: "too many attempts; wait a minute and try again"}
 )
+
+// rateLimited is the 429 for a client that must wait before failing again.
+func rateLimited(wait time.Duration) error {
+	secs := throttle.RetryAfter(wait)
+	return &apiError{status: http.StatusTooManyRequests, code: "rate-limited", retryAfter: wait,
+		msg: fmt.Sprintf("too many failed attempts from your address; try again in %d s", secs)}
+}
 
 func badRequest(msg string) error {
 	return &apiError{status: http.StatusBadRequest, code: "bad-request", msg: msg}
@@ -60,7 +71,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error (ref " + id + ")"}
 	}
 	if ae.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(ae.retryAfter)))
 	}
 	var body ErrorBody
 	body.Error.Code = ae.code

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -17,11 +18,6 @@ import (
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
-
-// hardReadLimit caps what gorilla buffers for one frame. Messages between
-// protocol.MaxMessageBytes and this get a too-large error before the close;
-// beyond it gorilla closes with 1009 itself.
-const hardReadLimit = 1 << 20
 
 // outQueueLen bounds the messages waiting for the writer. A client that lets
 // it fill is too slow to follow the call and is disconnected.
@@ -51,13 +47,16 @@ type session struct {
 	quit   chan struct{} // closed when run ends
 	wdone  chan struct{} // closed when writeLoop ends
 	remote string
+	key    netip.Prefix // the client's key for the unjoined caps
 
-	closeSent atomic.Bool // a close frame has been queued; nothing more is sent
-	connected atomic.Bool // the media connection has been up once
+	closeSent atomic.Bool  // a close frame has been queued; nothing more is sent
+	connected atomic.Bool  // the media connection has been up once
+	joinState atomic.Int32 // joinWaiting, then joinDone (run) or joinExpired (the join timer)
 
 	joinStart time.Time // set by run before the peer exists; read by onPeerState
 
-	// owned by run
+	// owned by run (and ServeHTTP, on run's goroutine)
+	slot        bool // holds an unjoined slot of srv
 	limiter     *rate.Limiter
 	excess      int
 	closing     bool // a fatal error was sent; later messages are ignored
@@ -67,7 +66,15 @@ type session struct {
 	participant protocol.Participant
 }
 
-func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
+// The states of session.joinState.
+const (
+	joinWaiting int32 = iota
+	joinDone
+	joinExpired
+)
+
+// newSession returns a session for conn, holding an unjoined slot of key.
+func newSession(srv *Server, conn *websocket.Conn, remote string, key netip.Prefix) *session {
 	return &session{
 		srv:     srv,
 		conn:    conn,
@@ -76,6 +83,8 @@ func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
 		quit:    make(chan struct{}),
 		wdone:   make(chan struct{}),
 		remote:  remote,
+		key:     key,
+		slot:    true,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.RatePerSecond), srv.cfg.RateBurst),
 	}
 }
@@ -83,18 +92,33 @@ func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
 // errClosed ends the read loop after the connection has gone.
 var errClosed = errors.New("connection closed")
 
+// releaseSlot gives back the session's unjoined slot, once.
+func (s *session) releaseSlot() {
+	if s.slot {
+		s.slot = false
+		s.srv.releaseUnjoined(s.key)
+	}
+}
+
 // run reads and handles messages until the connection ends, then cleans up.
 func (s *session) run() {
 	go s.writeLoop()
+	// The join timer ends a connection that has not joined in time with a
+	// join-timeout error and close; it fires at most once, and run stops
+	// it on the way out.
+	joinTimer := time.AfterFunc(s.srv.cfg.JoinTimeout, s.joinTimeout)
 	defer func() {
+		joinTimer.Stop()
 		close(s.quit)
 		<-s.wdone
 		s.conn.Close()
 		s.cleanup()
 	}()
 
-	s.conn.SetReadLimit(hardReadLimit)
-	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.JoinTimeout))
+	// No read limit in gorilla: read() enforces MaxMessageBytes itself,
+	// so every oversize message gets the same too-large error. Before the
+	// join, the read deadline is only a backstop behind the join timer.
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.JoinTimeout + s.srv.cfg.WriteTimeout + closeGrace))
 	s.conn.SetPongHandler(func(string) error {
 		s.extendDeadline()
 		return nil
@@ -125,8 +149,11 @@ func (s *session) run() {
 	}
 }
 
-// read returns the next text message. Messages over MaxMessageBytes get a
-// too-large error and a close; binary frames get a bad-json error.
+// read returns the next text message. It buffers at most MaxMessageBytes
+// of any message: a larger one, whatever its size, gets a too-large error
+// and a close (1009), and the rest of it is read and discarded until the
+// close completes (closeGrace bounds how long). Binary frames get a
+// bad-json error.
 func (s *session) read() ([]byte, error) {
 	for {
 		mt, r, err := s.conn.NextReader()
@@ -137,11 +164,16 @@ func (s *session) read() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s.closing {
+		if len(data) > protocol.MaxMessageBytes {
+			if !s.closing {
+				s.fatal(protocol.CodeTooLarge, fmt.Sprintf("message larger than %d bytes", protocol.MaxMessageBytes), "", websocket.CloseMessageTooBig)
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if len(data) > protocol.MaxMessageBytes {
-			s.fatal(protocol.CodeTooLarge, fmt.Sprintf("message larger than %d bytes", protocol.MaxMessageBytes), "", websocket.CloseMessageTooBig)
+		if s.closing {
 			continue
 		}
 		if mt != websocket.TextMessage {
@@ -150,6 +182,17 @@ func (s *session) read() ([]byte, error) {
 		}
 		return data, nil
 	}
+}
+
+// joinTimeout runs on the join timer's goroutine: a session still waiting
+// to join gets a join-timeout error and a close (1008, "join-timeout").
+// Only goroutine-safe sends are used; handleJoin cannot join afterwards.
+func (s *session) joinTimeout() {
+	if !s.joinState.CompareAndSwap(joinWaiting, joinExpired) {
+		return
+	}
+	s.sendError(protocol.CodeJoinTimeout, fmt.Sprintf("no successful join within %s: closing the connection", s.srv.cfg.JoinTimeout), "")
+	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeJoinTimeout)
 }
 
 func (s *session) extendDeadline() {
@@ -277,6 +320,10 @@ func (s *session) handleJoin(m *protocol.Join) {
 		AudioMuted: !m.Publish.Audio,
 		VideoMuted: !m.Publish.Video,
 	}
+	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
+		return // the join timer fired first: the connection is closing
+	}
+	s.releaseSlot()
 	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
 	s.joinStart = time.Now()
 	c, others := s.srv.join(room, s)

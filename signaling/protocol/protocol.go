@@ -56,6 +56,7 @@ const (
 	CodeBadRequest    = "bad-request"    // a required field missing or out of range
 	CodeBadSDP        = "bad-sdp"        // the answer or candidate was refused by the media layer
 	CodeRateLimited   = "rate-limited"   // too many messages; repeated flooding closes the connection
+	CodeJoinTimeout   = "join-timeout"   // no successful join within the join deadline; closes (1008)
 	CodeInternal      = "internal"       // the server failed; the message quotes an id from its log
 )
 

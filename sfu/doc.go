@@ -70,7 +70,8 @@
 // counter shared between the up-track readers forwarding to one
 // subscriber, and NACKs on one track cannot spend the credit of another.
 // A subscriber's total is still at most 25% of all it is forwarded plus
-// 32 KiB a track. The interval's state is one slot per cache slot
+// 32 KiB a track. The forwarding path pays one atomic add per packet and
+// down-track for it (the bytes forwarded). The interval's state is one slot per cache slot
 // (source sequence number and time of the last resend), allocated with
 // the down-track's retransmission buffer at its first NACK; after that,
 // answering a NACK allocates nothing. Refused sequence numbers are

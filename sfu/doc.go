@@ -46,6 +46,38 @@
 // subscriber's numbering on its own SSRC. The SFU's own losses from a
 // publisher are NACKed by Pion's NACK generator.
 //
+// NACKs cost the subscriber a few bytes and the server a whole packet
+// each, so what they can make a down-track resend is limited
+// (rtxLimiter), and a flood of them gets the subscriber little more than
+// its media:
+//
+//   - A packet is resent at most once per interval: 100 ms, or the
+//     round-trip time if longer (up to 1 s), which the subscriber's
+//     receiver reports give against our sender reports (RFC 3550
+//     §6.4.1). A sequence number listed twice in one NACK, or in
+//     overlapping entries, is resent once; one NACKed again before the
+//     resend could have arrived is not resent again.
+//   - Each down-track has a budget: every byte forwarded to the
+//     subscriber earns it a quarter of a byte of resend credit, up to
+//     32 KiB, which is also what it starts with, so a new subscriber can
+//     recover its first losses. Over any stretch of time, a down-track
+//     resends at most 25% of what it forwarded in it, plus 32 KiB. Once
+//     a NACK has spent the credit, the rest of its list is refused
+//     without a look in the cache.
+//
+// The budget is per down-track rather than per subscriber: its state is
+// owned by the down-track's RTCP goroutine alone, with no lock and no
+// counter shared between the up-track readers forwarding to one
+// subscriber, and NACKs on one track cannot spend the credit of another.
+// A subscriber's total is still at most 25% of all it is forwarded plus
+// 32 KiB a track. The forwarding path pays one atomic add per packet and
+// down-track for it (the bytes forwarded). The interval's state is one slot per cache slot
+// (source sequence number and time of the last resend), allocated with
+// the down-track's retransmission buffer at its first NACK; after that,
+// answering a NACK allocates nothing. Refused sequence numbers are
+// counted in Stats.RetransmitsSuppressed. Feedback naming another SSRC
+// than the down-track's is ignored.
+//
 // # Slow subscribers
 //
 // A down-track write must not make the up-track reader wait. Over UDP it

@@ -47,6 +47,7 @@ type Config struct {
 	ReadTimeout  time.Duration // a connection silent this long is closed; default 60s
 	WriteTimeout time.Duration // per-write deadline; default 10s
 	JoinTimeout  time.Duration // a connection must join within this; default 30s
+	OfferTimeout time.Duration // a participant must answer each offer within this; default sfu.DefaultOfferTimeout (15s)
 
 	RateBurst     int     // messages allowed in a burst; default 50
 	RatePerSecond float64 // sustained messages per second; default 20

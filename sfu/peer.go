@@ -439,21 +439,19 @@ func (p *Peer) applyAnswer(sdp string) error {
 
 // applyCandidate runs on run. key and size are the candidate's
 // candidateKey and candidateSize. A new candidate is charged to the
-// peer's budget; one already taken goes to Pion again (which keeps it
-// once) without charge, or is dropped if it is still held.
+// peer's budget; one already taken is dropped (Pion has it, or it is
+// held), so resending one costs nothing and reaches Pion at most once.
 func (p *Peer) applyCandidate(c webrtc.ICECandidateInit, key string, size int) error {
-	_, seen := p.remoteKeys[key]
-	if !seen {
-		if err := p.checkCandidateBudget(1, size); err != nil {
-			return err
-		}
-		p.remoteKeys[key] = struct{}{}
-		p.remoteBytes += size
+	if _, seen := p.remoteKeys[key]; seen {
+		return nil
 	}
+	if err := p.checkCandidateBudget(1, size); err != nil {
+		return err
+	}
+	p.remoteKeys[key] = struct{}{}
+	p.remoteBytes += size
 	if p.pc.RemoteDescription() == nil {
-		if !seen {
-			p.remoteCands = append(p.remoteCands, c)
-		}
+		p.remoteCands = append(p.remoteCands, c)
 		return nil
 	}
 	if err := p.pc.AddICECandidate(c); err != nil {

@@ -1,7 +1,10 @@
 package signaling
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,17 +123,44 @@ func TestSlowReader(t *testing.T) {
 	t.Run("a slow client is told", func(t *testing.T) {
 		c := ts.dial(16 << 10)
 		id := c.joinCall(ts, "slow")
-		bigPings(c, 40)
-		// Once the watcher sees this mute, the server has handled every
-		// ping before it: the bound has been passed.
-		c.send(protocol.Mute{Type: protocol.TypeMute, AudioMuted: true})
-		waitFor(t, 10*time.Second, "the slow client's mute", func() bool {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			return w.updated[id] > 0
-		})
-		c.expectError(protocol.CodeTooSlow)
-		c.expectClose(websocket.ClosePolicyViolation, protocol.CodeTooSlow)
+		// The client reads a message every 50 ms (1 MB/s of pongs) while
+		// it sends pings as fast as it can: the queue passes the bound, and
+		// since the client is reading, the message being written then
+		// goes out, followed by too-slow and the close.
+		type result struct {
+			codes []string
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			var r result
+			for {
+				c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				_, data, err := c.conn.ReadMessage()
+				if err != nil {
+					r.err = err
+					done <- r
+					return
+				}
+				if e, ok := decodeError(data); ok {
+					r.codes = append(r.codes, e.Code)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		for i := range 40 {
+			if err := c.conn.WriteMessage(websocket.TextMessage, pingJSON(fmt.Sprint(i, pad))); err != nil {
+				break // the server has closed
+			}
+		}
+		r := <-done
+		if !slices.Contains(r.codes, protocol.CodeTooSlow) {
+			t.Errorf("the slow client got errors %v, want %q", r.codes, protocol.CodeTooSlow)
+		}
+		var ce *websocket.CloseError
+		if !errors.As(r.err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != protocol.CodeTooSlow {
+			t.Errorf("the slow client's connection ended with %v, want close 1008 %q", r.err, protocol.CodeTooSlow)
+		}
 		if reason := w.waitLeft(t, id); reason != protocol.ReasonError {
 			t.Errorf("participant-left reason %q, want %q", reason, protocol.ReasonError)
 		}
@@ -142,4 +172,18 @@ func TestSlowReader(t *testing.T) {
 		t.Errorf("the watcher got errors: %+v", w.errs)
 	}
 	w.mu.Unlock()
+}
+
+func pingJSON(id string) []byte {
+	data, _ := json.Marshal(protocol.Ping{Type: protocol.TypePing, ID: id})
+	return data
+}
+
+func decodeError(data []byte) (*protocol.Error, bool) {
+	msg, perr := protocol.Decode(data)
+	if perr != nil {
+		return nil, false
+	}
+	e, ok := msg.(*protocol.Error)
+	return e, ok
 }

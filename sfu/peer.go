@@ -584,6 +584,7 @@ func (p *Peer) releaseCandidates() {
 func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	if !p.isPublishReceiver(receiver) {
 		p.log.Debug("ignoring a track the peer may not publish", "kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
+		p.discard(track)
 		return
 	}
 	p.mu.Lock()
@@ -592,6 +593,7 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	p.mu.Unlock()
 	if already {
 		p.log.Debug("ignoring a second track on a publish transceiver", "kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
+		p.discard(track)
 	}
 	if closed || already {
 		return
@@ -614,6 +616,20 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	for _, s := range subs {
 		s.subscribe(u)
 	}
+}
+
+// discard reads and drops an ignored track's packets, so that Pion does
+// not hold up to a megabyte of them in the stream's buffer. The goroutine
+// ends when the PeerConnection closes.
+func (p *Peer) discard(track *webrtc.TrackRemote) {
+	p.sfu.spawn(func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := track.Read(buf); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // isPublishReceiver reports whether r belongs to one of the transceivers

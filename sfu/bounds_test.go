@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -366,5 +367,52 @@ func TestReceiveOnlyPeerCannotPublish(t *testing.T) {
 	}
 	if _, ok := pub.stats("viewer-audio"); ok {
 		t.Error("pub receives the receive-only viewer's audio")
+	}
+}
+
+// TestPassiveTCPCandidateNotDialed: a client cannot make the server open a
+// TCP connection to an address it names as a passive TCP candidate.
+func TestPassiveTCPCandidateNotDialed(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialed := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		dialed <- c.RemoteAddr().String()
+		c.Close()
+	}()
+	defer func() {
+		ln.Close()
+		<-done
+	}()
+
+	s := newTestSFU(t)
+	r := s.NewRouter("tcp")
+	rp := addRawPeer(t, r, PeerConfig{ID: "tcp", PublishAudio: true})
+	// Named in the answer, then trickled.
+	c := fmt.Sprintf("candidate:1 1 tcp 2105524479 127.0.0.1 %d typ host tcptype passive", ln.Addr().(*net.TCPAddr).Port)
+	_, answer := answerFor(t, rp.nextOffer(t))
+	withCand := strings.Replace(answer, "a=mid:0\r\n", "a=mid:0\r\na="+c+"\r\n", 1)
+	if withCand == answer {
+		t.Fatal("answer has no a=mid:0 line")
+	}
+	if err := rp.peer.SetAnswer(withCand); err != nil {
+		t.Fatal(err)
+	}
+	mid := "0"
+	if err := rp.peer.AddCandidate(webrtc.ICECandidateInit{Candidate: c, SDPMid: &mid}); err != nil {
+		t.Fatalf("passive TCP candidate: %v, want it dropped without error", err)
+	}
+	select {
+	case from := <-dialed:
+		t.Errorf("the server dialed the client-named address, from %s", from)
+	case <-time.After(time.Second):
 	}
 }

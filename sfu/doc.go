@@ -73,7 +73,9 @@
 // A client's remote ICE candidates, trickled or in answers, are bounded per
 // peer (MaxRemoteCandidates distinct ones, MaxRemoteCandidateBytes, each
 // at most MaxCandidateBytes), since Pion's ICE agent keeps and probes every
-// one; those held before the first answer are among them. A peer publishes
+// one; those held before the first answer are among them. Passive TCP
+// remote candidates are dropped, since Pion would dial them: a client
+// cannot make the server open connections. A peer publishes
 // at most one track per publish transceiver. Each peer's operation queue
 // is bounded by the router's size, not by what the client sends (see
 // Peer.enqueue).

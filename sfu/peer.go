@@ -208,7 +208,8 @@ func (p *Peer) SetAnswer(sdp string) error {
 // empty Candidate signals the end of candidates. A malformed candidate, or
 // one over MaxCandidateBytes, returns an error wrapping ErrBadDescription;
 // a new candidate past MaxRemoteCandidates or MaxRemoteCandidateBytes
-// returns one wrapping ErrTooManyCandidates and is dropped.
+// returns one wrapping ErrTooManyCandidates and is dropped. A passive TCP
+// candidate, which the server would have to dial, is dropped silently.
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	if c.Candidate == "" {
 		return p.call(func() error { return p.applyEndOfCandidates(c) })
@@ -220,6 +221,13 @@ func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	ic, err := ice.UnmarshalCandidate(c.Candidate)
 	if err != nil {
 		return fmt.Errorf("%w: candidate: %w", ErrBadDescription, err)
+	}
+	if ic.TCPType() == ice.TCPTypePassive {
+		// Pion would dial it (active ICE-TCP): a client could make the
+		// server open TCP connections to any address it names. Clients
+		// reach the server's passive ICE-TCP port instead, so a passive
+		// remote candidate is of no use and is dropped.
+		return nil
 	}
 	key := candidateKey(ic)
 	return p.call(func() error { return p.applyCandidate(c, key, size) })
@@ -415,6 +423,7 @@ func (p *Peer) applyAnswer(sdp string) error {
 	if !p.offerOutstanding {
 		return ErrNoOfferPending
 	}
+	sdp = dropPassiveTCP(sdp)
 	keys, size := sdpCandidates(sdp, p.remoteKeys)
 	if err := p.checkCandidateBudget(len(keys), size); err != nil {
 		return fmt.Errorf("answer with %d new candidates: %w", len(keys), err)
@@ -509,6 +518,25 @@ func candidateSize(c webrtc.ICECandidateInit) int {
 		n += len(*c.UsernameFragment)
 	}
 	return n
+}
+
+// dropPassiveTCP removes from an answer the a=candidate lines of passive
+// TCP candidates, which Pion would dial (see AddCandidate).
+func dropPassiveTCP(sdp string) string {
+	if !strings.Contains(sdp, "passive") {
+		return sdp
+	}
+	var b strings.Builder
+	b.Grow(len(sdp))
+	for line := range strings.Lines(sdp) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=candidate:"); ok {
+			if c, err := ice.UnmarshalCandidate(v); err == nil && c.TCPType() == ice.TCPTypePassive {
+				continue
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // sdpCandidates returns the keys of the candidates in sdp's a=candidate

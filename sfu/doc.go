@@ -97,15 +97,28 @@
 // The server always offers and the client always answers, so there is no
 // glare. A Peer has at most one offer outstanding; changes made while one
 // is outstanding set a pending flag and a fresh offer is sent as soon as
-// the answer arrives.
+// the answer arrives. An offer left unanswered for PeerConfig.OfferTimeout
+// (default 15 s) ends the peer, so a silent client holds neither.
+//
+// # Bounds on what a client can make a peer keep
+//
+// A client's remote ICE candidates, trickled or in answers, are bounded per
+// peer (MaxRemoteCandidates distinct ones, MaxRemoteCandidateBytes, each
+// at most MaxCandidateBytes), since Pion's ICE agent keeps and probes every
+// one; those held before the first answer are among them. Passive TCP
+// remote candidates are dropped, since Pion would dial them: a client
+// cannot make the server open connections. A peer publishes
+// at most one track per publish transceiver. Each peer's operation queue
+// is bounded by the router's size, not by what the client sends (see
+// Peer.enqueue).
 //
 // # Threading model
 //
 //   - Each Peer has one owner goroutine (run) that serializes everything
 //     touching its negotiation: adding and removing down-tracks, creating
 //     offers, applying answers and remote candidates. Other goroutines talk
-//     to it by enqueueing closures on an unbounded queue, so a peer never
-//     blocks on another peer. OnOffer is called from run only, hence
+//     to it by enqueueing closures on a queue that never blocks, so a peer
+//     never blocks on another peer. OnOffer is called from run only, hence
 //     serially.
 //   - Each published track (upTrack) has one reader goroutine that reads
 //     RTP into a reused buffer and writes it to a copy-on-write snapshot of

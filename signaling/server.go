@@ -50,6 +50,7 @@ type Config struct {
 	ReadTimeout  time.Duration // a connection silent this long is closed; default 60s
 	WriteTimeout time.Duration // per-write deadline; default 10s
 	JoinTimeout  time.Duration // a connection must join within this; default 30s
+	OfferTimeout time.Duration // a participant must answer each offer within this; default sfu.DefaultOfferTimeout (15s)
 
 	// Connections that have not joined yet are capped, per client
 	// (clientaddr.Key of the resolved client address: an IPv4 address or

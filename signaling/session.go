@@ -19,9 +19,15 @@ import (
 	"github.com/parley-dev/parley/signaling/protocol"
 )
 
-// outQueueLen bounds the messages waiting for the writer. A client that lets
-// it fill is too slow to follow the call and is disconnected.
-const outQueueLen = 256
+// outQueueLen and maxQueuedBytes bound what waits for the writer, by count
+// and by bytes (the message being written included). A client that lets
+// either fill is too slow to follow the call: it gets error too-slow and is
+// disconnected (see tooSlow). One message larger than maxQueuedBytes still
+// goes out when nothing else waits: offers in a big call can be large.
+const (
+	outQueueLen    = 256
+	maxQueuedBytes = 1 << 20
+)
 
 // closeGrace is how long the writer waits, after sending a close frame, for
 // the client's close before dropping the connection.
@@ -49,9 +55,13 @@ type session struct {
 	remote string
 	key    netip.Prefix // the client's key for the unjoined caps
 
-	closeSent atomic.Bool  // a close frame has been queued; nothing more is sent
-	connected atomic.Bool  // the media connection has been up once
-	joinState atomic.Int32 // joinWaiting, then joinDone (run) or joinExpired (the join timer)
+	closeSent atomic.Bool   // a close frame has been queued; nothing more is sent
+	connected atomic.Bool   // the media connection has been up once
+	joinState atomic.Int32  // joinWaiting, then joinDone (run) or joinExpired (the join timer)
+	queued    atomic.Int64  // bytes of the messages in out and being written
+	slow      atomic.Bool   // the client is too slow: the writer ends the session (see tooSlow)
+	kick      chan struct{} // capacity 1: wakes the writer when slow is set
+	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
 
 	joinStart time.Time // set by run before the peer exists; read by onPeerState
 
@@ -80,6 +90,7 @@ func newSession(srv *Server, conn *websocket.Conn, remote string, key netip.Pref
 		conn:    conn,
 		log:     srv.log.With("remote", remote),
 		out:     make(chan outMsg, outQueueLen),
+		kick:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		wdone:   make(chan struct{}),
 		remote:  remote,
@@ -247,7 +258,7 @@ func (s *session) handleAnswer(m *protocol.Answer) {
 		return
 	}
 	if err := s.peer.SetAnswer(m.SDP); err != nil {
-		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
+		s.sendError(mediaErrorCode(err), fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
 	}
 }
 
@@ -259,8 +270,17 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 	}
 	err := s.peer.AddCandidate(toICECandidateInit(c))
 	if err != nil {
-		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
+		s.sendError(mediaErrorCode(err), fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
 	}
+}
+
+// mediaErrorCode is the error code for an answer or candidate the sfu
+// refused.
+func mediaErrorCode(err error) string {
+	if errors.Is(err, sfu.ErrTooManyCandidates) {
+		return protocol.CodeTooManyCandidates
+	}
+	return protocol.CodeBadSDP
 }
 
 func (s *session) handleMute(m *protocol.Mute) {
@@ -343,6 +363,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 		OnOffer:      s.sendOffer,
 		OnCandidate:  s.sendCandidate,
 		OnState:      s.onPeerState,
+
+		OfferTimeout:   s.srv.cfg.OfferTimeout,
+		OnOfferTimeout: s.onOfferTimeout,
 	})
 	if err != nil {
 		s.internal(ref, fmt.Errorf("add peer: %w", err))
@@ -356,6 +379,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 
 // cleanup runs once the connection has ended.
 func (s *session) cleanup() {
+	if s.failed.Load() {
+		s.leftReason = protocol.ReasonError
+	}
 	if s.peer != nil {
 		if err := s.peer.Close(); err != nil {
 			s.log.Debug("close peer", "err", err)
@@ -367,7 +393,8 @@ func (s *session) cleanup() {
 	}
 }
 
-// sendOffer, sendCandidate and onPeerState are called by the sfu.
+// sendOffer, sendCandidate, onPeerState and onOfferTimeout are called by
+// the sfu.
 
 func (s *session) sendOffer(o sfu.Offer) {
 	s.sendMsg(protocol.Offer{
@@ -391,20 +418,63 @@ func (s *session) onPeerState(state peerState) {
 	}
 }
 
+// onOfferTimeout ends a session whose client left an offer unanswered;
+// the sfu closes the peer right after.
+func (s *session) onOfferTimeout() {
+	timeout := s.srv.cfg.OfferTimeout
+	if timeout <= 0 {
+		timeout = sfu.DefaultOfferTimeout
+	}
+	s.log.Info("offer not answered: closing the connection", "timeout", timeout)
+	s.failed.Store(true)
+	s.sendError(protocol.CodeOfferTimeout, fmt.Sprintf("the offer was not answered within %v", timeout), protocol.TypeOffer)
+	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeOfferTimeout)
+}
+
 // Sending. All of these are safe from any goroutine and never block.
 
-// send queues data for the writer. A client whose queue is full is
-// disconnected rather than allowed to stall the call.
+// send queues data for the writer. A client whose queue is full, by count
+// or by bytes, is disconnected rather than allowed to stall the call or to
+// hold the server's memory (see tooSlow).
 func (s *session) send(data []byte) {
 	if s.closeSent.Load() {
+		return
+	}
+	n := int64(len(data))
+	if q := s.queued.Add(n); q > maxQueuedBytes && q > n {
+		s.queued.Add(-n)
+		s.tooSlow(fmt.Sprintf("more than %d bytes waiting", maxQueuedBytes))
 		return
 	}
 	select {
 	case s.out <- outMsg{data: data}:
 	case <-s.quit:
+		s.queued.Add(-n)
 	default:
-		s.log.Warn("client too slow: send queue full, disconnecting")
-		s.conn.Close()
+		s.queued.Add(-n)
+		s.tooSlow(fmt.Sprintf("%d messages waiting", outQueueLen))
+	}
+}
+
+// tooSlow ends the session of a client that does not read its messages as
+// fast as the call produces them. Nothing more is queued; the message
+// being written gets closeGrace to go (the connection's write deadline is
+// cut to that), then the writer drops what waits, sends error too-slow and
+// a close frame, and ends the connection. A client that reads nothing is
+// dropped when the cut deadline passes.
+func (s *session) tooSlow(why string) {
+	if !s.closeSent.CompareAndSwap(false, true) {
+		return
+	}
+	s.log.Warn("client too slow: disconnecting", "why", why)
+	s.failed.Store(true)
+	s.slow.Store(true)
+	if err := s.conn.UnderlyingConn().SetWriteDeadline(time.Now().Add(closeGrace)); err != nil {
+		s.log.Debug("cut write deadline", "err", err)
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -469,6 +539,10 @@ func (s *session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
 	for {
+		if s.slow.Load() {
+			s.closeTooSlow()
+			return
+		}
 		select {
 		case m := <-s.out:
 			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
@@ -478,11 +552,14 @@ func (s *session) writeLoop() {
 				return
 			}
 			s.conn.SetWriteDeadline(deadline)
-			if err := s.conn.WriteMessage(websocket.TextMessage, m.data); err != nil {
+			err := s.conn.WriteMessage(websocket.TextMessage, m.data)
+			s.queued.Add(-int64(len(m.data)))
+			if err != nil {
 				s.log.Debug("websocket write failed", "err", err)
 				s.conn.Close()
 				return
 			}
+		case <-s.kick:
 		case <-ping.C:
 			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
@@ -493,6 +570,30 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// closeTooSlow runs on the writer once tooSlow has been called: it drops
+// the queued messages, then tells the client why and closes.
+func (s *session) closeTooSlow() {
+	for len(s.out) > 0 { // the writer is out's only reader: this never blocks
+		m := <-s.out
+		s.queued.Add(-int64(len(m.data)))
+	}
+	deadline := time.Now().Add(closeGrace)
+	data, err := encode(protocol.Error{Type: protocol.TypeError, Code: protocol.CodeTooSlow,
+		Message: fmt.Sprintf("messages were not read fast enough (more than %d bytes or %d messages waiting): closing the connection", maxQueuedBytes, outQueueLen)})
+	if err == nil {
+		s.conn.SetWriteDeadline(deadline)
+		err = s.conn.WriteMessage(websocket.TextMessage, data)
+	}
+	if err == nil {
+		err = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, protocol.CodeTooSlow), deadline)
+	}
+	if err != nil {
+		s.conn.Close()
+		return
+	}
+	s.awaitClose()
 }
 
 // awaitClose gives the client closeGrace to answer a close frame.

@@ -57,5 +57,6 @@ bench:
 clean:
 	rm -rf bin
 
+## docker: the container image, tagged parley:$(VERSION) and parley:latest, with the version linked in
 docker:
-	docker build -t parley .
+	docker build --build-arg VERSION=$(VERSION) -t parley:$(subst +,-,$(VERSION)) -t parley:latest .

@@ -61,6 +61,24 @@ func TestDeps(t *testing.T) {
 			bad: isOurs,
 		},
 		{
+			pkg: "./clientaddr",
+			why: "clientaddr is a leaf",
+			ok:  func(dep string) bool { return dep == module+"/clientaddr" },
+			bad: isOurs,
+		},
+		{
+			pkg: "./throttle",
+			why: "throttle is a leaf",
+			ok:  func(dep string) bool { return dep == module+"/throttle" },
+			bad: isOurs,
+		},
+		{
+			pkg: "./connlimit",
+			why: "connlimit needs only clientaddr",
+			ok:  matchAny(module+"/connlimit", module+"/clientaddr"),
+			bad: isOurs,
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport",
 			ok:  func(dep string) bool { return dep == module+"/rooms" || within(dep, module+"/auth") },

@@ -11,16 +11,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/throttle"
 )
 
 // maxBodyBytes bounds every JSON request body.
@@ -47,9 +46,17 @@ type Config struct {
 	// /debug/pprof/. Both must already be access-guarded.
 	Metrics http.Handler
 	Debug   http.Handler
+	// Backup, if set, serves GET /api/v1/backup to the operator: a hot,
+	// consistent copy of the database.
+	Backup Backuper
+	// ClientAddrs finds each request's client address (behind trusted
+	// proxies) for the throttle, the logs and the metrics guard; nil means
+	// the socket's address.
+	ClientAddrs *clientaddr.Resolver
 	// JoinRate and JoinBurst throttle failed join-link look-ups (and bad
-	// operator tokens) per client address, so links cannot be guessed:
-	// defaults 1 a second, burst 20. Successful joins are not limited.
+	// operator tokens) per client address (IPv6: per /64), so links cannot
+	// be guessed: defaults 1 a second, burst 20. A look-up that finds its
+	// room always succeeds, whatever its address failed before.
 	JoinRate  float64
 	JoinBurst int
 	Logger    *slog.Logger
@@ -59,11 +66,12 @@ type Config struct {
 // Server is the HTTP handler for everything parley serves.
 type Server struct {
 	// set at construction
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the client-address middleware
 
-	limiter *addrLimiter
+	guesses *throttle.Throttle[netip.Prefix] // failed credentials per clientaddr.Key
 }
 
 // New returns a Server. It fails if a required field is missing or the web
@@ -81,18 +89,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.JoinRate <= 0 {
-		cfg.JoinRate = 1
-	}
-	if cfg.JoinBurst <= 0 {
-		cfg.JoinBurst = 20
-	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		mux:     http.NewServeMux(),
-		limiter: newAddrLimiter(rate.Limit(cfg.JoinRate), cfg.JoinBurst, cfg.Now),
+		guesses: throttle.New[netip.Prefix](throttle.Config{Rate: cfg.JoinRate, Burst: cfg.JoinBurst, Now: cfg.Now}),
 	}
+	s.handler = cfg.ClientAddrs.Middleware(s.mux)
 	s.routes()
 	return s, nil
 }
@@ -120,6 +123,7 @@ func (s *Server) routes() {
 	api("POST", "/api/v1/rooms", s.operator(s.createRoom))
 	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
+	api("GET", "/api/v1/backup", s.operator(s.backup))
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {
@@ -134,7 +138,8 @@ func (s *Server) routes() {
 	}))
 }
 
-// ServeHTTP sets the security headers and routes the request.
+// ServeHTTP resolves the client address, sets the security headers and
+// routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -142,7 +147,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
@@ -170,8 +175,8 @@ func (s *Server) operator(h handlerFunc) handlerFunc {
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !auth.Equal(token, s.cfg.OperatorToken) {
-			if !s.limiter.allow(clientAddr(r)) {
-				return errRateLimited
+			if wait, ok := s.guesses.Failed(clientKey(r)); !ok {
+				return rateLimited(wait)
 			}
 			return errUnauthorized
 		}
@@ -211,17 +216,17 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	if link == "" {
 		return badRequest("link is required")
 	}
-	// Only look-ups that miss spend the address's allowance: a whole
-	// office behind one NAT address may join at once, a guesser may not.
-	addr := clientAddr(r)
-	if !s.limiter.ready(addr) {
-		return errRateLimited
-	}
+	// Only look-ups that miss spend the address's allowance, and a link
+	// that is right is never refused: a whole office behind one NAT
+	// address may join at once, even after someone there mistyped, while
+	// a guesser runs out of misses.
 	room, err := s.cfg.Rooms.RoomByLink(r.Context(), link)
-	if err != nil {
-		if errors.Is(err, rooms.ErrRoomNotFound) {
-			s.limiter.allow(addr)
+	if errors.Is(err, rooms.ErrRoomNotFound) {
+		if wait, ok := s.guesses.Failed(clientKey(r)); !ok {
+			return rateLimited(wait)
 		}
+	}
+	if err != nil {
 		return fmt.Errorf("look up join link: %w", err)
 	}
 	token, exp, err := s.cfg.Tokens.IssueJoin(room.ID, "member")
@@ -319,7 +324,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return &apiError{status: http.StatusRequestEntityTooLarge, code: "too-large", msg: fmt.Sprintf("request body over %d bytes", maxBodyBytes)}
 		}
-		return badRequest(fmt.Sprintf("malformed JSON body: %v", err))
+		return decodeError(err, v)
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return badRequest("request body has data after the JSON object")
@@ -333,58 +338,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// clientAddr is the request's remote IP, without port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// addrLimiter keeps a token bucket per client address.
-type addrLimiter struct {
-	// set at construction
-	limit rate.Limit
-	burst int
-	now   func() time.Time
-
-	mu      sync.Mutex // guards buckets
-	buckets map[string]*rate.Limiter
-}
-
-// maxTrackedAddrs bounds the limiter's memory; when it fills, full buckets
-// are forgotten.
-const maxTrackedAddrs = 10000
-
-func newAddrLimiter(limit rate.Limit, burst int, now func() time.Time) *addrLimiter {
-	return &addrLimiter{limit: limit, burst: burst, now: now, buckets: make(map[string]*rate.Limiter)}
-}
-
-// ready reports whether addr has allowance left, without spending it.
-func (l *addrLimiter) ready(addr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[addr]
-	return b == nil || b.TokensAt(l.now()) >= 1
-}
-
-// allow spends one of addr's allowance, reporting whether it had any.
-func (l *addrLimiter) allow(addr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b := l.buckets[addr]
-	if b == nil {
-		if len(l.buckets) >= maxTrackedAddrs {
-			for k, v := range l.buckets {
-				if v.TokensAt(now) >= float64(l.burst) {
-					delete(l.buckets, k)
-				}
-			}
-		}
-		b = rate.NewLimiter(l.limit, l.burst)
-		l.buckets[addr] = b
-	}
-	return b.AllowN(now, 1)
+// clientKey is the throttle key of r's client: its address as
+// clientaddr.Middleware resolved it, aggregated to /64 for IPv6.
+func clientKey(r *http.Request) netip.Prefix {
+	return clientaddr.Key(clientaddr.FromRequest(r))
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
 	"github.com/parley-dev/parley/webclient"
@@ -28,7 +30,8 @@ type fixture struct {
 	now     time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture serves an api.Server; opts adjust its Config.
+func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{})
 	if err != nil {
@@ -48,8 +51,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, tokens: tokens, now: time.Now()}
-	s, err := New(Config{
+	cfg := Config{
 		Rooms:         db,
+		Backup:        db,
 		Tokens:        tokens,
 		WebSocket:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "websocket") }),
 		Web:           web,
@@ -58,7 +62,11 @@ func newFixture(t *testing.T) *fixture {
 		OnRoomDeleted: func(id string) { f.deleted = append(f.deleted, id) },
 		Now:           func() time.Time { return f.now },
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +187,14 @@ func TestJoinThrottled(t *testing.T) {
 	if limited != 20 {
 		t.Fatalf("%d of 40 rapid guesses throttled, want 20 (burst 20, clock frozen)", limited)
 	}
+	// The guesses never lock out the right link from the same address, and
+	// the wait announced is the real one: a miss is regained each second.
+	if resp, data := f.do(t, "POST", "/api/v1/join", `{"link":"`+rm.Link+`"}`, nil); resp.StatusCode != 200 {
+		t.Fatalf("right link after the guesses: %d %s, want 200", resp.StatusCode, data)
+	}
+	if resp, _ := f.do(t, "POST", "/api/v1/join", `{"link":"guess"}`, nil); resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After %q, want 1", resp.Header.Get("Retry-After"))
+	}
 	// A minute later the address may try again.
 	f.now = f.now.Add(time.Minute)
 	if resp, _ := f.do(t, "POST", "/api/v1/join", `{"link":"guess"}`, nil); resp.StatusCode != 404 {
@@ -255,5 +271,103 @@ func TestPagesAndHeaders(t *testing.T) {
 	}
 	if resp, data := f.do(t, "GET", "/api/v1/health", "", nil); resp.StatusCode != 200 || !strings.Contains(string(data), "ok") {
 		t.Fatalf("health: %d %s", resp.StatusCode, data)
+	}
+}
+
+// TestThrottleNeverRefusesTheRightLink: a burst of bad links from one
+// client is refused with 429 and a Retry-After that is the real wait,
+// while the right link from that same client, and misses from other
+// clients, still get their answers. Clients are told apart behind a
+// trusted proxy (127.0.0.1) by X-Forwarded-For; IPv6 clients count per /64.
+func TestThrottleNeverRefusesTheRightLink(t *testing.T) {
+	proxies, err := clientaddr.ParsePrefixes("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) {
+		c.ClientAddrs = clientaddr.NewResolver(proxies)
+		c.JoinRate = 0.1 // one miss regained every 10 s
+		c.JoinBurst = 5
+	})
+	rm, _ := rooms.New("Assembly", time.Now())
+	if err := f.db.CreateRoom(context.Background(), rm); err != nil {
+		t.Fatal(err)
+	}
+	join := func(from, link string) (int, string) {
+		t.Helper()
+		resp, data := f.do(t, "POST", "/api/v1/join", `{"link":"`+link+`"}`, map[string]string{"X-Forwarded-For": from})
+		if resp.StatusCode == http.StatusTooManyRequests && errorCode(t, data) != "rate-limited" {
+			t.Fatalf("429 with body %s", data)
+		}
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	for i := range 5 {
+		if status, _ := join("198.51.100.7", "guess"); status != 404 {
+			t.Fatalf("miss %d within the burst: %d, want 404", i, status)
+		}
+	}
+	if status, ra := join("198.51.100.7", "guess"); status != 429 || ra != "10" {
+		t.Fatalf("miss over the burst: %d Retry-After %q, want 429 and 10", status, ra)
+	}
+	f.now = f.now.Add(3500 * time.Millisecond)
+	if status, ra := join("198.51.100.7", "guess"); status != 429 || ra != "7" {
+		t.Fatalf("3.5 s later: %d Retry-After %q, want 429 and 7 (6.5 s rounded up)", status, ra)
+	}
+	for i := range 3 {
+		if status, _ := join("198.51.100.7", rm.Link); status != 200 {
+			t.Fatalf("right link %d from the throttled address: %d, want 200", i, status)
+		}
+	}
+	if status, _ := join("198.51.100.8", "guess"); status != 404 {
+		t.Fatalf("miss from another address: %d, want 404", status)
+	}
+	f.now = f.now.Add(6500 * time.Millisecond)
+	if status, _ := join("198.51.100.7", "guess"); status != 404 {
+		t.Fatalf("after Retry-After: %d, want 404", status)
+	}
+
+	// IPv6: one /64 is one client, whatever the interface id.
+	for i := range 5 {
+		join(fmt.Sprintf("2001:db8:1:2::%x", i+1), "guess")
+	}
+	if status, _ := join("2001:db8:1:2:ffff:ffff:ffff:ffff", "guess"); status != 429 {
+		t.Fatalf("sixth miss from the same /64: %d, want 429", status)
+	}
+	if status, _ := join("2001:db8:1:2::99", rm.Link); status != 200 {
+		t.Fatalf("right link from the throttled /64: %d, want 200", status)
+	}
+	if status, _ := join("2001:db8:1:3::1", "guess"); status != 404 {
+		t.Fatalf("miss from the next /64: %d, want 404", status)
+	}
+}
+
+// TestThrottleIgnoresForwardedHeadersFromStrangers: without trusted
+// proxies, X-Forwarded-For cannot buy a guesser fresh allowance.
+func TestThrottleIgnoresForwardedHeadersFromStrangers(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.JoinBurst = 3 })
+	for i := range 5 {
+		resp, _ := f.do(t, "POST", "/api/v1/join", `{"link":"guess"}`, map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)})
+		if want := map[bool]int{true: 404, false: 429}[i < 3]; resp.StatusCode != want {
+			t.Fatalf("miss %d with a made-up X-Forwarded-For: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestOperatorThrottle: wrong operator tokens are throttled, the right one
+// from the same address is not.
+func TestOperatorThrottle(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.JoinBurst = 2 })
+	wrong := map[string]string{"Authorization": "Bearer wrong"}
+	for i, want := range []int{401, 401, 429} {
+		resp, _ := f.do(t, "GET", "/api/v1/rooms", "", wrong)
+		if resp.StatusCode != want {
+			t.Fatalf("wrong token %d: %d, want %d", i, resp.StatusCode, want)
+		}
+		if want == 429 && resp.Header.Get("Retry-After") != "1" {
+			t.Fatalf("Retry-After %q, want 1 (rate 1/s, clock frozen)", resp.Header.Get("Retry-After"))
+		}
+	}
+	if resp, _ := f.do(t, "GET", "/api/v1/rooms", "", map[string]string{"Authorization": "Bearer " + opToken}); resp.StatusCode != 200 {
+		t.Fatalf("right token from the throttled address: %d, want 200", resp.StatusCode)
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/parley-dev/parley/clientaddr"
 )
 
 // Access says who may reach an operator-only endpoint (/metrics,
@@ -63,7 +64,10 @@ func loopback() []netip.Prefix {
 	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
-// Allowed reports whether r may reach the endpoint.
+// Allowed reports whether r may reach the endpoint. The client address is
+// the one clientaddr.Middleware resolved (behind a trusted proxy, the
+// forwarded client's, so a same-host proxy does not make the internet
+// loopback), or the socket's; an unknown client is allowed only by token.
 func (a Access) Allowed(r *http.Request) bool {
 	if a.Off {
 		return false
@@ -74,15 +78,10 @@ func (a Access) Allowed(r *http.Request) bool {
 			return true
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
+	addr := clientaddr.FromRequest(r)
+	if !addr.IsValid() {
 		return false
 	}
-	addr = addr.Unmap()
 	nets := a.Networks
 	if len(nets) == 0 {
 		nets = loopback()

@@ -22,6 +22,7 @@ type MediaStats struct {
 	PacketsIn, BytesIn                uint64
 	PacketsOut, BytesOut              uint64
 	NACKsIn, Retransmits              uint64
+	RetransmitsSuppressed             uint64
 	PLIsOut, KeyframeRequestsIn       uint64
 	Dropped                           uint64
 }
@@ -87,6 +88,7 @@ var (
 	descBytesOut     = desc("rtp_bytes_out_total", "RTP bytes forwarded to subscribers.")
 	descNACKs        = desc("nacks_received_total", "NACK feedback packets received from subscribers.")
 	descRetransmits  = desc("retransmits_total", "Packets resent in answer to NACKs.")
+	descRtxRefused   = desc("retransmits_suppressed_total", "NACKed packets not resent: resent less than a round trip before, or over the subscriber's budget.")
 	descPLIs         = desc("plis_sent_total", "Keyframe requests (PLI) sent to publishers.")
 	descKeyframeReqs = desc("keyframe_requests_received_total", "PLI/FIR received from subscribers.")
 	descDropped      = desc("packets_dropped_total", "Packets not delivered to a subscriber.")
@@ -99,7 +101,7 @@ type collector struct {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRooms, descParticipants, descSessions, descPeers, descPublished,
-		descSubscribed, descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descNACKs, descRetransmits,
+		descSubscribed, descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descNACKs, descRetransmits, descRtxRefused,
 		descPLIs, descKeyframeReqs, descDropped} {
 		ch <- d
 	}
@@ -129,6 +131,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descBytesOut, s.BytesOut)
 		counter(descNACKs, s.NACKsIn)
 		counter(descRetransmits, s.Retransmits)
+		counter(descRtxRefused, s.RetransmitsSuppressed)
 		counter(descPLIs, s.PLIsOut)
 		counter(descKeyframeReqs, s.KeyframeRequestsIn)
 		counter(descDropped, s.Dropped)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-dev/parley/clientaddr"
 )
 
 func TestParseAccess(t *testing.T) {
@@ -75,5 +77,38 @@ func TestHandlerServesCounters(t *testing.T) {
 	Guard(off, m.Handler()).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("off: %d, want 404", rec.Code)
+	}
+}
+
+// TestGuardBehindProxy: a same-host reverse proxy (trusted) forwarding a
+// request from the internet does not make it loopback; the proxy's own
+// requests, and loopback clients it forwards, still are.
+func TestGuardBehindProxy(t *testing.T) {
+	a, _ := ParseAccess("loopback", "")
+	proxies, _ := clientaddr.ParsePrefixes("127.0.0.1, ::1")
+	h := clientaddr.NewResolver(proxies).Middleware(Guard(a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	cases := []struct {
+		remote, xff string
+		want        int
+	}{
+		{"127.0.0.1:5000", "198.51.100.7", http.StatusForbidden},
+		{"[::1]:5000", "2001:db8::1", http.StatusForbidden},
+		{"127.0.0.1:5000", "127.0.0.1, 198.51.100.7", http.StatusForbidden},
+		{"127.0.0.1:5000", "198.51.100.7, not-an-address", http.StatusForbidden},
+		{"127.0.0.1:5000", "", http.StatusOK},
+		{"127.0.0.1:5000", "::1", http.StatusOK},
+		{"192.0.2.9:5000", "127.0.0.1", http.StatusForbidden},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = c.remote
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != c.want {
+			t.Errorf("from %s forwarding %q: %d, want %d", c.remote, c.xff, rec.Code, c.want)
+		}
 	}
 }

@@ -46,6 +46,38 @@
 // subscriber's numbering on its own SSRC. The SFU's own losses from a
 // publisher are NACKed by Pion's NACK generator.
 //
+// NACKs cost the subscriber a few bytes and the server a whole packet
+// each, so what they can make a down-track resend is limited
+// (rtxLimiter), and a flood of them gets the subscriber little more than
+// its media:
+//
+//   - A packet is resent at most once per interval: 100 ms, or the
+//     round-trip time if longer (up to 1 s), which the subscriber's
+//     receiver reports give against our sender reports (RFC 3550
+//     §6.4.1). A sequence number listed twice in one NACK, or in
+//     overlapping entries, is resent once; one NACKed again before the
+//     resend could have arrived is not resent again.
+//   - Each down-track has a budget: every byte forwarded to the
+//     subscriber earns it a quarter of a byte of resend credit, up to
+//     32 KiB, which is also what it starts with, so a new subscriber can
+//     recover its first losses. Over any stretch of time, a down-track
+//     resends at most 25% of what it forwarded in it, plus 32 KiB. Once
+//     a NACK has spent the credit, the rest of its list is refused
+//     without a look in the cache.
+//
+// The budget is per down-track rather than per subscriber: its state is
+// owned by the down-track's RTCP goroutine alone, with no lock and no
+// counter shared between the up-track readers forwarding to one
+// subscriber, and NACKs on one track cannot spend the credit of another.
+// A subscriber's total is still at most 25% of all it is forwarded plus
+// 32 KiB a track. The forwarding path pays one atomic add per packet and
+// down-track for it (the bytes forwarded). The interval's state is one slot per cache slot
+// (source sequence number and time of the last resend), allocated with
+// the down-track's retransmission buffer at its first NACK; after that,
+// answering a NACK allocates nothing. Refused sequence numbers are
+// counted in Stats.RetransmitsSuppressed. Feedback naming another SSRC
+// than the down-track's is ignored.
+//
 // # Slow subscribers
 //
 // A down-track write must not make the up-track reader wait. Over UDP it
@@ -65,15 +97,28 @@
 // The server always offers and the client always answers, so there is no
 // glare. A Peer has at most one offer outstanding; changes made while one
 // is outstanding set a pending flag and a fresh offer is sent as soon as
-// the answer arrives.
+// the answer arrives. An offer left unanswered for PeerConfig.OfferTimeout
+// (default 15 s) ends the peer, so a silent client holds neither.
+//
+// # Bounds on what a client can make a peer keep
+//
+// A client's remote ICE candidates, trickled or in answers, are bounded per
+// peer (MaxRemoteCandidates distinct ones, MaxRemoteCandidateBytes, each
+// at most MaxCandidateBytes), since Pion's ICE agent keeps and probes every
+// one; those held before the first answer are among them. Passive TCP
+// remote candidates are dropped, since Pion would dial them: a client
+// cannot make the server open connections. A peer publishes
+// at most one track per publish transceiver. Each peer's operation queue
+// is bounded by the router's size, not by what the client sends (see
+// Peer.enqueue).
 //
 // # Threading model
 //
 //   - Each Peer has one owner goroutine (run) that serializes everything
 //     touching its negotiation: adding and removing down-tracks, creating
 //     offers, applying answers and remote candidates. Other goroutines talk
-//     to it by enqueueing closures on an unbounded queue, so a peer never
-//     blocks on another peer. OnOffer is called from run only, hence
+//     to it by enqueueing closures on a queue that never blocks, so a peer
+//     never blocks on another peer. OnOffer is called from run only, hence
 //     serially.
 //   - Each published track (upTrack) has one reader goroutine that reads
 //     RTP into a reused buffer and writes it to a copy-on-write snapshot of

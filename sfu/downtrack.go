@@ -3,6 +3,7 @@ package sfu
 import (
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-dev/parley/sfu/packetcache"
 	"github.com/pion/rtcp"
@@ -19,6 +20,7 @@ type downTrack struct {
 	id       string
 	streamID string // the publisher's peer ID
 	codec    webrtc.RTPCodecCapability
+	now      func() time.Time // time.Now; tests replace it before use
 
 	// bound is set by Bind and cleared by Unbind (Pion goroutines) and read
 	// by writeRTP; nil means not negotiated yet, or stopped.
@@ -30,16 +32,23 @@ type downTrack struct {
 	// nil until the first packet is sent.
 	seqs atomic.Pointer[seqMap]
 
+	// forwarded counts the bytes written to the subscriber (header and
+	// payload, not counting retransmissions): the up-track's reader
+	// goroutine adds to it, the RTCP goroutine reads it to grow rtx's
+	// credit.
+	forwarded atomic.Uint64
+
 	// Owned by the up-track's reader goroutine (writeRTP).
 	rw           rewriter
 	waitKeyframe bool       // video: drop until the next VP8 keyframe
 	hdr          rtp.Header // reused for every packet written
 	epoch        uint32     // rw.epoch when seqs was last stored
 
-	// Owned by the RTCP goroutine (readRTCP, handleNACK).
+	// Owned by the RTCP goroutine (readRTCP, handleRTCP and below).
 	rtxBuf []byte // packet fetched from the cache; allocated on the first NACK
 	rtxPkt rtp.Packet
 	rtxHdr rtp.Header
+	rtx    rtxLimiter // initialised with rtxBuf
 }
 
 // binding is what Bind learnt from the subscriber's negotiation.
@@ -75,6 +84,7 @@ func newDownTrack(u *upTrack, sub *Peer) *downTrack {
 		id:           u.id,
 		streamID:     u.peer.id,
 		codec:        u.codec,
+		now:          time.Now,
 		waitKeyframe: u.kind == webrtc.RTPCodecTypeVideo,
 	}
 }
@@ -133,15 +143,25 @@ func (d *downTrack) writeRTP(pkt *rtp.Packet) writeResult {
 		d.waitKeyframe = false
 	}
 	d.rewriteHeader(&pkt.Header, b)
-	if d.sub != nil {
-		if q := d.sub.sendq.Load(); q != nil {
-			return d.enqueue(q, b, pkt)
-		}
+	r := writeSent
+	if q := d.sendQueue(); q != nil {
+		r = d.enqueue(q, b, pkt)
+	} else if _, err := b.writer.WriteRTP(&d.hdr, pkt.Payload); err != nil {
+		r = writeDropped
 	}
-	if _, err := b.writer.WriteRTP(&d.hdr, pkt.Payload); err != nil {
-		return writeDropped
+	if r == writeSent {
+		d.forwarded.Add(uint64(rtpHeaderLen + len(pkt.Payload) + int(pkt.PaddingSize)))
 	}
-	return writeSent
+	return r
+}
+
+// sendQueue returns the subscriber's send queue, or nil if it is written
+// to directly.
+func (d *downTrack) sendQueue() *sendQueue {
+	if d.sub == nil {
+		return nil
+	}
+	return d.sub.sendq.Load()
 }
 
 // enqueue hands the rewritten packet to the subscriber's send queue. When
@@ -188,75 +208,159 @@ func fillHeader(h *rtp.Header, src *rtp.Header, b *binding, seq uint16, ts uint3
 	h.Extensions = h.Extensions[:0]
 }
 
-// readRTCP drains the RTCP the subscriber sends for this track. It turns
-// PLI and FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) into keyframe requests
-// to the publisher and answers generic NACKs (RFC 4585 §6.2.1) from the
-// up-track's packet cache. It ends when the sender stops.
+// readRTCP drains the RTCP the subscriber sends for this track and hands
+// each compound packet to handleRTCP. It ends when the sender stops.
 func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
-	st := &d.up.sfu.stats
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, pkt := range pkts {
-			switch pkt := pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		d.handleRTCP(buf[:n])
+	}
+}
+
+// handleRTCP acts on one compound RTCP packet from the subscriber about
+// this track; a packet that does not parse is ignored. It turns PLI and
+// FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) into keyframe requests to the
+// publisher (which keyframeLoop throttles), answers generic NACKs (RFC
+// 4585 §6.2.1) from the up-track's packet cache within the limits of
+// rtxLimiter, and takes the round-trip time from receiver reports (RFC
+// 3550 §6.4.2). Feedback about another SSRC is ignored. It runs on the
+// RTCP goroutine.
+func (d *downTrack) handleRTCP(buf []byte) {
+	pkts, err := rtcp.Unmarshal(buf)
+	if err != nil {
+		return
+	}
+	st := &d.up.sfu.stats
+	for _, pkt := range pkts {
+		switch pkt := pkt.(type) {
+		case *rtcp.PictureLossIndication:
+			if d.isOurs(pkt.MediaSSRC) {
 				st.keyframeRequestsIn.Add(1)
 				d.up.requestKeyframe()
-			case *rtcp.TransportLayerNack:
-				st.nacksIn.Add(1)
-				if r := d.handleNACK(pkt); r > 0 {
-					st.retransmits.Add(uint64(r))
+			}
+		case *rtcp.FullIntraRequest:
+			for _, e := range pkt.FIR {
+				if d.isOurs(e.SSRC) {
+					st.keyframeRequestsIn.Add(1)
+					d.up.requestKeyframe()
+					break
 				}
 			}
+		case *rtcp.TransportLayerNack:
+			st.nacksIn.Add(1)
+			resent, refused := d.handleNACK(pkt)
+			if resent > 0 {
+				st.retransmits.Add(uint64(resent))
+			}
+			if refused > 0 {
+				st.retransmitsSuppressed.Add(uint64(refused))
+			}
+		case *rtcp.ReceiverReport:
+			d.handleReports(pkt.Reports)
 		}
 	}
 }
 
-// handleNACK resends the packets a generic NACK (RFC 4585 §6.2.1) lists,
-// if they are still in the up-track's cache, and returns how many it
-// resent. Each lost output sequence number is mapped back to the source's,
-// fetched, and written again with this subscriber's SSRC, payload type,
-// sequence number and timestamp; the payload is the publisher's, byte for
-// byte. Numbers sent before the current mapping began are ignored.
-// It runs on the RTCP goroutine.
-func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) int {
-	b, m := d.bound.Load(), d.seqs.Load()
-	if b == nil || m == nil || d.up.cache == nil {
-		return 0
+// isOurs reports whether ssrc is the one this track is sent with.
+func (d *downTrack) isOurs(ssrc uint32) bool {
+	b := d.bound.Load()
+	return b != nil && b.ssrc == ssrc
+}
+
+// handleReports takes the round-trip time from the report block about
+// this track, if any, as the interval between two resends of a packet.
+func (d *downTrack) handleReports(reports []rtcp.ReceptionReport) {
+	for _, r := range reports {
+		if !d.isOurs(r.SSRC) {
+			continue
+		}
+		if rtt, ok := reportRTT(d.now(), r.LastSenderReport, r.Delay); ok {
+			d.rtx.setRTT(rtt)
+		}
 	}
+}
+
+// rtxResult is what became of one NACKed sequence number.
+type rtxResult uint8
+
+const (
+	rtxSent       rtxResult = iota
+	rtxMissing              // not in the cache, or the write failed
+	rtxRepeat               // resent less than an interval ago
+	rtxOverBudget           // the down-track's resend credit is spent
+)
+
+// handleNACK resends the packets a generic NACK (RFC 4585 §6.2.1) lists,
+// if they are still in the up-track's cache and rtxLimiter allows, and
+// returns how many it resent and how many it refused (repeats and over
+// budget; once the credit runs out, the rest of the NACK is refused
+// without looking in the cache). Each lost output sequence number is mapped back to the
+// source's, fetched, and written again with this subscriber's SSRC,
+// payload type, sequence number and timestamp; the payload is the
+// publisher's, byte for byte. Numbers sent before the current mapping
+// began are ignored. It runs on the RTCP goroutine and, after the first
+// NACK, does not allocate.
+func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) (resent, refused int) {
+	b, m := d.bound.Load(), d.seqs.Load()
+	if b == nil || m == nil || d.up.cache == nil || nack.MediaSSRC != b.ssrc {
+		return 0, 0
+	}
+	now := d.now()
 	if d.rtxBuf == nil {
 		d.rtxBuf = make([]byte, packetcache.BufSize)
+		d.rtx.init(d.up.cache.Size(), now, d.forwarded.Load())
 	}
-	resent := 0
+	tick := d.rtx.begin(now, d.forwarded.Load())
+	spent := false // the credit ran out: refuse the rest unseen
 	for i := range nack.Nacks {
 		nack.Nacks[i].Range(func(seq uint16) bool {
-			if seqNewer(m.first, seq) {
-				return true
-			}
-			if d.resend(b, m, seq) {
-				resent++
+			switch {
+			case seqNewer(m.first, seq):
+			case spent:
+				refused++
+			default:
+				switch d.resend(b, m, seq, tick) {
+				case rtxSent:
+					resent++
+				case rtxOverBudget:
+					spent = true
+					refused++
+				case rtxRepeat:
+					refused++
+				}
 			}
 			return true
 		})
 	}
-	return resent
+	return resent, refused
 }
 
-// resend writes output packet seq again, if its source is in the cache.
-func (d *downTrack) resend(b *binding, m *seqMap, seq uint16) bool {
+// resend writes output packet seq again, at tick, if its source is in
+// the cache and the limiter allows.
+func (d *downTrack) resend(b *binding, m *seqMap, seq uint16, tick uint32) rtxResult {
 	src := seq - m.seqOff
+	if d.rtx.recent(src, tick) {
+		return rtxRepeat
+	}
+	if !d.rtx.afford(rtpHeaderLen) {
+		return rtxOverBudget // not worth a look in the cache
+	}
 	n := d.up.cache.Get(src, d.rtxBuf)
 	if n == 0 || d.rtxPkt.Unmarshal(d.rtxBuf[:n]) != nil || d.rtxPkt.SequenceNumber != src {
-		return false
+		return rtxMissing
+	}
+	size := rtpHeaderLen + len(d.rtxPkt.Payload) + int(d.rtxPkt.PaddingSize)
+	if !d.rtx.afford(size) {
+		return rtxOverBudget
 	}
 	fillHeader(&d.rtxHdr, &d.rtxPkt.Header, b, seq, d.rtxPkt.Timestamp+m.tsOff)
-	_, err := b.writer.WriteRTP(&d.rtxHdr, d.rtxPkt.Payload)
-	return err == nil
+	if _, err := b.writer.WriteRTP(&d.rtxHdr, d.rtxPkt.Payload); err != nil {
+		return rtxMissing
+	}
+	d.rtx.spend(src, size, tick)
+	return rtxSent
 }

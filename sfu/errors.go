@@ -17,3 +17,9 @@ var ErrNoOfferPending = errors.New("sfu: no offer pending")
 // ErrBadDescription wraps the error returned when a client's SDP answer or
 // ICE candidate is malformed or refused by the PeerConnection.
 var ErrBadDescription = errors.New("sfu: bad session description")
+
+// ErrTooManyCandidates is returned by Peer.AddCandidate and Peer.SetAnswer
+// when taking the client's candidates would pass MaxRemoteCandidates or
+// MaxRemoteCandidateBytes. The candidates are dropped; the peer goes on
+// with those it already has.
+var ErrTooManyCandidates = errors.New("sfu: too many remote candidates")

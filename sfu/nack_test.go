@@ -46,8 +46,11 @@ func TestNACKResendsFromCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := ws[tt.down]
 			before := w.n
-			nack := &rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{tt.seq})}
-			got := downs[tt.down].handleNACK(nack)
+			nack := &rtcp.TransportLayerNack{
+				MediaSSRC: uint32(1000 + tt.down),
+				Nacks:     rtcp.NackPairsFromSequenceNumbers([]uint16{tt.seq}),
+			}
+			got, _ := downs[tt.down].handleNACK(nack)
 			if tt.want < 0 {
 				if got != 0 || w.n != before {
 					t.Fatalf("resent %d packets, want none", got)

@@ -1,10 +1,13 @@
 package sfu
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -19,7 +22,39 @@ type PeerConfig struct {
 	OnOffer      func(Offer)                      // the server's SDP offer to send to the client. Called serially per peer; must not block
 	OnCandidate  func(webrtc.ICECandidateInit)    // a local ICE candidate to trickle to the client; must not block
 	OnState      func(webrtc.PeerConnectionState) // connection state changes; must not block. The caller closes the peer on failed.
+
+	// OfferTimeout is how long the client has to answer each offer; 0
+	// means DefaultOfferTimeout. An offer still unanswered then (no
+	// answer, or only refused ones) ends the peer: OnOfferTimeout is
+	// called, then the peer closes itself, so a silent client holds
+	// neither the offer nor a pending renegotiation.
+	OfferTimeout   time.Duration
+	OnOfferTimeout func() // called once, from the peer's goroutine, just before it closes; must not block
 }
+
+// DefaultOfferTimeout is how long a client has to answer an offer when
+// PeerConfig.OfferTimeout is 0. A browser answers in milliseconds; the
+// margin is for a slow device on a slow link.
+const DefaultOfferTimeout = 15 * time.Second
+
+// Bounds on what a client's ICE candidates can make a peer, and Pion's ICE
+// agent behind it, keep. Pion keeps every distinct remote candidate it is
+// given, whether trickled or in an answer, pairs it with each local
+// candidate and sends connectivity checks to it, so the bound is on the
+// distinct candidates a peer takes in its whole life. A candidate counts
+// once however often it is sent (see candidateKey). The candidates held
+// before the first answer are among them, so that buffer is bounded too.
+const (
+	// MaxCandidateBytes bounds one remote candidate: its candidate string
+	// plus sdpMid and usernameFragment. A longer one is refused with
+	// ErrBadDescription. Real candidates are 60-200 bytes.
+	MaxCandidateBytes = 1024
+	// MaxRemoteCandidates bounds the distinct remote candidates a peer
+	// takes. A browser sends a few per network interface: about 5-30.
+	MaxRemoteCandidates = 64
+	// MaxRemoteCandidateBytes bounds the sum of their sizes.
+	MaxRemoteCandidateBytes = 32 << 10
+)
 
 // Offer is an SDP offer from the server to a client.
 type Offer struct {
@@ -50,9 +85,12 @@ type Peer struct {
 
 	// Owned by run.
 	offerOutstanding bool
+	offerSent        time.Time // when the outstanding offer went out
 	needOffer        bool
 	senders          map[*downTrack]*webrtc.RTPSender
-	remoteCands      []webrtc.ICECandidateInit // received before any answer
+	remoteCands      []webrtc.ICECandidateInit // received before any answer; counted in remoteKeys
+	remoteKeys       map[string]struct{}       // every distinct remote candidate taken (candidateKey); at most MaxRemoteCandidates
+	remoteBytes      int                       // the size of those, at most MaxRemoteCandidateBytes
 
 	// Local candidates gathered before the first offer went out are held
 	// back so the client never sees a candidate before the offer; guarded
@@ -67,6 +105,7 @@ type Peer struct {
 	closed     bool
 	upTracks   []*upTrack
 	downTracks map[*downTrack]struct{}
+	publishing map[*webrtc.RTPReceiver]bool // publish receivers that have their up-track (at most one each)
 
 	// sendq is set once, when the peer connects over ICE-TCP, whose
 	// writes can block; nil on UDP. Read by the up-track readers.
@@ -83,7 +122,12 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 		done:       make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		senders:    make(map[*downTrack]*webrtc.RTPSender),
+		remoteKeys: make(map[string]struct{}),
 		downTracks: make(map[*downTrack]struct{}),
+		publishing: make(map[*webrtc.RTPReceiver]bool),
+	}
+	if p.cfg.OfferTimeout <= 0 {
+		p.cfg.OfferTimeout = DefaultOfferTimeout
 	}
 	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
@@ -151,23 +195,42 @@ func (p *Peer) checkTransport() {
 func (p *Peer) ID() string { return p.id }
 
 // SetAnswer applies the client's answer to the latest offer. It returns
-// ErrNoOfferPending if no offer is outstanding and an error wrapping
-// ErrBadDescription if the SDP is malformed or refused. It must not be
-// called from inside OnOffer.
+// ErrNoOfferPending if no offer is outstanding, an error wrapping
+// ErrBadDescription if the SDP is malformed or refused, and one wrapping
+// ErrTooManyCandidates if the candidates it carries would pass the peer's
+// bounds (the offer then stays outstanding). It must not be called from
+// inside OnOffer.
 func (p *Peer) SetAnswer(sdp string) error {
 	return p.call(func() error { return p.applyAnswer(sdp) })
 }
 
 // AddCandidate adds a remote ICE candidate trickled by the client. An
-// empty Candidate signals the end of candidates. A malformed candidate
-// returns an error wrapping ErrBadDescription.
+// empty Candidate signals the end of candidates. A malformed candidate, or
+// one over MaxCandidateBytes, returns an error wrapping ErrBadDescription;
+// a new candidate past MaxRemoteCandidates or MaxRemoteCandidateBytes
+// returns one wrapping ErrTooManyCandidates and is dropped. A passive TCP
+// candidate, which the server would have to dial, is dropped silently.
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
-	if c.Candidate != "" {
-		if _, err := ice.UnmarshalCandidate(c.Candidate); err != nil {
-			return fmt.Errorf("%w: candidate: %w", ErrBadDescription, err)
-		}
+	if c.Candidate == "" {
+		return p.call(func() error { return p.applyEndOfCandidates(c) })
 	}
-	return p.call(func() error { return p.applyCandidate(c) })
+	size := candidateSize(c)
+	if size > MaxCandidateBytes {
+		return fmt.Errorf("%w: candidate of %d bytes, the limit is %d", ErrBadDescription, size, MaxCandidateBytes)
+	}
+	ic, err := ice.UnmarshalCandidate(c.Candidate)
+	if err != nil {
+		return fmt.Errorf("%w: candidate: %w", ErrBadDescription, err)
+	}
+	if ic.TCPType() == ice.TCPTypePassive {
+		// Pion would dial it (active ICE-TCP): a client could make the
+		// server open TCP connections to any address it names. Clients
+		// reach the server's passive ICE-TCP port instead, so a passive
+		// remote candidate is of no use and is dropped.
+		return nil
+	}
+	key := candidateKey(ic)
+	return p.call(func() error { return p.applyCandidate(c, key, size) })
 }
 
 // Close closes the peer's PeerConnection and removes the tracks it
@@ -220,6 +283,14 @@ func (p *Peer) isDone() bool {
 
 // enqueue hands op to run. It never blocks; it returns false if the peer
 // is closed.
+//
+// The queue has no fixed bound, but nothing a client sends can grow it:
+// the client's own operations come through call, which waits for each to
+// run, and the session calls SetAnswer and AddCandidate one at a time from
+// its reader, so they hold at most one slot. Everything else is one
+// operation per track published or unpublished in the router (subscribe,
+// removeDownTrack) and one requestOffer, so the queue is bounded by the
+// router's size; run drains it whether or not the client answers.
 func (p *Peer) enqueue(op func()) bool {
 	if p.isDone() {
 		return false
@@ -250,13 +321,19 @@ func (p *Peer) call(f func() error) error {
 
 // run is the peer's owner goroutine: it executes queued operations in
 // order, then sends an offer if one is needed and none is outstanding. It
-// ends when the peer closes.
+// ends when the peer closes, or closes the peer itself when an offer has
+// gone unanswered for cfg.OfferTimeout.
 func (p *Peer) run() {
+	timer := time.NewTimer(p.cfg.OfferTimeout)
+	timer.Stop()
+	defer timer.Stop()
+	var expired <-chan time.Time // timer.C while an offer is outstanding
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-p.wake:
+		case <-expired:
 		}
 		p.qmu.Lock()
 		ops := p.queue
@@ -268,36 +345,53 @@ func (p *Peer) run() {
 			}
 			op()
 		}
-		if p.needOffer && !p.offerOutstanding && !p.isDone() {
-			p.sendOffer()
+		if p.isDone() {
+			return
+		}
+		// An answer queued just as the timer fired has been applied above.
+		if p.offerOutstanding && time.Since(p.offerSent) >= p.cfg.OfferTimeout {
+			p.offerExpired()
+			return
+		}
+		if p.needOffer && !p.offerOutstanding && p.sendOffer() {
+			timer.Reset(p.cfg.OfferTimeout)
+		}
+		if p.offerOutstanding {
+			expired = timer.C
+		} else {
+			timer.Stop()
+			expired = nil
 		}
 	}
+}
+
+// offerExpired runs on run when the client has not answered in time: it
+// tells the owner, then closes the peer.
+func (p *Peer) offerExpired() {
+	p.log.Info("offer not answered in time: closing the peer", "timeout", p.cfg.OfferTimeout)
+	if p.cfg.OnOfferTimeout != nil {
+		p.cfg.OnOfferTimeout()
+	}
+	_ = p.close(false)
 }
 
 // requestOffer runs on run.
 func (p *Peer) requestOffer() { p.needOffer = true }
 
-// sendOffer runs on run.
-func (p *Peer) sendOffer() {
+// sendOffer runs on run. It reports whether an offer went out.
+func (p *Peer) sendOffer() bool {
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
-		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed { // closed meanwhile: expected
-			p.log.Debug("create offer", "err", err)
-		} else {
-			p.log.Error("create offer", "err", err)
-		}
-		return
+		p.logOfferError("create offer", err)
+		return false
 	}
 	if err := p.pc.SetLocalDescription(offer); err != nil {
-		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
-			p.log.Debug("set local offer", "err", err) // closed meanwhile: expected
-			return
-		}
-		p.log.Error("set local offer", "err", err)
-		return
+		p.logOfferError("set local offer", err)
+		return false
 	}
 	p.needOffer = false
 	p.offerOutstanding = true
+	p.offerSent = time.Now()
 	o := Offer{SDP: offer.SDP}
 	if p.audioTr != nil {
 		o.AudioMid = p.audioTr.Mid()
@@ -310,6 +404,18 @@ func (p *Peer) sendOffer() {
 		p.cfg.OnOffer(o)
 	}
 	p.releaseCandidates()
+	return true
+}
+
+// logOfferError logs a failure to make an offer: at debug if the peer or
+// its PeerConnection was closed meanwhile (by us, or by Pion on the
+// client's DTLS close_notify), which is expected; at error otherwise.
+func (p *Peer) logOfferError(what string, err error) {
+	if p.isDone() || errors.Is(err, webrtc.ErrConnectionClosed) || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		p.log.Debug(what, "err", err)
+		return
+	}
+	p.log.Error(what, "err", err)
 }
 
 // applyAnswer runs on run.
@@ -317,22 +423,42 @@ func (p *Peer) applyAnswer(sdp string) error {
 	if !p.offerOutstanding {
 		return ErrNoOfferPending
 	}
+	sdp = dropPassiveTCP(sdp)
+	keys, size := sdpCandidates(sdp, p.remoteKeys)
+	if err := p.checkCandidateBudget(len(keys), size); err != nil {
+		return fmt.Errorf("answer with %d new candidates: %w", len(keys), err)
+	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
 	if err := p.pc.SetRemoteDescription(desc); err != nil {
 		return fmt.Errorf("%w: answer: %w", ErrBadDescription, err)
 	}
+	for _, k := range keys {
+		p.remoteKeys[k] = struct{}{}
+	}
+	p.remoteBytes += size
 	p.offerOutstanding = false
 	for _, c := range p.remoteCands {
 		if err := p.pc.AddICECandidate(c); err != nil {
-			p.log.Warn("add buffered candidate", "err", err)
+			p.log.Debug("add buffered candidate", "err", err)
 		}
 	}
 	p.remoteCands = nil
 	return nil
 }
 
-// applyCandidate runs on run.
-func (p *Peer) applyCandidate(c webrtc.ICECandidateInit) error {
+// applyCandidate runs on run. key and size are the candidate's
+// candidateKey and candidateSize. A new candidate is charged to the
+// peer's budget; one already taken is dropped (Pion has it, or it is
+// held), so resending one costs nothing and reaches Pion at most once.
+func (p *Peer) applyCandidate(c webrtc.ICECandidateInit, key string, size int) error {
+	if _, seen := p.remoteKeys[key]; seen {
+		return nil
+	}
+	if err := p.checkCandidateBudget(1, size); err != nil {
+		return err
+	}
+	p.remoteKeys[key] = struct{}{}
+	p.remoteBytes += size
 	if p.pc.RemoteDescription() == nil {
 		p.remoteCands = append(p.remoteCands, c)
 		return nil
@@ -341,6 +467,105 @@ func (p *Peer) applyCandidate(c webrtc.ICECandidateInit) error {
 		return fmt.Errorf("%w: candidate: %w", ErrBadDescription, err)
 	}
 	return nil
+}
+
+// applyEndOfCandidates runs on run. Before the first answer there is
+// nothing to end, and the marker is not kept.
+func (p *Peer) applyEndOfCandidates(c webrtc.ICECandidateInit) error {
+	if p.pc.RemoteDescription() == nil {
+		return nil
+	}
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: end of candidates: %w", ErrBadDescription, err)
+	}
+	return nil
+}
+
+// checkCandidateBudget runs on run. It returns an error wrapping
+// ErrTooManyCandidates if n more distinct candidates of size bytes in all
+// would pass the peer's bounds.
+func (p *Peer) checkCandidateBudget(n, size int) error {
+	if n == 0 {
+		return nil
+	}
+	if len(p.remoteKeys)+n > MaxRemoteCandidates || p.remoteBytes+size > MaxRemoteCandidateBytes {
+		return fmt.Errorf("%w: %d taken (%d bytes); at most %d distinct candidates and %d bytes per connection",
+			ErrTooManyCandidates, len(p.remoteKeys), p.remoteBytes, MaxRemoteCandidates, MaxRemoteCandidateBytes)
+	}
+	return nil
+}
+
+// candidateKey identifies a remote candidate the way Pion's ICE agent
+// tells them apart (ice.Candidate.Equal: transport address, type and
+// related address), so that a candidate sent twice, or repeated in every
+// answer, is kept once by Pion and counted once here.
+func candidateKey(c ice.Candidate) string {
+	related := ""
+	if ra := c.RelatedAddress(); ra != nil {
+		related = fmt.Sprintf("%s:%d", ra.Address, ra.Port)
+	}
+	return fmt.Sprintf("%s %s %s %d %s %s", c.NetworkType(), c.Type(), c.Address(), c.Port(), c.TCPType(), related)
+}
+
+// candidateSize is what a trickled candidate counts against the peer's
+// byte budget.
+func candidateSize(c webrtc.ICECandidateInit) int {
+	n := len(c.Candidate)
+	if c.SDPMid != nil {
+		n += len(*c.SDPMid)
+	}
+	if c.UsernameFragment != nil {
+		n += len(*c.UsernameFragment)
+	}
+	return n
+}
+
+// dropPassiveTCP removes from an answer the a=candidate lines of passive
+// TCP candidates, which Pion would dial (see AddCandidate).
+func dropPassiveTCP(sdp string) string {
+	if !strings.Contains(sdp, "passive") {
+		return sdp
+	}
+	var b strings.Builder
+	b.Grow(len(sdp))
+	for line := range strings.Lines(sdp) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=candidate:"); ok {
+			if c, err := ice.UnmarshalCandidate(v); err == nil && c.TCPType() == ice.TCPTypePassive {
+				continue
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// sdpCandidates returns the keys of the candidates in sdp's a=candidate
+// lines that are neither in taken nor repeated, and the sum of their line
+// lengths. Lines Pion could not parse are skipped, as Pion skips them.
+func sdpCandidates(sdp string, taken map[string]struct{}) (keys []string, size int) {
+	const prefix = "a=candidate:"
+	seen := make(map[string]struct{})
+	for line := range strings.Lines(sdp) {
+		line = strings.TrimRight(line, "\r\n")
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		c, err := ice.UnmarshalCandidate(line[len(prefix):])
+		if err != nil {
+			continue
+		}
+		k := candidateKey(c)
+		if _, ok := taken[k]; ok {
+			continue
+		}
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		keys = append(keys, k)
+		size += len(line)
+	}
+	return keys, size
 }
 
 func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
@@ -378,8 +603,29 @@ func (p *Peer) releaseCandidates() {
 }
 
 // onTrack is Pion's OnTrack: the client started sending on one of the
-// publish transceivers.
+// publish transceivers. A peer publishes at most one track per publish
+// transceiver: a track on any other transceiver (a receive-only client
+// sending on its anchor m-line) or a second one on the same transceiver (a
+// further SSRC or simulcast layer the client declared in its answer) is
+// not forwarded, so what a client declares cannot multiply the tracks,
+// transceivers and offers of everyone else in the room.
 func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	if !p.isPublishReceiver(receiver) {
+		p.log.Debug("ignoring a track the peer may not publish", "kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
+		p.discard(track)
+		return
+	}
+	p.mu.Lock()
+	closed, already := p.closed, p.publishing[receiver]
+	p.publishing[receiver] = true
+	p.mu.Unlock()
+	if already {
+		p.log.Debug("ignoring a second track on a publish transceiver", "kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
+		p.discard(track)
+	}
+	if closed || already {
+		return
+	}
 	u := newUpTrack(p, track, receiver)
 	p.mu.Lock()
 	if p.closed {
@@ -398,6 +644,26 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	for _, s := range subs {
 		s.subscribe(u)
 	}
+}
+
+// discard reads and drops an ignored track's packets, so that Pion does
+// not hold up to a megabyte of them in the stream's buffer. The goroutine
+// ends when the PeerConnection closes.
+func (p *Peer) discard(track *webrtc.TrackRemote) {
+	p.sfu.spawn(func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := track.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// isPublishReceiver reports whether r belongs to one of the transceivers
+// the peer publishes on.
+func (p *Peer) isPublishReceiver(r *webrtc.RTPReceiver) bool {
+	return (p.audioTr != nil && p.audioTr.Receiver() == r) || (p.videoTr != nil && p.videoTr.Receiver() == r)
 }
 
 // subscribe asks p's run to add a down-track for u.

@@ -4,19 +4,20 @@ import "sync/atomic"
 
 // Stats are the SFU's counters since New; safe to call from any goroutine at any time (atomics, no locks on the media path).
 type Stats struct {
-	Routers            int    // live routers
-	Peers              int    // live peers
-	PublishedTracks    int    // live up-tracks
-	SubscribedTracks   int    // live down-tracks
-	PacketsIn          uint64 // RTP packets read from publishers
-	BytesIn            uint64 // their payload+header bytes
-	PacketsOut         uint64 // RTP packets written to subscribers (forwarded, not counting retransmissions)
-	BytesOut           uint64
-	NACKsIn            uint64 // NACK feedback packets received from subscribers
-	Retransmits        uint64 // packets resent from the cache in answer to NACKs
-	PLIsOut            uint64 // keyframe requests sent to publishers
-	KeyframeRequestsIn uint64 // PLI/FIR received from subscribers
-	Dropped            uint64 // packets not delivered to a subscriber (queue full, write error, waiting for keyframe is NOT a drop)
+	Routers               int    // live routers
+	Peers                 int    // live peers
+	PublishedTracks       int    // live up-tracks
+	SubscribedTracks      int    // live down-tracks
+	PacketsIn             uint64 // RTP packets read from publishers
+	BytesIn               uint64 // their payload+header bytes
+	PacketsOut            uint64 // RTP packets written to subscribers (forwarded, not counting retransmissions)
+	BytesOut              uint64
+	NACKsIn               uint64 // NACK feedback packets received from subscribers
+	Retransmits           uint64 // packets resent from the cache in answer to NACKs
+	RetransmitsSuppressed uint64 // NACKed packets not resent: resent less than a round trip before, or over the down-track's budget
+	PLIsOut               uint64 // keyframe requests sent to publishers
+	KeyframeRequestsIn    uint64 // PLI/FIR received from subscribers
+	Dropped               uint64 // packets not delivered to a subscriber (queue full, write error, waiting for keyframe is NOT a drop)
 }
 
 // Stats returns the SFU's counters. The per-packet counters live on each
@@ -26,14 +27,15 @@ type Stats struct {
 // totals and the live tracks.
 func (s *SFU) Stats() Stats {
 	st := Stats{
-		Routers:            int(s.stats.routers.Load()),
-		Peers:              int(s.stats.peers.Load()),
-		PublishedTracks:    int(s.stats.upTracks.Load()),
-		SubscribedTracks:   int(s.stats.downTracks.Load()),
-		NACKsIn:            s.stats.nacksIn.Load(),
-		Retransmits:        s.stats.retransmits.Load(),
-		PLIsOut:            s.stats.plisOut.Load(),
-		KeyframeRequestsIn: s.stats.keyframeRequestsIn.Load(),
+		Routers:               int(s.stats.routers.Load()),
+		Peers:                 int(s.stats.peers.Load()),
+		PublishedTracks:       int(s.stats.upTracks.Load()),
+		SubscribedTracks:      int(s.stats.downTracks.Load()),
+		NACKsIn:               s.stats.nacksIn.Load(),
+		Retransmits:           s.stats.retransmits.Load(),
+		RetransmitsSuppressed: s.stats.retransmitsSuppressed.Load(),
+		PLIsOut:               s.stats.plisOut.Load(),
+		KeyframeRequestsIn:    s.stats.keyframeRequestsIn.Load(),
 	}
 	s.statsMu.Lock()
 	s.stats.total.addTo(&st)
@@ -50,7 +52,7 @@ func (s *SFU) Stats() Stats {
 type sfuStats struct {
 	routers, peers, upTracks, downTracks atomic.Int64
 
-	nacksIn, retransmits, plisOut, keyframeRequestsIn atomic.Uint64
+	nacksIn, retransmits, retransmitsSuppressed, plisOut, keyframeRequestsIn atomic.Uint64
 
 	total trackCounters // of ended up-tracks; guarded by SFU.statsMu
 }

@@ -7,10 +7,12 @@ package signaling
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
@@ -47,6 +50,15 @@ type Config struct {
 	ReadTimeout  time.Duration // a connection silent this long is closed; default 60s
 	WriteTimeout time.Duration // per-write deadline; default 10s
 	JoinTimeout  time.Duration // a connection must join within this; default 30s
+	OfferTimeout time.Duration // a participant must answer each offer within this; default sfu.DefaultOfferTimeout (15s)
+
+	// Connections that have not joined yet are capped, per client
+	// (clientaddr.Key of the resolved client address: an IPv4 address or
+	// an IPv6 /64) and in all, so idle sockets cannot crowd out joins.
+	// Joined participants never count. Over a cap the upgrade is refused
+	// with 429 too-many-connections (per client) or 503 server-busy.
+	MaxUnjoinedPerClient int // default 32
+	MaxUnjoined          int // default 1024
 
 	RateBurst     int     // messages allowed in a burst; default 50
 	RatePerSecond float64 // sustained messages per second; default 20
@@ -86,6 +98,12 @@ func (c *Config) setDefaults() {
 	if c.MaxExcess <= 0 {
 		c.MaxExcess = 200
 	}
+	if c.MaxUnjoinedPerClient <= 0 {
+		c.MaxUnjoinedPerClient = 32
+	}
+	if c.MaxUnjoined <= 0 {
+		c.MaxUnjoined = 1024
+	}
 }
 
 // Server accepts WebSocket connections and owns the live calls.
@@ -95,10 +113,12 @@ type Server struct {
 	log      *slog.Logger
 	upgrader websocket.Upgrader
 
-	mu       sync.Mutex // guards the fields below
-	calls    map[string]*call
-	sessions map[*session]struct{}
-	closing  bool
+	mu         sync.Mutex // guards the fields below
+	calls      map[string]*call
+	sessions   map[*session]struct{}
+	closing    bool
+	unjoined   int                  // sessions holding an unjoined slot
+	unjoinedBy map[netip.Prefix]int // the same, per client key
 
 	wg sync.WaitGroup // one per live session
 }
@@ -110,10 +130,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		calls:    make(map[string]*call),
-		sessions: make(map[*session]struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		calls:      make(map[string]*call),
+		sessions:   make(map[*session]struct{}),
+		unjoinedBy: make(map[netip.Prefix]int),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -146,25 +167,33 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 }
 
 // ServeHTTP upgrades the request to a WebSocket and runs a session on it
-// until the connection ends.
+// until the connection ends. The connection takes an unjoined slot of its
+// client first, and gives it back when it joins or ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	closing := s.closing
-	s.mu.Unlock()
-	if closing {
-		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+	addr := clientaddr.FromRequest(r)
+	key := clientaddr.Key(addr)
+	if err := s.takeUnjoined(key); err != nil {
+		writeRefusal(w, err)
 		return
 	}
+	slot := true
+	defer func() {
+		if slot {
+			s.releaseUnjoined(key)
+		}
+	}()
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has already written an HTTP error.
-		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.log.Debug("websocket upgrade failed", "remote", remoteAttr(addr), "err", err)
 		return
 	}
-	sess := newSession(s, conn, r.RemoteAddr)
+	sess := newSession(s, conn, remoteAttr(addr), key)
+	slot = false // the session owns it now
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
+		sess.releaseSlot()
 		sess.closeNow(websocket.CloseGoingAway, protocol.ReasonServerShutdown)
 		return
 	}
@@ -172,6 +201,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer func() {
+		sess.releaseSlot()
 		s.mu.Lock()
 		delete(s.sessions, sess)
 		s.mu.Unlock()
@@ -180,11 +210,77 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sess.run()
 }
 
+// remoteAttr is a client address as session logs show it.
+func remoteAttr(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unknown"
+	}
+	return a.String()
+}
+
+// refusal is why ServeHTTP did not upgrade a request.
+type refusal struct {
+	status        int
+	code, message string
+}
+
+func (e *refusal) Error() string { return e.code + ": " + e.message }
+
+var (
+	errShuttingDown     = &refusal{http.StatusServiceUnavailable, "server-shutdown", "the server is shutting down"}
+	errTooManyUnjoined  = &refusal{http.StatusTooManyRequests, "too-many-connections", "too many connections from your address have not joined yet: join or close some"}
+	errTooManyConnected = &refusal{http.StatusServiceUnavailable, "server-busy", "the server has too many connections that have not joined yet: try again shortly"}
+)
+
+// writeRefusal answers a refused upgrade with the API's JSON error body.
+func writeRefusal(w http.ResponseWriter, err *refusal) {
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Code, body.Error.Message = err.code, err.message
+	data, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(err.status)
+	w.Write(append(data, '\n'))
+}
+
+// takeUnjoined reserves an unjoined slot for a connection from key.
+func (s *Server) takeUnjoined(key netip.Prefix) *refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return errShuttingDown
+	case s.unjoinedBy[key] >= s.cfg.MaxUnjoinedPerClient:
+		return errTooManyUnjoined
+	case s.unjoined >= s.cfg.MaxUnjoined:
+		return errTooManyConnected
+	}
+	s.unjoined++
+	s.unjoinedBy[key]++
+	return nil
+}
+
+// releaseUnjoined gives back a slot taken by takeUnjoined.
+func (s *Server) releaseUnjoined(key netip.Prefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unjoined--
+	if s.unjoinedBy[key]--; s.unjoinedBy[key] <= 0 {
+		delete(s.unjoinedBy, key)
+	}
+}
+
 // Stats are the signaling layer's gauges.
 type Stats struct {
 	Calls        int // calls with someone in them
 	Participants int // participants in calls
 	Sessions     int // open WebSocket connections, joined or not
+	Unjoined     int // of those, the ones that have not joined (yet)
 }
 
 // Stats reports the live calls, participants and sessions.
@@ -194,7 +290,7 @@ func (s *Server) Stats() Stats {
 	for _, c := range s.calls {
 		cs = append(cs, c)
 	}
-	st := Stats{Calls: len(cs), Sessions: len(s.sessions)}
+	st := Stats{Calls: len(cs), Sessions: len(s.sessions), Unjoined: s.unjoined}
 	s.mu.Unlock()
 	for _, c := range cs {
 		st.Participants += c.size()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -18,14 +19,15 @@ import (
 	"github.com/parley-dev/parley/signaling/protocol"
 )
 
-// hardReadLimit caps what gorilla buffers for one frame. Messages between
-// protocol.MaxMessageBytes and this get a too-large error before the close;
-// beyond it gorilla closes with 1009 itself.
-const hardReadLimit = 1 << 20
-
-// outQueueLen bounds the messages waiting for the writer. A client that lets
-// it fill is too slow to follow the call and is disconnected.
-const outQueueLen = 256
+// outQueueLen and maxQueuedBytes bound what waits for the writer, by count
+// and by bytes (the message being written included). A client that lets
+// either fill is too slow to follow the call: it gets error too-slow and is
+// disconnected (see tooSlow). One message larger than maxQueuedBytes still
+// goes out when nothing else waits: offers in a big call can be large.
+const (
+	outQueueLen    = 256
+	maxQueuedBytes = 1 << 20
+)
 
 // closeGrace is how long the writer waits, after sending a close frame, for
 // the client's close before dropping the connection.
@@ -51,13 +53,20 @@ type session struct {
 	quit   chan struct{} // closed when run ends
 	wdone  chan struct{} // closed when writeLoop ends
 	remote string
+	key    netip.Prefix // the client's key for the unjoined caps
 
-	closeSent atomic.Bool // a close frame has been queued; nothing more is sent
-	connected atomic.Bool // the media connection has been up once
+	closeSent atomic.Bool   // a close frame has been queued; nothing more is sent
+	connected atomic.Bool   // the media connection has been up once
+	joinState atomic.Int32  // joinWaiting, then joinDone (run) or joinExpired (the join timer)
+	queued    atomic.Int64  // bytes of the messages in out and being written
+	slow      atomic.Bool   // the client is too slow: the writer ends the session (see tooSlow)
+	kick      chan struct{} // capacity 1: wakes the writer when slow is set
+	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
 
 	joinStart time.Time // set by run before the peer exists; read by onPeerState
 
-	// owned by run
+	// owned by run (and ServeHTTP, on run's goroutine)
+	slot        bool // holds an unjoined slot of srv
 	limiter     *rate.Limiter
 	excess      int
 	closing     bool // a fatal error was sent; later messages are ignored
@@ -67,15 +76,26 @@ type session struct {
 	participant protocol.Participant
 }
 
-func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
+// The states of session.joinState.
+const (
+	joinWaiting int32 = iota
+	joinDone
+	joinExpired
+)
+
+// newSession returns a session for conn, holding an unjoined slot of key.
+func newSession(srv *Server, conn *websocket.Conn, remote string, key netip.Prefix) *session {
 	return &session{
 		srv:     srv,
 		conn:    conn,
 		log:     srv.log.With("remote", remote),
 		out:     make(chan outMsg, outQueueLen),
+		kick:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		wdone:   make(chan struct{}),
 		remote:  remote,
+		key:     key,
+		slot:    true,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.RatePerSecond), srv.cfg.RateBurst),
 	}
 }
@@ -83,18 +103,33 @@ func newSession(srv *Server, conn *websocket.Conn, remote string) *session {
 // errClosed ends the read loop after the connection has gone.
 var errClosed = errors.New("connection closed")
 
+// releaseSlot gives back the session's unjoined slot, once.
+func (s *session) releaseSlot() {
+	if s.slot {
+		s.slot = false
+		s.srv.releaseUnjoined(s.key)
+	}
+}
+
 // run reads and handles messages until the connection ends, then cleans up.
 func (s *session) run() {
 	go s.writeLoop()
+	// The join timer ends a connection that has not joined in time with a
+	// join-timeout error and close; it fires at most once, and run stops
+	// it on the way out.
+	joinTimer := time.AfterFunc(s.srv.cfg.JoinTimeout, s.joinTimeout)
 	defer func() {
+		joinTimer.Stop()
 		close(s.quit)
 		<-s.wdone
 		s.conn.Close()
 		s.cleanup()
 	}()
 
-	s.conn.SetReadLimit(hardReadLimit)
-	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.JoinTimeout))
+	// No read limit in gorilla: read() enforces MaxMessageBytes itself,
+	// so every oversize message gets the same too-large error. Before the
+	// join, the read deadline is only a backstop behind the join timer.
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.JoinTimeout + s.srv.cfg.WriteTimeout + closeGrace))
 	s.conn.SetPongHandler(func(string) error {
 		s.extendDeadline()
 		return nil
@@ -125,8 +160,11 @@ func (s *session) run() {
 	}
 }
 
-// read returns the next text message. Messages over MaxMessageBytes get a
-// too-large error and a close; binary frames get a bad-json error.
+// read returns the next text message. It buffers at most MaxMessageBytes
+// of any message: a larger one, whatever its size, gets a too-large error
+// and a close (1009), and the rest of it is read and discarded until the
+// close completes (closeGrace bounds how long). Binary frames get a
+// bad-json error.
 func (s *session) read() ([]byte, error) {
 	for {
 		mt, r, err := s.conn.NextReader()
@@ -137,11 +175,16 @@ func (s *session) read() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s.closing {
+		if len(data) > protocol.MaxMessageBytes {
+			if !s.closing {
+				s.fatal(protocol.CodeTooLarge, fmt.Sprintf("message larger than %d bytes", protocol.MaxMessageBytes), "", websocket.CloseMessageTooBig)
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if len(data) > protocol.MaxMessageBytes {
-			s.fatal(protocol.CodeTooLarge, fmt.Sprintf("message larger than %d bytes", protocol.MaxMessageBytes), "", websocket.CloseMessageTooBig)
+		if s.closing {
 			continue
 		}
 		if mt != websocket.TextMessage {
@@ -150,6 +193,17 @@ func (s *session) read() ([]byte, error) {
 		}
 		return data, nil
 	}
+}
+
+// joinTimeout runs on the join timer's goroutine: a session still waiting
+// to join gets a join-timeout error and a close (1008, "join-timeout").
+// Only goroutine-safe sends are used; handleJoin cannot join afterwards.
+func (s *session) joinTimeout() {
+	if !s.joinState.CompareAndSwap(joinWaiting, joinExpired) {
+		return
+	}
+	s.sendError(protocol.CodeJoinTimeout, fmt.Sprintf("no successful join within %s: closing the connection", s.srv.cfg.JoinTimeout), "")
+	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeJoinTimeout)
 }
 
 func (s *session) extendDeadline() {
@@ -204,7 +258,7 @@ func (s *session) handleAnswer(m *protocol.Answer) {
 		return
 	}
 	if err := s.peer.SetAnswer(m.SDP); err != nil {
-		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
+		s.sendError(mediaErrorCode(err), fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
 	}
 }
 
@@ -216,8 +270,17 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 	}
 	err := s.peer.AddCandidate(toICECandidateInit(c))
 	if err != nil {
-		s.sendError(protocol.CodeBadSDP, fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
+		s.sendError(mediaErrorCode(err), fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
 	}
+}
+
+// mediaErrorCode is the error code for an answer or candidate the sfu
+// refused.
+func mediaErrorCode(err error) string {
+	if errors.Is(err, sfu.ErrTooManyCandidates) {
+		return protocol.CodeTooManyCandidates
+	}
+	return protocol.CodeBadSDP
 }
 
 func (s *session) handleMute(m *protocol.Mute) {
@@ -277,6 +340,10 @@ func (s *session) handleJoin(m *protocol.Join) {
 		AudioMuted: !m.Publish.Audio,
 		VideoMuted: !m.Publish.Video,
 	}
+	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
+		return // the join timer fired first: the connection is closing
+	}
+	s.releaseSlot()
 	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
 	s.joinStart = time.Now()
 	c, others := s.srv.join(room, s)
@@ -296,6 +363,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 		OnOffer:      s.sendOffer,
 		OnCandidate:  s.sendCandidate,
 		OnState:      s.onPeerState,
+
+		OfferTimeout:   s.srv.cfg.OfferTimeout,
+		OnOfferTimeout: s.onOfferTimeout,
 	})
 	if err != nil {
 		s.internal(ref, fmt.Errorf("add peer: %w", err))
@@ -309,6 +379,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 
 // cleanup runs once the connection has ended.
 func (s *session) cleanup() {
+	if s.failed.Load() {
+		s.leftReason = protocol.ReasonError
+	}
 	if s.peer != nil {
 		if err := s.peer.Close(); err != nil {
 			s.log.Debug("close peer", "err", err)
@@ -320,7 +393,8 @@ func (s *session) cleanup() {
 	}
 }
 
-// sendOffer, sendCandidate and onPeerState are called by the sfu.
+// sendOffer, sendCandidate, onPeerState and onOfferTimeout are called by
+// the sfu.
 
 func (s *session) sendOffer(o sfu.Offer) {
 	s.sendMsg(protocol.Offer{
@@ -344,20 +418,63 @@ func (s *session) onPeerState(state peerState) {
 	}
 }
 
+// onOfferTimeout ends a session whose client left an offer unanswered;
+// the sfu closes the peer right after.
+func (s *session) onOfferTimeout() {
+	timeout := s.srv.cfg.OfferTimeout
+	if timeout <= 0 {
+		timeout = sfu.DefaultOfferTimeout
+	}
+	s.log.Info("offer not answered: closing the connection", "timeout", timeout)
+	s.failed.Store(true)
+	s.sendError(protocol.CodeOfferTimeout, fmt.Sprintf("the offer was not answered within %v", timeout), protocol.TypeOffer)
+	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeOfferTimeout)
+}
+
 // Sending. All of these are safe from any goroutine and never block.
 
-// send queues data for the writer. A client whose queue is full is
-// disconnected rather than allowed to stall the call.
+// send queues data for the writer. A client whose queue is full, by count
+// or by bytes, is disconnected rather than allowed to stall the call or to
+// hold the server's memory (see tooSlow).
 func (s *session) send(data []byte) {
 	if s.closeSent.Load() {
+		return
+	}
+	n := int64(len(data))
+	if q := s.queued.Add(n); q > maxQueuedBytes && q > n {
+		s.queued.Add(-n)
+		s.tooSlow(fmt.Sprintf("more than %d bytes waiting", maxQueuedBytes))
 		return
 	}
 	select {
 	case s.out <- outMsg{data: data}:
 	case <-s.quit:
+		s.queued.Add(-n)
 	default:
-		s.log.Warn("client too slow: send queue full, disconnecting")
-		s.conn.Close()
+		s.queued.Add(-n)
+		s.tooSlow(fmt.Sprintf("%d messages waiting", outQueueLen))
+	}
+}
+
+// tooSlow ends the session of a client that does not read its messages as
+// fast as the call produces them. Nothing more is queued; the message
+// being written gets closeGrace to go (the connection's write deadline is
+// cut to that), then the writer drops what waits, sends error too-slow and
+// a close frame, and ends the connection. A client that reads nothing is
+// dropped when the cut deadline passes.
+func (s *session) tooSlow(why string) {
+	if !s.closeSent.CompareAndSwap(false, true) {
+		return
+	}
+	s.log.Warn("client too slow: disconnecting", "why", why)
+	s.failed.Store(true)
+	s.slow.Store(true)
+	if err := s.conn.UnderlyingConn().SetWriteDeadline(time.Now().Add(closeGrace)); err != nil {
+		s.log.Debug("cut write deadline", "err", err)
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -422,6 +539,10 @@ func (s *session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
 	for {
+		if s.slow.Load() {
+			s.closeTooSlow()
+			return
+		}
 		select {
 		case m := <-s.out:
 			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
@@ -431,11 +552,14 @@ func (s *session) writeLoop() {
 				return
 			}
 			s.conn.SetWriteDeadline(deadline)
-			if err := s.conn.WriteMessage(websocket.TextMessage, m.data); err != nil {
+			err := s.conn.WriteMessage(websocket.TextMessage, m.data)
+			s.queued.Add(-int64(len(m.data)))
+			if err != nil {
 				s.log.Debug("websocket write failed", "err", err)
 				s.conn.Close()
 				return
 			}
+		case <-s.kick:
 		case <-ping.C:
 			deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
@@ -446,6 +570,30 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// closeTooSlow runs on the writer once tooSlow has been called: it drops
+// the queued messages, then tells the client why and closes.
+func (s *session) closeTooSlow() {
+	for len(s.out) > 0 { // the writer is out's only reader: this never blocks
+		m := <-s.out
+		s.queued.Add(-int64(len(m.data)))
+	}
+	deadline := time.Now().Add(closeGrace)
+	data, err := encode(protocol.Error{Type: protocol.TypeError, Code: protocol.CodeTooSlow,
+		Message: fmt.Sprintf("messages were not read fast enough (more than %d bytes or %d messages waiting): closing the connection", maxQueuedBytes, outQueueLen)})
+	if err == nil {
+		s.conn.SetWriteDeadline(deadline)
+		err = s.conn.WriteMessage(websocket.TextMessage, data)
+	}
+	if err == nil {
+		err = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, protocol.CodeTooSlow), deadline)
+	}
+	if err != nil {
+		s.conn.Close()
+		return
+	}
+	s.awaitClose()
 }
 
 // awaitClose gives the client closeGrace to answer a close frame.

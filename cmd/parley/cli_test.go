@@ -34,7 +34,7 @@ func linkOf(t *testing.T, url string) string {
 }
 
 func TestRoomCLIWithoutServer(t *testing.T) {
-	dir := t.TempDir()
+	dir := offlineDataDir(t)
 	out, err := cli(t, "room", "create", "demo", "--data", dir)
 	if err != nil {
 		t.Fatalf("create: %v", err)

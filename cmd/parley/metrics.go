@@ -28,7 +28,7 @@ func mediaStats(s *sfu.SFU) metrics.MediaStats {
 		PublishedTracks: st.PublishedTracks, SubscribedTracks: st.SubscribedTracks,
 		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn,
 		PacketsOut: st.PacketsOut, BytesOut: st.BytesOut,
-		NACKsIn: st.NACKsIn, Retransmits: st.Retransmits,
+		NACKsIn: st.NACKsIn, Retransmits: st.Retransmits, RetransmitsSuppressed: st.RetransmitsSuppressed,
 		PLIsOut: st.PLIsOut, KeyframeRequestsIn: st.KeyframeRequestsIn,
 		Dropped: st.Dropped,
 	}

@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -51,19 +55,30 @@ func readOperatorFile(path string) (*operatorInfo, error) {
 	}
 	var info operatorInfo
 	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, fmt.Errorf("malformed %s: %w", path, err)
+		return nil, fmt.Errorf("%s is damaged (%v); restarting parley serve rewrites it", path, err)
 	}
 	return &info, nil
 }
 
 const roomUsage = `Usage:
-  parley room create NAME [--data DIR]
-  parley room list [--data DIR] [--json]
-  parley room delete NAME [--data DIR]
+  parley room create NAME [--data DIR] [--json]   create a room and print its join link
+  parley room list [--data DIR] [--json]          list rooms and their join links
+  parley room delete NAME [--data DIR]            delete a room, ending its call
+
+NAME is one argument: quote a name with spaces, as in
+  parley room create "Thursday Choir"
+
+The commands go through the server running on DIR, or open its database
+when no server runs; they never create a database.
+
+Flags:
+  --data DIR   the server's data directory (default ./data, env PARLEY_DATA)
+  --json       print JSON
 `
 
 // roomClient is what the room commands need: the running server's API, or
-// the database directly when no server runs.
+// the database directly when no server runs. Both return errors wrapping
+// the rooms package's sentinels, so roomError words them the same.
 type roomClient interface {
 	create(ctx context.Context, name string) (api.RoomView, error)
 	list(ctx context.Context) ([]api.RoomView, error)
@@ -71,56 +86,74 @@ type roomClient interface {
 	close() error
 }
 
+// roomArgs is how many arguments each room subcommand takes.
+var roomArgs = map[string]int{"create": 1, "delete": 1, "list": 0}
+
 func runRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, roomUsage)
-		return errors.New("room: no subcommand given")
+		return usageErrorf(roomUsage, "room: no subcommand given")
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("parley room "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	defData := defaultDataDir
-	if v, ok := os.LookupEnv("PARLEY_DATA"); ok {
-		defData = v
+	if isHelpFlag(sub) {
+		fmt.Fprint(stdout, roomUsage)
+		return nil
 	}
-	data := fs.String("data", defData, "data directory of the server (env PARLEY_DATA)")
+	want, ok := roomArgs[sub]
+	if !ok {
+		return usageErrorf(roomUsage, "room: unknown subcommand %q", sub)
+	}
+	fs := flag.NewFlagSet("room "+sub, flag.ContinueOnError)
+	data := dataDirFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	// Allow flags after the NAME argument as well as before it.
-	rest, err := parseInterspersed(fs, args[1:])
+	rest, err := parseInterspersed(fs, args[1:], roomUsage)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, roomUsage)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"create": 1, "delete": 1, "list": 0}
-	n, ok := want[sub]
-	if !ok {
-		fmt.Fprint(stderr, roomUsage)
-		return fmt.Errorf("room: unknown subcommand %q", sub)
+	if err := checkRoomArgs(sub, want, rest); err != nil {
+		return err
 	}
-	if len(rest) != n {
-		fmt.Fprint(stderr, roomUsage)
-		return fmt.Errorf("room %s takes %d argument(s), got %d", sub, n, len(rest))
+	var name string
+	switch sub {
+	case "create":
+		// Check the name here, so the answer is the same with a server or without.
+		if name, err = rooms.ValidateName(rest[0]); err != nil {
+			return roomError(rest[0], err)
+		}
+	case "delete":
+		// Not validated: a room whose name an older parley accepted can
+		// still be deleted. Look-ups compare normalised names.
+		name = rest[0]
 	}
 	c, err := openRoomClient(ctx, *data)
 	if err != nil {
 		return err
 	}
 	defer c.close()
+	return doRoom(ctx, c, sub, name, *asJSON, stdout)
+}
+
+// doRoom runs one room subcommand on c and prints its result.
+func doRoom(ctx context.Context, c roomClient, sub, name string, asJSON bool, stdout io.Writer) error {
 	switch sub {
 	case "create":
-		v, err := c.create(ctx, rest[0])
+		v, err := c.create(ctx, name)
 		if err != nil {
-			return fmt.Errorf("create room: %w", err)
+			return roomError(name, err)
 		}
-		if *asJSON {
+		if asJSON {
 			return json.NewEncoder(stdout).Encode(v)
 		}
 		fmt.Fprintln(stdout, v.URL)
 	case "list":
 		vs, err := c.list(ctx)
 		if err != nil {
-			return fmt.Errorf("list rooms: %w", err)
+			return err
 		}
-		if *asJSON {
+		if asJSON {
 			return json.NewEncoder(stdout).Encode(vs)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -130,59 +163,187 @@ func runRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return tw.Flush()
 	case "delete":
-		if err := c.delete(ctx, rest[0]); err != nil {
-			return fmt.Errorf("delete room: %w", err)
+		if err := c.delete(ctx, name); err != nil {
+			return roomError(name, err)
 		}
-		fmt.Fprintf(stdout, "deleted room %q\n", rest[0])
+		fmt.Fprintf(stdout, "deleted room %q\n", name)
 	}
 	return nil
 }
 
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, nil
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
+// checkRoomArgs checks a room subcommand got want arguments; a name in
+// several words (the shell split it) gets a hint to quote it.
+func checkRoomArgs(sub string, want int, got []string) error {
+	switch {
+	case len(got) == want:
+		return nil
+	case want == 0:
+		return usageErrorf(roomUsage, "room %s takes no arguments, got %q", sub, got)
+	case len(got) == 0:
+		return usageErrorf(roomUsage, "room %s needs the room's name, as in: parley room %s \"Thursday Choir\"", sub, sub)
 	}
+	joined := strings.Join(got, " ")
+	return usageErrorf("", "room %s takes one name, got %d words; to %s the room %q, quote its name:\n  parley room %s %q", sub, len(got), sub, joined, sub, joined)
+}
+
+// roomError says in plain words why a room command about name failed: the
+// same words whether a server or the database answered.
+func roomError(name string, err error) error {
+	switch {
+	case errors.Is(err, rooms.ErrRoomExists):
+		return fmt.Errorf("a room named %q already exists", name)
+	case errors.Is(err, rooms.ErrRoomNotFound):
+		return fmt.Errorf("there is no room named %q (parley room list shows the rooms)", name)
+	case errors.Is(err, rooms.ErrInvalidName):
+		rule := err.Error()
+		if i := strings.Index(rule, rooms.ErrInvalidName.Error()+": "); i >= 0 {
+			rule = rule[i+len(rooms.ErrInvalidName.Error())+2:]
+		}
+		if strings.TrimSpace(name) == "" {
+			return errors.New("a room name cannot be empty")
+		}
+		return fmt.Errorf("%q is not a valid room name: %s", name, rule)
+	}
+	return err
 }
 
 // openRoomClient reaches the server running on dataDir if there is one, and
-// opens the database directly otherwise.
+// opens the database directly otherwise. It never creates a database.
 func openRoomClient(ctx context.Context, dataDir string) (roomClient, error) {
-	opPath := filepath.Join(dataDir, operatorFileName)
-	info, err := readOperatorFile(opPath)
-	if err == nil {
-		hc := &httpRoomClient{base: info.URL, token: info.Token, hc: &http.Client{Timeout: 10 * time.Second}}
-		if err := hc.ping(ctx); err == nil {
-			return hc, nil
-		} else if !isUnreachable(err) {
-			return nil, fmt.Errorf("reach the running server at %s: %w", info.URL, err)
-		}
-		// The server is gone (it crashed and left its file): use the database.
-	} else if !errors.Is(err, os.ErrNotExist) {
+	hc, err := findServer(ctx, dataDir)
+	if err != nil {
 		return nil, err
 	}
-	dbPath := filepath.Join(dataDir, "parley.db")
-	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second})
+	if hc != nil {
+		return hc, nil
+	}
+	dbPath, err := existingDB(dataDir)
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return nil, fmt.Errorf("%s is locked by a running parley that left no reachable %s: %w", dbPath, operatorFileName, err)
-		}
-		return nil, fmt.Errorf("open %s: %w", dbPath, err)
+		return nil, err
+	}
+	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
+	if err != nil {
+		return nil, dbOpenError(dataDir, dbPath, err)
 	}
 	return &dbRoomClient{db: db}, nil
+}
+
+// findServer returns a client for the server running on dataDir, or nil
+// (and no error) if none runs there: no operator file, or one left by a
+// server that is gone.
+func findServer(ctx context.Context, dataDir string) (*httpRoomClient, error) {
+	opPath := filepath.Join(dataDir, operatorFileName)
+	info, err := readOperatorFile(opPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("cannot read %s (permission denied): run this as the user that runs parley serve", opPath)
+	case err != nil:
+		return nil, err
+	}
+	hc := &httpRoomClient{base: info.URL, token: info.Token, hc: &http.Client{Timeout: 10 * time.Second}}
+	if err := hc.ping(ctx); err != nil {
+		var se *serverError
+		switch {
+		case isUnreachable(err):
+			return nil, nil // it crashed and left its file: use the database
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("the server running on %s refused the request: %s", dataDir, se.text())
+		}
+		return nil, fmt.Errorf("cannot reach the server running on %s at %s: %w", dataDir, info.URL, plainHTTPError(err))
+	}
+	return hc, nil
+}
+
+// existingDB returns the database path in dataDir, or a plain error if the
+// directory or the file is missing.
+func existingDB(dataDir string) (string, error) {
+	if fi, err := os.Stat(dataDir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("there is no data directory %s; give the server's --data DIR (parley serve creates it)", dataDir)
+	}
+	dbPath := filepath.Join(dataDir, "parley.db")
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("there is no database in %s (no parley.db); give the server's --data DIR, or run parley serve once to create it", dataDir)
+	}
+	return dbPath, nil
+}
+
+// dbOpenError words a failure of store.Open on dbPath for an operator.
+func dbOpenError(dataDir, dbPath string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return fmt.Errorf("there is no database in %s (no parley.db); give the server's --data DIR, or run parley serve once to create it", dataDir)
+	case errors.Is(err, store.ErrLocked):
+		return fmt.Errorf("the database %s is in use by another process (a parley serve that left no %s?); try again when it stops", dbPath, operatorFileName)
+	case errors.Is(err, store.ErrSchemaTooNew):
+		return fmt.Errorf("the database %s was written by a newer parley; use that version", dbPath)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot open %s (permission denied): run this as the user that runs parley serve", dbPath)
+	}
+	return fmt.Errorf("cannot open the database %s: %w", dbPath, err)
 }
 
 func isUnreachable(err error) bool {
 	var uerr *url.Error
 	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &uerr) && uerr.Timeout())
+}
+
+// plainHTTPError words a failed HTTP request without Go's "Get \"...\":"
+// prefix and dial internals.
+func plainHTTPError(err error) error {
+	var (
+		uerr *url.Error
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+		se   *serverError
+	)
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("nothing is listening there (connection refused)")
+	case errors.As(err, &uerr) && uerr.Timeout():
+		return errors.New("no answer in time")
+	case errors.As(err, &dns):
+		return fmt.Errorf("cannot find the host %s", dns.Name)
+	case errors.As(err, &cert):
+		return fmt.Errorf("its TLS certificate is not valid: %w", cert.Err)
+	case errors.As(err, &uerr):
+		return uerr.Err
+	}
+	return err
+}
+
+// serverError is an error answer from the server's API. It wraps the
+// rooms sentinel its code stands for, so a room command words it as it
+// would words the database's error.
+type serverError struct {
+	status  string
+	code    string
+	message string
+}
+
+func (e *serverError) Error() string { return "the server answered: " + e.text() }
+
+// text is the server's message, or its status when it sent none.
+func (e *serverError) text() string {
+	if e.message == "" {
+		return e.status
+	}
+	return e.message
+}
+
+func (e *serverError) Unwrap() error {
+	switch {
+	case e.code == "room-exists":
+		return rooms.ErrRoomExists
+	case e.code == "room-not-found":
+		return rooms.ErrRoomNotFound
+	case e.code == "bad-request" && strings.HasPrefix(e.message, rooms.ErrInvalidName.Error()):
+		return fmt.Errorf("%w%s", rooms.ErrInvalidName, strings.TrimPrefix(e.message, rooms.ErrInvalidName.Error()))
+	}
+	return nil
 }
 
 // httpRoomClient manages rooms through a running server's operator API.
@@ -220,16 +381,22 @@ func (c *httpRoomClient) do(ctx context.Context, method, path string, body, out 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
-		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb) == nil && eb.Error.Message != "" {
-			return fmt.Errorf("server says: %s (%s)", eb.Error.Message, eb.Error.Code)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
+		return readServerError(resp)
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	return nil
+}
+
+// readServerError reads an API error answer.
+func readServerError(resp *http.Response) error {
+	var eb api.ErrorBody
+	se := &serverError{status: resp.Status}
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb) == nil {
+		se.code, se.message = eb.Error.Code, eb.Error.Message
+	}
+	return se
 }
 
 func (c *httpRoomClient) create(ctx context.Context, name string) (api.RoomView, error) {

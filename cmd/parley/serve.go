@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/clientaddr"
+	"github.com/parley-dev/parley/connlimit"
 	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
@@ -52,6 +55,16 @@ type Config struct {
 	LogLevel     slog.Level
 	Metrics      metrics.Access // who may read /metrics (and /debug/pprof/)
 	PProf        bool           // serve /debug/pprof/
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For or
+	// Forwarded headers give the client address; none: the socket's.
+	TrustedProxies []netip.Prefix
+	// Conns bounds the HTTP connections accepted (per client address and
+	// in all); zero values are connlimit's defaults.
+	Conns connlimit.Config
+	// Signaling holds the WebSocket timeouts and limits (JoinTimeout,
+	// MaxUnjoined…); Run fills in the rest. Zero values are signaling's
+	// defaults, except MaxUnjoined: a quarter of the connection total.
+	Signaling signaling.Config
 }
 
 // Main is a running parley server: built by NewMain, started by Run,
@@ -119,14 +132,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("start media server: %w", err)
 	}
-	m.sig, err = signaling.New(signaling.Config{
-		SFU:        m.sfu,
-		Tokens:     tokens,
-		Rooms:      m.db,
-		ICEServers: m.cfg.ICEServers,
-		Logger:     m.log.With("component", "signaling"),
-		OnJoined:   func(d time.Duration) { m.metrics.ObserveJoin(d) },
-	})
+	proxies := clientaddr.NewResolver(m.cfg.TrustedProxies)
+	conns := m.cfg.Conns
+	conns.Exempt = proxies.Trusted
+	if conns.Total <= 0 {
+		conns.Total = connlimit.DefaultTotal()
+	}
+	sigCfg := m.cfg.Signaling
+	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
+	sigCfg.ICEServers = m.cfg.ICEServers
+	sigCfg.Logger = m.log.With("component", "signaling")
+	sigCfg.OnJoined = func(d time.Duration) { m.metrics.ObserveJoin(d) }
+	if sigCfg.MaxUnjoined <= 0 {
+		sigCfg.MaxUnjoined = max(conns.Total/4, 16)
+	}
+	m.sig, err = signaling.New(sigCfg)
 	if err != nil {
 		return err
 	}
@@ -135,10 +155,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("web client: %w", err)
 	}
 
-	m.ln, err = net.Listen("tcp", m.cfg.Listen)
+	ln, err := net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Listen, err)
 	}
+	m.ln = connlimit.NewListener(ln, conns)
 	scheme := "http"
 	if m.cfg.TLSCert != "" {
 		scheme = "https"
@@ -159,6 +180,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	opToken := auth.RandomToken(32)
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
+		Backup:        m.db,
 		Tokens:        tokens,
 		WebSocket:     m.sig,
 		Web:           web,
@@ -167,6 +189,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OnRoomDeleted: func(id string) { m.sig.EndCall(id, protocol.ReasonRoomDeleted) },
 		Metrics:       metrics.Guard(m.cfg.Metrics, m.metrics.Handler()),
 		Debug:         debug,
+		ClientAddrs:   proxies,
 		Logger:        m.log.With("component", "api"),
 	})
 	if err != nil {
@@ -325,9 +348,10 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	tlsCert := str("tls-cert", "", "TLS certificate file (PEM); serves HTTPS")
 	tlsKey := str("tls-key", "", "TLS private key file (PEM)")
 	webDir := str("webclient-dir", "", "serve the web client from this directory instead of the embedded copy (development)")
-	logLevel := str("log-level", "info", "debug, info, warn or error")
+	logLevel := str("log-level", "info", "how much to log: debug, info, warn or error")
 	metricsAccess := str("metrics", "loopback", "who may read /metrics: loopback, off, any, or comma-separated networks (CIDR)")
 	metricsToken := str("metrics-token", "", "bearer token that also admits /metrics (and /debug/pprof/) from any address")
+	trustedProxies := str("trusted-proxies", "", "comma-separated reverse proxies (CIDR networks or addresses) whose X-Forwarded-For/Forwarded headers give the client address; default none: the socket's address")
 	pprofDefault := false
 	if v, ok := env(envName("pprof")); ok {
 		b, err := strconv.ParseBool(v)
@@ -371,8 +395,11 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		return Config{}, fmt.Errorf("--metrics: %w", err)
 	}
 	cfg.PProf = *pprofOn
+	if cfg.TrustedProxies, err = clientaddr.ParsePrefixes(*trustedProxies); err != nil {
+		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return Config{}, fmt.Errorf("--log-level: %w", err)
+		return Config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		return Config{}, fmt.Errorf("--public-url %q must start with http:// or https://", cfg.PublicURL)

@@ -10,7 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +31,11 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock used to fill in a zero Room.CreatedAt. Default time.Now.
 	Now func() time.Time
+	// NoCreate makes Open fail with an error wrapping ErrNoDatabase, and
+	// create nothing, when the file does not exist: the CLI, working
+	// without a server, must not make a fresh empty database in a
+	// mistyped directory.
+	NoCreate bool
 }
 
 // DB is an open parley database. Its methods are safe for concurrent use.
@@ -46,7 +51,8 @@ var _ rooms.Store = (*DB)(nil)
 // directory with mode 0700 and the file with mode 0600, and brings the schema
 // up to date. If another opener holds the file, Open fails after
 // opts.Timeout with an error wrapping ErrLocked; a file from a newer parley
-// fails with ErrSchemaTooNew.
+// fails with ErrSchemaTooNew. With opts.NoCreate a missing file fails with
+// ErrNoDatabase.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -54,10 +60,18 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	bopts := &bolt.Options{Timeout: opts.Timeout}
+	if opts.NoCreate {
+		bopts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			return os.OpenFile(name, flag&^os.O_CREATE, perm)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	bdb, err := bolt.Open(path, 0o600, bopts)
+	if opts.NoCreate && errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: open %s: %w: %w", path, ErrNoDatabase, err)
+	}
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w (gave up after %s): %w", path, ErrLocked, opts.Timeout, err)
 	}
@@ -164,20 +178,4 @@ func (db *DB) SetPublicURL(u string) error {
 		return fmt.Errorf("store: set public URL: %w", err)
 	}
 	return nil
-}
-
-// Backup writes a consistent copy of the whole database to w while the
-// server keeps running (a read transaction; writers are not blocked). The
-// copy is a bbolt file that Open accepts. It returns the bytes written.
-func (db *DB) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	if err != nil {
-		return n, fmt.Errorf("store: backup: %w", err)
-	}
-	return n, nil
 }

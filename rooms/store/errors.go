@@ -17,6 +17,15 @@ var (
 	// backup.
 	ErrSchemaTooNew = errors.New("database schema is newer than this build of parley")
 
+	// ErrNoDatabase means Open was told not to create the file
+	// (Options.NoCreate) and there is none. The error also wraps
+	// fs.ErrNotExist.
+	ErrNoDatabase = errors.New("no database file")
+
+	// ErrCorrupt means Check found the file's structure damaged; the
+	// wrapping error lists what it found.
+	ErrCorrupt = errors.New("database file is damaged")
+
 	// ErrInvalidPublicURL means SetPublicURL was given something other than
 	// an absolute http or https URL.
 	ErrInvalidPublicURL = errors.New("invalid public URL")

@@ -54,9 +54,23 @@ const (
 	CodeNotJoined     = "not-joined"     // a message other than join/ping before join
 	CodeAlreadyJoined = "already-joined" // a second join on one connection
 	CodeBadRequest    = "bad-request"    // a required field missing or out of range
-	CodeBadSDP        = "bad-sdp"        // the answer or candidate was refused by the media layer
+	CodeBadSDP        = "bad-sdp"        // the answer or candidate was refused by the media layer (also: a candidate over 1 KiB)
 	CodeRateLimited   = "rate-limited"   // too many messages; repeated flooding closes the connection
+	CodeJoinTimeout   = "join-timeout"   // no successful join within the join deadline; closes (1008)
 	CodeInternal      = "internal"       // the server failed; the message quotes an id from its log
+
+	// CodeTooManyCandidates: the candidate (or the answer carrying
+	// candidates) would pass the connection's bound of 64 distinct remote
+	// candidates or 32 KiB of them; it is dropped, the connection stays.
+	CodeTooManyCandidates = "too-many-candidates"
+	// CodeOfferTimeout: an offer went unanswered for the offer timeout
+	// (15 s by default); the connection closes (1008).
+	CodeOfferTimeout = "offer-timeout"
+	// CodeTooSlow: the client read its messages too slowly and more than
+	// 1 MiB (or 256 messages) waited for it; what waited is dropped and
+	// the connection closes (1008). A client reading nothing may only see
+	// the connection drop.
+	CodeTooSlow = "too-slow"
 )
 
 // Reasons carried by Bye.Reason and ParticipantLeft.Reason.

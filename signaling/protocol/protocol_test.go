@@ -3,9 +3,13 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,5 +73,46 @@ func TestDecodeErrors(t *testing.T) {
 		if perr == nil || perr.Code != c.code || perr.Message == "" || perr.Type != TypeError {
 			t.Errorf("Decode(%s) = %+v, want code %s", c.in, perr, c.code)
 		}
+	}
+}
+
+// TestCodesDocumented checks that every error code and reason declared in
+// protocol.go has a row in docs/protocol.md, so a client writer finds each
+// one the server can send.
+func TestCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "protocol.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, decl := range f.Decls {
+		g, ok := decl.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Code") && !strings.HasPrefix(name.Name, "Reason") {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok {
+					continue
+				}
+				value, _ := strconv.Unquote(lit.Value)
+				n++
+				if !bytes.Contains(doc, []byte("| `"+value+"` |")) {
+					t.Errorf("%s (%q) has no row in docs/protocol.md", name.Name, value)
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d codes and reasons in protocol.go", n)
 	}
 }

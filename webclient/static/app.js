@@ -114,6 +114,9 @@ function errorText(code, message) {
     case 'bad-version': return 'This page is out of date. Reload the page to get the latest version.';
     case 'too-large': return 'Your browser sent a message the server could not accept.';
     case 'rate-limited': return 'Too many requests. Please wait a moment and try again.';
+    case 'offer-timeout': return 'Your browser took too long to set up audio and video. Rejoin to try again.';
+    case 'too-slow': return 'Your connection could not keep up with the call. Rejoin to try again.';
+    case 'too-many-candidates': return 'Your browser sent more network addresses than the server accepts; the call may not connect.';
     case 'network': return 'The server could not be reached. Check your internet connection and try again.';
     case 'bad-sdp':
     case 'negotiation': return 'Your browser and the server could not agree on how to send audio and video.';

@@ -15,7 +15,8 @@ export const PING_INTERVAL_MS = 20000;
 
 /** Error codes after which the server closes the connection. */
 export const FATAL_CODES = new Set([
-    'too-large', 'bad-version', 'bad-token', 'token-expired', 'room-not-found',
+    'too-large', 'bad-version', 'bad-token', 'token-expired', 'room-not-found', 'join-timeout',
+    'offer-timeout', 'too-slow',
 ]);
 
 /**

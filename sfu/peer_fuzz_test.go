@@ -95,8 +95,8 @@ func FuzzSetAnswer(f *testing.F) {
 // browsers' forms of host, srflx, relay, TCP, IPv6 and mDNS candidates.
 //
 // Properties: AddCandidate accepts exactly what ice.UnmarshalCandidate
-// parses (and "", the end of candidates), and refuses the rest with an
-// error wrapping ErrBadDescription.
+// parses within MaxCandidateBytes (and "", the end of candidates), and
+// refuses the rest with an error wrapping ErrBadDescription.
 func FuzzAddCandidate(f *testing.F) {
 	s := newFuzzSFU(f)
 	f.Fuzz(func(t *testing.T, cand string) {
@@ -109,9 +109,9 @@ func FuzzAddCandidate(f *testing.F) {
 			if err != nil {
 				t.Fatalf("end-of-candidates refused: %v", err)
 			}
-		case perr != nil:
+		case perr != nil || len(cand)+len(mid) > MaxCandidateBytes:
 			if !errors.Is(err, ErrBadDescription) {
-				t.Fatalf("AddCandidate(%q) = %v; UnmarshalCandidate refused it (%v)", cand, err, perr)
+				t.Fatalf("AddCandidate(%q) = %v; UnmarshalCandidate refused it (%v) or it is too long", cand, err, perr)
 			}
 		case err != nil:
 			t.Fatalf("AddCandidate(%q) = %v; UnmarshalCandidate accepted it", cand, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,25 @@ func wsPair(f testing.TB) *websocket.Conn {
 	return c
 }
 
+// fuzzClient is the client key of the harness's sessions.
+var fuzzClient = netip.MustParsePrefix("192.0.2.7/32")
+
+// newSession returns a session holding an unjoined slot, as ServeHTTP
+// makes one.
+func (h *sessionHarness) newSession(t *testing.T) *session {
+	t.Helper()
+	if err := h.srv.takeUnjoined(fuzzClient); err != nil {
+		t.Fatalf("unjoined slot: %v", err)
+	}
+	return newSession(h.srv, h.conn, "192.0.2.7", fuzzClient)
+}
+
+// endSession does what run and ServeHTTP do once a connection has ended.
+func (h *sessionHarness) endSession(s *session) {
+	s.cleanup()
+	s.releaseSlot()
+}
+
 // joinMsg is a join the harness makes for a joined session.
 func (h *sessionHarness) joinMsg() []byte {
 	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: protocol.Version, Token: h.joinToken,
@@ -196,7 +216,8 @@ var knownCodes = map[string]bool{
 	protocol.CodeBadVersion: true, protocol.CodeBadToken: true, protocol.CodeTokenExpired: true,
 	protocol.CodeRoomNotFound: true, protocol.CodeNotJoined: true, protocol.CodeAlreadyJoined: true,
 	protocol.CodeBadRequest: true, protocol.CodeBadSDP: true, protocol.CodeRateLimited: true,
-	protocol.CodeInternal: true,
+	protocol.CodeJoinTimeout: true, protocol.CodeInternal: true, protocol.CodeTooManyCandidates: true,
+	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true,
 }
 
 // FuzzSessionHandle dispatches one message, as a client sends it, to a
@@ -223,8 +244,8 @@ var knownCodes = map[string]bool{
 func FuzzSessionHandle(f *testing.F) {
 	h := newSessionHarness(f)
 	f.Fuzz(func(t *testing.T, joined bool, data []byte) {
-		s := newSession(h.srv, h.conn, "192.0.2.7:40000")
-		defer s.cleanup()
+		s := h.newSession(t)
+		defer h.endSession(s)
 		if joined {
 			s.handle(h.joinMsg())
 			drain(t, s, true)

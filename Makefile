@@ -1,4 +1,4 @@
-# parley: the two commands are `make run` and `make test`.
+# parley: the two commands are `make run` and `make test` (`make fuzz` fuzzes longer).
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)

@@ -1,9 +1,9 @@
-# parley: the two commands are `make run` and `make test`.
+# parley: the two commands are `make run` and `make test` (`make fuzz` fuzzes longer).
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test build check browser vet bench clean docker
+.PHONY: run test build check browser vet bench clean docker fuzz fuzz-smoke
 
 ## run: start parley on its defaults (http://localhost:8080, data in ./data)
 run:
@@ -13,9 +13,29 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/parley ./cmd/parley
 
-## test: gofmt, go vet, and every test with the race detector (installs Chromium for the browser test when missing)
-test: browser check
+## test: gofmt, go vet, every fuzz target for a few seconds (fuzz-smoke), and every test with the race detector (installs Chromium for the browser test when missing)
+test: browser check fuzz-smoke
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# FUZZTIME is how long `make fuzz` runs each target; FUZZFLAGS go to every
+# `go test -fuzz` (minimising a new input may otherwise take up to 60s).
+FUZZTIME  ?= 60s
+FUZZFLAGS ?= -fuzzminimizetime=5s
+
+## fuzz: run every Fuzz target in the module for FUZZTIME each (default 60s), one after another; a crasher is written to the package's testdata/fuzz
+fuzz:
+	@list="$$($(GO) test -list '^Fuzz' ./...)" || { echo "$$list"; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } /^ok/ { if (names != "") print $$2 names; names = "" }' | \
+	while read -r pkg targets; do \
+		for t in $$targets; do \
+			echo "fuzz: $$t in $$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || exit 1; \
+		done; \
+	done
+
+## fuzz-smoke: every Fuzz target for 3s (part of make test, so the targets keep working)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 check:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -116,6 +117,12 @@ func (t *Tokens) IssueJoin(roomID, role string) (token string, expires time.Time
 // claims. An expired but otherwise good token gives an error wrapping
 // ErrTokenExpired; every other failure wraps ErrTokenInvalid.
 func (t *Tokens) VerifyJoin(token string) (*JoinClaims, error) {
+	if strings.IndexFunc(token, notTokenChar) >= 0 {
+		// Go's base64 decoders skip CR and LF, even strict ones: without
+		// this check, line breaks put in a token's signature would leave
+		// it valid, one token with many spellings.
+		return nil, fmt.Errorf("auth: join token: %w: not three base64url segments", ErrTokenInvalid)
+	}
 	claims := new(JoinClaims)
 	_, err := t.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) {
 		return t.cfg.Key, nil
@@ -151,6 +158,16 @@ func onlyExpired(err error) bool {
 		if errors.Is(err, other) {
 			return false
 		}
+	}
+	return true
+}
+
+// notTokenChar reports whether r cannot appear in a JWS in compact
+// serialisation: base64url segments joined by dots (RFC 7515 §7.1).
+func notTokenChar(r rune) bool {
+	switch {
+	case 'A' <= r && r <= 'Z', 'a' <= r && r <= 'z', '0' <= r && r <= '9', r == '-', r == '_', r == '.':
+		return false
 	}
 	return true
 }

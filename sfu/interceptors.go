@@ -163,6 +163,10 @@ func (*headerAttrs) BindRemoteStream(_ *interceptor.StreamInfo, reader intercept
 			return n, a, err
 		}
 		clear(attrs)
+		// Unmarshal leaves some fields of a reused header as they were
+		// (ExtensionProfile, when the packet has no extension): start
+		// from a zero header, keeping the slices' memory.
+		*hdr = rtp.Header{CSRC: hdr.CSRC[:0], Extensions: hdr.Extensions[:0]}
 		if _, err := hdr.Unmarshal(b[:n]); err == nil {
 			attrs[rtpHeaderKey] = hdr
 		}

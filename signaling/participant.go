@@ -26,7 +26,9 @@ func isConnected(s peerState) bool { return s == webrtc.PeerConnectionStateConne
 // maxNameRunes bounds a display name.
 const maxNameRunes = 64
 
-// validDisplayName trims name and checks it is 1-64 printable characters.
+// validDisplayName trims name and checks it is 1-64 characters of valid
+// UTF-8 with no control characters (format characters such as U+200B and
+// U+202E are allowed: emoji sequences need U+200D).
 func validDisplayName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {

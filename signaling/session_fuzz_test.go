@@ -1,0 +1,384 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/sfu"
+	"github.com/parley-dev/parley/signaling/protocol"
+)
+
+// The fuzz harness's join tokens are signed with this key at this time,
+// so the tokens in testdata/fuzz/FuzzSessionHandle stay valid: fuzzTokenNow
+// is also the harness's clock.
+var (
+	fuzzTokenKey = bytes.Repeat([]byte("fuzz-signing-key"), 2)
+	fuzzTokenNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+)
+
+const (
+	fuzzRoomID     = "r_fuzzroom"
+	fuzzGoneRoomID = "r_deleted" // a token's room that no longer exists
+	fuzzRoomName   = "Fuzz Room"
+)
+
+// fuzzRooms is a RoomFinder holding one room.
+type fuzzRooms struct{}
+
+func (fuzzRooms) Room(_ context.Context, id string) (*rooms.Room, error) {
+	if id != fuzzRoomID {
+		return nil, rooms.ErrRoomNotFound
+	}
+	return &rooms.Room{ID: fuzzRoomID, Name: fuzzRoomName, Link: "fuzzlink", CreatedAt: fuzzTokenNow}, nil
+}
+
+// sessionHarness runs sessions without their reader and writer: the fuzz
+// target calls session.handle directly and reads what it queued on out.
+// The sessions share one real server-side WebSocket connection, which the
+// session code only uses for deadlines (and to drop a client whose queue
+// overflows); nothing is written to it, since no writeLoop runs.
+type sessionHarness struct {
+	srv       *Server
+	conn      *websocket.Conn
+	joinToken string // valid for fuzzRoomID
+}
+
+func newSessionHarness(f testing.TB) *sessionHarness {
+	f.Helper()
+	f.Cleanup(func() { goleak.VerifyNone(f) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	media, err := sfu.New(sfu.Config{Loopback: true, TCPPort: -1, Logger: log})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = media.Close() })
+	tokens, err := auth.NewTokens(auth.TokenConfig{Key: fuzzTokenKey, Now: func() time.Time { return fuzzTokenNow }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv, err := New(Config{SFU: media, Tokens: tokens, Rooms: fuzzRooms{}, Logger: log})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return &sessionHarness{srv: srv, conn: wsPair(f), joinToken: fuzzToken(fuzzRoomID, fuzzTokenNow)}
+}
+
+// fuzzToken returns a join token for room issued at iat, signed with
+// fuzzTokenKey, as auth.Tokens.IssueJoin makes one but with a fixed jti:
+// the same in every fuzzing process, and in the seed corpus.
+func fuzzToken(room string, iat time.Time) string {
+	claims := &auth.JoinClaims{RoomID: room, Role: auth.RoleMember, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "parley", Subject: room, Audience: jwt.ClaimStrings{"parley-ws"},
+		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(iat.Add(10 * time.Minute)), ID: "fuzz-jti",
+	}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(fuzzTokenKey)
+	if err != nil {
+		panic(err) // HS256 with a []byte key cannot fail
+	}
+	return tok
+}
+
+// wsPair returns the server side of a real WebSocket connection on
+// 127.0.0.1, closed (with its client side and server) by f.Cleanup.
+func wsPair(f testing.TB) *websocket.Conn {
+	conns := make(chan *websocket.Conn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err == nil {
+			conns <- c
+		}
+	}))
+	f.Cleanup(hs.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { client.Close() })
+	c := <-conns
+	f.Cleanup(func() { c.Close() })
+	return c
+}
+
+// fuzzClient is the client key of the harness's sessions.
+var fuzzClient = netip.MustParsePrefix("192.0.2.7/32")
+
+// newSession returns a session holding an unjoined slot, as ServeHTTP
+// makes one.
+func (h *sessionHarness) newSession(t *testing.T) *session {
+	t.Helper()
+	if err := h.srv.takeUnjoined(fuzzClient); err != nil {
+		t.Fatalf("unjoined slot: %v", err)
+	}
+	return newSession(h.srv, h.conn, "192.0.2.7", fuzzClient)
+}
+
+// endSession does what run and ServeHTTP do once a connection has ended.
+func (h *sessionHarness) endSession(s *session) {
+	s.cleanup()
+	s.releaseSlot()
+}
+
+// joinMsg is a join the harness makes for a joined session.
+func (h *sessionHarness) joinMsg() []byte {
+	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: protocol.Version, Token: h.joinToken,
+		Name: "Fuzzy", Publish: protocol.Publish{Audio: true, Video: true}})
+	return b
+}
+
+// sent is what a session queued for its writer.
+type sent struct {
+	msgs  []any // decoded messages sent by the session itself, in order
+	media []any // offers and candidates, sent by the sfu's goroutines at any time
+	close []outMsg
+}
+
+// drain takes what s has queued; with waitOffer set it first waits (up to
+// 5s) for the offer the sfu sends after a join.
+func drain(t *testing.T, s *session, waitOffer bool) sent {
+	t.Helper()
+	var out sent
+	deadline := time.After(5 * time.Second)
+	for {
+		var m outMsg
+		if waitOffer {
+			select {
+			case m = <-s.out:
+			case <-deadline:
+				t.Fatal("no offer within 5s of join")
+			}
+		} else {
+			select {
+			case m = <-s.out:
+			default:
+				return out
+			}
+		}
+		if out.add(t, m) {
+			waitOffer = false
+		}
+	}
+}
+
+// add checks one queued item: a close frame with a reason, or a message
+// of a type the server sends that decodes, with a documented error code.
+// It reports whether the item was an offer.
+func (o *sent) add(t *testing.T, m outMsg) (offer bool) {
+	t.Helper()
+	if m.closeCode != 0 {
+		if m.closeReason == "" {
+			t.Fatalf("close frame %d without a reason", m.closeCode)
+		}
+		o.close = append(o.close, m)
+		return false
+	}
+	if len(o.close) > 0 {
+		t.Fatalf("message %s queued after a close frame", m.data)
+	}
+	msg, perr := protocol.Decode(m.data)
+	if perr != nil {
+		t.Fatalf("session sent %s, which does not decode: %s", m.data, perr.Message)
+	}
+	switch msg := msg.(type) {
+	case *protocol.Error:
+		if !knownCodes[msg.Code] || msg.Message == "" {
+			t.Fatalf("error with undocumented code or no message: %s", m.data)
+		}
+	case *protocol.Offer, *protocol.Candidate:
+		o.media = append(o.media, msg)
+		_, offer = msg.(*protocol.Offer)
+		return offer
+	case *protocol.Joined, *protocol.ParticipantJoined,
+		*protocol.ParticipantUpdated, *protocol.ParticipantLeft, *protocol.Pong, *protocol.Bye:
+	default:
+		t.Fatalf("session sent %T, a client's message: %s", msg, m.data)
+	}
+	o.msgs = append(o.msgs, msg)
+	return false
+}
+
+var knownCodes = map[string]bool{
+	protocol.CodeBadJSON: true, protocol.CodeUnknownType: true, protocol.CodeTooLarge: true,
+	protocol.CodeBadVersion: true, protocol.CodeBadToken: true, protocol.CodeTokenExpired: true,
+	protocol.CodeRoomNotFound: true, protocol.CodeNotJoined: true, protocol.CodeAlreadyJoined: true,
+	protocol.CodeBadRequest: true, protocol.CodeBadSDP: true, protocol.CodeRateLimited: true,
+	protocol.CodeJoinTimeout: true, protocol.CodeInternal: true, protocol.CodeTooManyCandidates: true,
+	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true,
+}
+
+// FuzzSessionHandle dispatches one message, as a client sends it, to a
+// fresh session that is either not joined yet or joined (with its media
+// peer up and its first offer sent), exactly as the session's reader does
+// once the message has passed the size and rate checks. The seeds
+// (testdata/fuzz/FuzzSessionHandle) are the protocol's golden examples in
+// both states; joins with a good, expired, forged and foreign-room token
+// and with bad names; candidates; and a Pion client's answer to the
+// harness's offer.
+//
+// Properties: everything the session queues is a server message that
+// decodes, errors carry documented codes, nothing follows a close frame;
+// a message that does not decode gets exactly its decode error and
+// changes nothing; a session becomes joined only by a join of version 1
+// whose token verifies and whose name is valid, under that name; a joined
+// session stays joined; ping gets a pong with its id; mute updates the
+// participant and tells everyone; leave and every fatal error end with a
+// close frame.
+//
+// An answer's candidate lines are dropped before it is handled: once an
+// answer is applied, Pion would send ICE checks to whatever addresses they
+// name. ice.UnmarshalCandidate is fuzzed by the sfu's FuzzAddCandidate.
+func FuzzSessionHandle(f *testing.F) {
+	h := newSessionHarness(f)
+	f.Fuzz(func(t *testing.T, joined bool, data []byte) {
+		s := h.newSession(t)
+		defer h.endSession(s)
+		if joined {
+			s.handle(h.joinMsg())
+			drain(t, s, true)
+			if s.call == nil || s.peer == nil {
+				t.Fatal("the harness's join failed")
+			}
+		}
+		data = withoutAnswerCandidates(data)
+		before := s.participant
+		call := s.call
+		s.handle(data)
+		out := drain(t, s, false)
+		checkHandled(t, h, s, call, before, data, out)
+	})
+}
+
+// checkHandled checks the properties of FuzzSessionHandle for one message.
+func checkHandled(t *testing.T, h *sessionHarness, s *session, call *call, before protocol.Participant, data []byte, out sent) {
+	t.Helper()
+	if s.closing && len(out.close) == 0 {
+		t.Fatalf("%q: session is closing but queued no close frame", data)
+	}
+	if len(out.close) > 1 {
+		t.Fatalf("%q: %d close frames", data, len(out.close))
+	}
+	msg, perr := protocol.Decode(data)
+	if perr != nil {
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], perr.Code) || s.call != call || s.closing {
+			t.Fatalf("%q: undecodable message gave %#v and changed the session", data, out.msgs)
+		}
+		return
+	}
+	if call != nil && s.call != call {
+		t.Fatalf("%q: a joined session left or changed its call", data)
+	}
+	switch m := msg.(type) {
+	case *protocol.Join:
+		checkJoin(t, h, s, call, m, out)
+	case *protocol.Ping:
+		if p, ok := first[*protocol.Pong](out); !ok || p.ID != m.ID {
+			t.Fatalf("%q: ping answered with %#v", data, out.msgs)
+		}
+	case *protocol.Mute:
+		if call == nil {
+			break
+		}
+		want := before
+		want.AudioMuted, want.VideoMuted = m.AudioMuted, m.VideoMuted
+		if s.participant != want {
+			t.Fatalf("%q: participant %+v, want %+v", data, s.participant, want)
+		}
+		if u, ok := first[*protocol.ParticipantUpdated](out); !ok || u.Participant != want {
+			t.Fatalf("%q: mute broadcast %#v", data, out.msgs)
+		}
+	case *protocol.Leave:
+		if len(out.close) != 1 || out.close[0].closeCode != websocket.CloseNormalClosure || s.leftReason != protocol.ReasonLeft {
+			t.Fatalf("%q: leave gave close %+v, reason %q", data, out.close, s.leftReason)
+		}
+	}
+	if call == nil && s.call == nil && len(out.msgs) == 0 && len(out.close) == 0 {
+		t.Fatalf("%q: no answer at all to a client that has not joined", data)
+	}
+}
+
+// checkJoin checks a join: it succeeds only with a valid version, token and
+// name, and only once.
+func checkJoin(t *testing.T, h *sessionHarness, s *session, call *call, m *protocol.Join, out sent) {
+	t.Helper()
+	if call != nil {
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], protocol.CodeAlreadyJoined) {
+			t.Fatalf("second join gave %#v", out.msgs)
+		}
+		return
+	}
+	name, nameErr := validDisplayName(m.Name)
+	ok := m.Version == protocol.Version && m.Token == h.joinToken && nameErr == nil
+	if (s.call != nil) != ok {
+		t.Fatalf("join %+v: joined=%v, want %v", m, s.call != nil, ok)
+	}
+	if !ok {
+		if len(out.msgs) == 0 || !errorIs(out.msgs[0], "") {
+			t.Fatalf("refused join %+v answered with %#v", m, out.msgs)
+		}
+		return
+	}
+	joined, isJoined := first[*protocol.Joined](out)
+	if !isJoined || joined.ParticipantID != s.participant.ID || s.participant.Name != name ||
+		joined.Room.ID != fuzzRoomID || s.peer == nil {
+		t.Fatalf("join %+v: sent %#v, participant %+v", m, out.msgs, s.participant)
+	}
+	if s.participant.AudioMuted == m.Publish.Audio || s.participant.VideoMuted == m.Publish.Video {
+		t.Fatalf("join %+v: participant %+v", m, s.participant)
+	}
+}
+
+// first returns the first message sent, if it is a T.
+func first[T any](out sent) (T, bool) {
+	var zero T
+	if len(out.msgs) == 0 {
+		return zero, false
+	}
+	m, ok := out.msgs[0].(T)
+	return m, ok
+}
+
+// errorIs reports whether msg is an error message with code ("" for any).
+func errorIs(msg any, code string) bool {
+	e, ok := msg.(*protocol.Error)
+	return ok && (code == "" || e.Code == code)
+}
+
+// withoutAnswerCandidates returns data with the candidate lines of an
+// answer's SDP removed, re-encoded; any other data is returned unchanged.
+func withoutAnswerCandidates(data []byte) []byte {
+	msg, perr := protocol.Decode(data)
+	a, ok := msg.(*protocol.Answer)
+	if perr != nil || !ok || !strings.Contains(strings.ToLower(a.SDP), "candidate") {
+		return data
+	}
+	a.SDP = stripCandidateLines(a.SDP)
+	b, _ := json.Marshal(a) // cannot fail: two strings
+	return b
+}
+
+// stripCandidateLines drops every line of sdp that mentions "candidate",
+// in any case; with a lone CR inside a line, more than that line goes.
+func stripCandidateLines(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.Contains(strings.ToLower(l), "candidate") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
+}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/livecall"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
@@ -40,10 +41,13 @@ type outMsg struct {
 	closeReason string
 }
 
-// session is one WebSocket connection. It has three parts: run (the reader,
-// which owns the session state and handles each message in order),
-// writeLoop (the only writer, draining out with a deadline), and the
-// callbacks from the sfu and the call, which only enqueue on out.
+// session is one WebSocket connection, and transport only: it decodes and
+// rate-limits the client's messages and hands each to the participant's
+// live call (which decides) or media peer, and it carries the call's and
+// the peer's messages back. It has three parts: run (the reader, which
+// owns the session state and handles each message in order), writeLoop
+// (the only writer, draining out with a deadline), and the callbacks from
+// the sfu and the call (livecall.Conn), which only enqueue on out.
 type session struct {
 	// set at construction
 	srv    *Server
@@ -65,15 +69,20 @@ type session struct {
 
 	joinStart time.Time // set by run before the peer exists; read by onPeerState
 
+	// The media peer, for the call's SetAudioForwarding: peerRef is set
+	// by run once the peer exists; audioOff is the call's last word.
+	peerRef  atomic.Pointer[sfu.Peer]
+	audioOff atomic.Bool
+
 	// owned by run (and ServeHTTP, on run's goroutine)
-	slot        bool // holds an unjoined slot of srv
-	limiter     *rate.Limiter
-	excess      int
-	closing     bool // a fatal error was sent; later messages are ignored
-	leftReason  string
-	call        *call
-	peer        *sfu.Peer
-	participant protocol.Participant
+	slot       bool // holds an unjoined slot of srv
+	limiter    *rate.Limiter
+	excess     int
+	closing    bool // a fatal error was sent; later messages are ignored
+	leftReason string
+	call       *liveCall // nil until joined
+	id         string    // the participant id, once joined
+	peer       *sfu.Peer
 }
 
 // The states of session.joinState.
@@ -238,6 +247,20 @@ func (s *session) handle(data []byte) {
 		}
 	case *protocol.Leave:
 		s.handleLeave()
+	case *protocol.EndCall:
+		s.moderate(protocol.TypeEndCall, "", func(c *livecall.Call) error { return c.EndForAll(s.id) })
+	case *protocol.Remove:
+		s.moderate(protocol.TypeRemove, m.ParticipantID, func(c *livecall.Call) error { return c.Remove(s.id, m.ParticipantID) })
+	case *protocol.MuteParticipant:
+		s.moderate(protocol.TypeMuteParticipant, m.ParticipantID, func(c *livecall.Call) error { return c.Mute(s.id, m.ParticipantID) })
+	case *protocol.MuteAll:
+		s.moderate(protocol.TypeMuteAll, "", func(c *livecall.Call) error { return c.MuteAll(s.id) })
+	case *protocol.Lock:
+		s.moderate(protocol.TypeLock, "", func(c *livecall.Call) error { return c.SetLocked(s.id, true) })
+	case *protocol.Unlock:
+		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.id, false) })
+	case *protocol.SetHost:
+		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.id, m.ParticipantID) })
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -284,10 +307,37 @@ func mediaErrorCode(err error) string {
 }
 
 func (s *session) handleMute(m *protocol.Mute) {
-	s.participant.AudioMuted = m.AudioMuted
-	s.participant.VideoMuted = m.VideoMuted
-	s.call.update(s.participant)
-	s.call.broadcast(nil, protocol.ParticipantUpdated{Type: protocol.TypeParticipantUpdated, Participant: s.participant})
+	s.callResult(protocol.TypeMute, s.call.call.SetMute(s.id, m.AudioMuted, m.VideoMuted))
+}
+
+// moderate hands a host's moderation message to the call. target is the
+// message's participantId, or "" for the messages that name no one. The
+// call checks that the sender is a host.
+func (s *session) moderate(ref, target string, f func(*livecall.Call) error) {
+	if !s.requireJoined(ref) {
+		return
+	}
+	switch ref {
+	case protocol.TypeRemove, protocol.TypeMuteParticipant, protocol.TypeSetHost:
+		if target == "" {
+			s.sendError(protocol.CodeBadRequest, ref+".participantId is empty", ref)
+			return
+		}
+	}
+	s.callResult(ref, f(s.call.call))
+}
+
+// callResult answers the client's message ref with an error if the call
+// refused it. An ending call refuses everything: the session is closing.
+func (s *session) callResult(ref string, err error) {
+	if err == nil || errors.Is(err, livecall.ErrEnded) {
+		return
+	}
+	if code, msg, ok := callError(ref, err); ok {
+		s.sendError(code, msg, ref)
+		return
+	}
+	s.internal(ref, fmt.Errorf("%s: %w", ref, err))
 }
 
 func (s *session) handleLeave() {
@@ -334,30 +384,34 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.participant = protocol.Participant{
-		ID:         "p_" + auth.RandomToken(9),
-		Name:       name,
-		AudioMuted: !m.Publish.Audio,
-		VideoMuted: !m.Publish.Video,
-	}
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
-	s.releaseSlot()
-	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
+	id := "p_" + auth.RandomToken(9)
 	s.joinStart = time.Now()
-	c, others := s.srv.join(room, s)
-	s.call = c
-	s.sendMsg(protocol.Joined{
-		Type:          protocol.TypeJoined,
-		Version:       protocol.Version,
-		ParticipantID: s.participant.ID,
-		Room:          protocol.Room{ID: room.ID, Name: room.Name},
-		Participants:  others,
-		ICEServers:    s.srv.iceServers(),
+	// The call sends joined, and tells the others, before it returns.
+	c, err := s.srv.join(room, livecall.JoinRequest{
+		ID:         id,
+		Name:       name,
+		Role:       livecall.Role(claims.Role),
+		AudioMuted: !m.Publish.Audio,
+		VideoMuted: !m.Publish.Video,
+		Conn:       s,
+		ICEServers: s.srv.iceServers(),
 	})
+	if err != nil {
+		if code, msg, ok := callError(ref, err); ok {
+			s.fatal(code, msg, ref, websocket.ClosePolicyViolation)
+			return
+		}
+		s.internal(ref, fmt.Errorf("join call of room %s: %w", claims.RoomID, err))
+		return
+	}
+	s.releaseSlot()
+	s.call, s.id = c, id
+	s.log = s.log.With("room", room.Name, "participant", id)
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
-		ID:           s.participant.ID,
+		ID:           id,
 		PublishAudio: m.Publish.Audio,
 		PublishVideo: m.Publish.Video,
 		OnOffer:      s.sendOffer,
@@ -372,9 +426,10 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 	s.peer = peer
-	c.broadcast(s, protocol.ParticipantJoined{Type: protocol.TypeParticipantJoined, Participant: s.participant})
+	s.peerRef.Store(peer)
+	peer.SetAudioForwarding(!s.audioOff.Load()) // a host may have muted us already
 	s.extendDeadline()
-	s.log.Info("participant joined", "name", name, "others", len(others))
+	s.log.Info("participant joined", "name", name, "role", claims.Role, "participants", c.call.Size())
 }
 
 // cleanup runs once the connection has ended.
@@ -388,8 +443,28 @@ func (s *session) cleanup() {
 		}
 	}
 	if s.call != nil {
-		s.srv.leave(s.call, s, s.leftReason)
+		s.call.call.Leave(s.id, s.leftReason)
 		s.log.Info("participant left", "reason", s.leftReason)
+	}
+}
+
+// The session is the call's livecall.Conn. Its methods are called on the
+// call's goroutine and only enqueue.
+
+var _ livecall.Conn = (*session)(nil)
+
+// Send implements livecall.Conn.
+func (s *session) Send(data []byte) { s.send(data) }
+
+// Close implements livecall.Conn: bye with reason, then close 1001.
+func (s *session) Close(reason string) { s.bye(reason, websocket.CloseGoingAway) }
+
+// SetAudioForwarding implements livecall.Conn. Before the peer exists the
+// choice waits in audioOff; run applies it when it creates the peer.
+func (s *session) SetAudioForwarding(on bool) {
+	s.audioOff.Store(!on)
+	if p := s.peerRef.Load(); p != nil {
+		p.SetAudioForwarding(!s.audioOff.Load())
 	}
 }
 

@@ -47,7 +47,9 @@ type outMsg struct {
 // the peer's messages back. It has three parts: run (the reader, which
 // owns the session state and handles each message in order), writeLoop
 // (the only writer, draining out with a deadline), and the callbacks from
-// the sfu and the call (livecall.Conn), which only enqueue on out.
+// the sfu and the call, which reach it through its participant and only
+// enqueue on out. The participant (participant.go) holds the place in the
+// call and the media peer, so that it can later outlive the session.
 type session struct {
 	// set at construction
 	srv    *Server
@@ -60,19 +62,11 @@ type session struct {
 	key    netip.Prefix // the client's key for the unjoined caps
 
 	closeSent atomic.Bool   // a close frame has been queued; nothing more is sent
-	connected atomic.Bool   // the media connection has been up once
 	joinState atomic.Int32  // joinWaiting, then joinDone (run) or joinExpired (the join timer)
 	queued    atomic.Int64  // bytes of the messages in out and being written
 	slow      atomic.Bool   // the client is too slow: the writer ends the session (see tooSlow)
 	kick      chan struct{} // capacity 1: wakes the writer when slow is set
 	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
-
-	joinStart time.Time // set by run before the peer exists; read by onPeerState
-
-	// The media peer, for the call's SetAudioForwarding: peerRef is set
-	// by run once the peer exists; audioOff is the call's last word.
-	peerRef  atomic.Pointer[sfu.Peer]
-	audioOff atomic.Bool
 
 	// owned by run (and ServeHTTP, on run's goroutine)
 	slot       bool // holds an unjoined slot of srv
@@ -80,9 +74,7 @@ type session struct {
 	excess     int
 	closing    bool // a fatal error was sent; later messages are ignored
 	leftReason string
-	call       *liveCall // nil until joined
-	id         string    // the participant id, once joined
-	peer       *sfu.Peer
+	part       *participant // the participant this session carries; nil until joined
 }
 
 // The states of session.joinState.
@@ -216,7 +208,7 @@ func (s *session) joinTimeout() {
 }
 
 func (s *session) extendDeadline() {
-	if s.call != nil {
+	if s.part != nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.ReadTimeout))
 	}
 }
@@ -248,19 +240,19 @@ func (s *session) handle(data []byte) {
 	case *protocol.Leave:
 		s.handleLeave()
 	case *protocol.EndCall:
-		s.moderate(protocol.TypeEndCall, "", func(c *livecall.Call) error { return c.EndForAll(s.id) })
+		s.moderate(protocol.TypeEndCall, "", func(c *livecall.Call) error { return c.EndForAll(s.part.id) })
 	case *protocol.Remove:
-		s.moderate(protocol.TypeRemove, m.ParticipantID, func(c *livecall.Call) error { return c.Remove(s.id, m.ParticipantID) })
+		s.moderate(protocol.TypeRemove, m.ParticipantID, func(c *livecall.Call) error { return c.Remove(s.part.id, m.ParticipantID) })
 	case *protocol.MuteParticipant:
-		s.moderate(protocol.TypeMuteParticipant, m.ParticipantID, func(c *livecall.Call) error { return c.Mute(s.id, m.ParticipantID) })
+		s.moderate(protocol.TypeMuteParticipant, m.ParticipantID, func(c *livecall.Call) error { return c.Mute(s.part.id, m.ParticipantID) })
 	case *protocol.MuteAll:
-		s.moderate(protocol.TypeMuteAll, "", func(c *livecall.Call) error { return c.MuteAll(s.id) })
+		s.moderate(protocol.TypeMuteAll, "", func(c *livecall.Call) error { return c.MuteAll(s.part.id) })
 	case *protocol.Lock:
-		s.moderate(protocol.TypeLock, "", func(c *livecall.Call) error { return c.SetLocked(s.id, true) })
+		s.moderate(protocol.TypeLock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, true) })
 	case *protocol.Unlock:
-		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.id, false) })
+		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
 	case *protocol.SetHost:
-		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.id, m.ParticipantID) })
+		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -268,7 +260,7 @@ func (s *session) handle(data []byte) {
 }
 
 func (s *session) requireJoined(ref string) bool {
-	if s.call == nil {
+	if s.part == nil {
 		s.sendError(protocol.CodeNotJoined, "send join first", ref)
 		return false
 	}
@@ -280,7 +272,7 @@ func (s *session) handleAnswer(m *protocol.Answer) {
 		s.sendError(protocol.CodeBadRequest, "answer.sdp is empty", protocol.TypeAnswer)
 		return
 	}
-	if err := s.peer.SetAnswer(m.SDP); err != nil {
+	if err := s.part.mediaPeer().SetAnswer(m.SDP); err != nil {
 		s.sendError(mediaErrorCode(err), fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
 	}
 }
@@ -291,7 +283,7 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 		// An empty candidate marks the end of gathering; nothing to do.
 		return
 	}
-	err := s.peer.AddCandidate(toICECandidateInit(c))
+	err := s.part.mediaPeer().AddCandidate(toICECandidateInit(c))
 	if err != nil {
 		s.sendError(mediaErrorCode(err), fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
 	}
@@ -307,7 +299,7 @@ func mediaErrorCode(err error) string {
 }
 
 func (s *session) handleMute(m *protocol.Mute) {
-	s.callResult(protocol.TypeMute, s.call.call.SetMute(s.id, m.AudioMuted, m.VideoMuted))
+	s.callResult(protocol.TypeMute, s.part.call.call.SetMute(s.part.id, m.AudioMuted, m.VideoMuted))
 }
 
 // moderate hands a host's moderation message to the call. target is the
@@ -324,7 +316,7 @@ func (s *session) moderate(ref, target string, f func(*livecall.Call) error) {
 			return
 		}
 	}
-	s.callResult(ref, f(s.call.call))
+	s.callResult(ref, f(s.part.call.call))
 }
 
 // callResult answers the client's message ref with an error if the call
@@ -350,7 +342,7 @@ func (s *session) handleLeave() {
 // starts its media peer.
 func (s *session) handleJoin(m *protocol.Join) {
 	const ref = protocol.TypeJoin
-	if s.call != nil {
+	if s.part != nil {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
 		return
 	}
@@ -387,16 +379,15 @@ func (s *session) handleJoin(m *protocol.Join) {
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
-	id := "p_" + auth.RandomToken(9)
-	s.joinStart = time.Now()
+	p := newParticipant(s, "p_"+auth.RandomToken(9))
 	// The call sends joined, and tells the others, before it returns.
 	c, err := s.srv.join(room, livecall.JoinRequest{
-		ID:         id,
+		ID:         p.id,
 		Name:       name,
 		Role:       livecall.Role(claims.Role),
 		AudioMuted: !m.Publish.Audio,
 		VideoMuted: !m.Publish.Video,
-		Conn:       s,
+		Conn:       p,
 		ICEServers: s.srv.iceServers(),
 	})
 	if err != nil {
@@ -408,26 +399,24 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 	s.releaseSlot()
-	s.call, s.id = c, id
-	s.log = s.log.With("room", room.Name, "participant", id)
+	p.call, s.part = c, p
+	s.log = s.log.With("room", room.Name, "participant", p.id)
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
-		ID:           id,
+		ID:           p.id,
 		PublishAudio: m.Publish.Audio,
 		PublishVideo: m.Publish.Video,
-		OnOffer:      s.sendOffer,
-		OnCandidate:  s.sendCandidate,
-		OnState:      s.onPeerState,
+		OnOffer:      p.sendOffer,
+		OnCandidate:  p.sendCandidate,
+		OnState:      p.onPeerState,
 
 		OfferTimeout:   s.srv.cfg.OfferTimeout,
-		OnOfferTimeout: s.onOfferTimeout,
+		OnOfferTimeout: p.onOfferTimeout,
 	})
 	if err != nil {
 		s.internal(ref, fmt.Errorf("add peer: %w", err))
 		return
 	}
-	s.peer = peer
-	s.peerRef.Store(peer)
-	peer.SetAudioForwarding(!s.audioOff.Load()) // a host may have muted us already
+	p.setPeer(peer)
 	s.extendDeadline()
 	s.log.Info("participant joined", "name", name, "role", claims.Role, "participants", c.call.Size())
 }
@@ -437,39 +426,14 @@ func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
 	}
-	if s.peer != nil {
-		if err := s.peer.Close(); err != nil {
-			s.log.Debug("close peer", "err", err)
-		}
-	}
-	if s.call != nil {
-		s.call.call.Leave(s.id, s.leftReason)
+	if s.part != nil {
+		s.part.leave(s.leftReason)
 		s.log.Info("participant left", "reason", s.leftReason)
 	}
 }
 
-// The session is the call's livecall.Conn. Its methods are called on the
-// call's goroutine and only enqueue.
-
-var _ livecall.Conn = (*session)(nil)
-
-// Send implements livecall.Conn.
-func (s *session) Send(data []byte) { s.send(data) }
-
-// Close implements livecall.Conn: bye with reason, then close 1001.
-func (s *session) Close(reason string) { s.bye(reason, websocket.CloseGoingAway) }
-
-// SetAudioForwarding implements livecall.Conn. Before the peer exists the
-// choice waits in audioOff; run applies it when it creates the peer.
-func (s *session) SetAudioForwarding(on bool) {
-	s.audioOff.Store(!on)
-	if p := s.peerRef.Load(); p != nil {
-		p.SetAudioForwarding(!s.audioOff.Load())
-	}
-}
-
-// sendOffer, sendCandidate, onPeerState and onOfferTimeout are called by
-// the sfu.
+// sendOffer, sendCandidate, mediaFailed and onOfferTimeout are called by
+// the sfu, through the participant the session carries.
 
 func (s *session) sendOffer(o sfu.Offer) {
 	s.sendMsg(protocol.Offer{
@@ -483,14 +447,10 @@ func (s *session) sendCandidate(c webrtcCandidate) {
 	s.sendMsg(protocol.Candidate{Type: protocol.TypeCandidate, Candidate: fromICECandidateInit(c)})
 }
 
-func (s *session) onPeerState(state peerState) {
-	if isConnected(state) && s.connected.CompareAndSwap(false, true) && s.srv.cfg.OnJoined != nil {
-		s.srv.cfg.OnJoined(time.Since(s.joinStart))
-	}
-	if isFailed(state) {
-		s.log.Warn("media connection failed")
-		s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)
-	}
+// mediaFailed ends a session whose participant's media connection failed.
+func (s *session) mediaFailed() {
+	s.log.Warn("media connection failed")
+	s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)
 }
 
 // onOfferTimeout ends a session whose client left an offer unanswered;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
@@ -338,8 +339,7 @@ func (s *session) handleLeave() {
 	s.sendClose(websocket.CloseNormalClosure, protocol.ReasonLeft)
 }
 
-// handleJoin authenticates the join, adds the participant to the call and
-// starts its media peer.
+// handleJoin checks the join message and its token, and finds the room.
 func (s *session) handleJoin(m *protocol.Join) {
 	const ref = protocol.TypeJoin
 	if s.part != nil {
@@ -376,17 +376,26 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
+	s.enter(room, livecall.Role(claims.Role), name, m.Publish)
+}
+
+// enter takes the authenticated joiner into the live call of room, then
+// starts its media peer.
+func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publish protocol.Publish) {
+	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	// Before the call can send to the participant: its sends log with s.log.
+	s.log = s.log.With("room", room.Name, "participant", p.id)
 	// The call sends joined, and tells the others, before it returns.
 	c, err := s.srv.join(room, livecall.JoinRequest{
 		ID:         p.id,
 		Name:       name,
-		Role:       livecall.Role(claims.Role),
-		AudioMuted: !m.Publish.Audio,
-		VideoMuted: !m.Publish.Video,
+		Role:       role,
+		AudioMuted: !publish.Audio,
+		VideoMuted: !publish.Video,
 		Conn:       p,
 		ICEServers: s.srv.iceServers(),
 	})
@@ -395,16 +404,15 @@ func (s *session) handleJoin(m *protocol.Join) {
 			s.fatal(code, msg, ref, websocket.ClosePolicyViolation)
 			return
 		}
-		s.internal(ref, fmt.Errorf("join call of room %s: %w", claims.RoomID, err))
+		s.internal(ref, fmt.Errorf("join call of room %s: %w", room.ID, err))
 		return
 	}
 	s.releaseSlot()
 	p.call, s.part = c, p
-	s.log = s.log.With("room", room.Name, "participant", p.id)
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
 		ID:           p.id,
-		PublishAudio: m.Publish.Audio,
-		PublishVideo: m.Publish.Video,
+		PublishAudio: publish.Audio,
+		PublishVideo: publish.Video,
 		OnOffer:      p.sendOffer,
 		OnCandidate:  p.sendCandidate,
 		OnState:      p.onPeerState,
@@ -418,7 +426,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 	}
 	p.setPeer(peer)
 	s.extendDeadline()
-	s.log.Info("participant joined", "name", name, "role", claims.Role, "participants", c.call.Size())
+	s.log.Info("participant joined", "name", name, "role", role, "participants", c.call.Size())
 }
 
 // cleanup runs once the connection has ended.

@@ -79,6 +79,15 @@ func TestDeps(t *testing.T) {
 			bad: isOurs,
 		},
 		{
+			pkg: "./livecall",
+			why: "the live calls decide and reach participants through livecall.Conn: no transport, no media, no storage",
+			ok:  matchAny(module+"/livecall", module+"/signaling/protocol"),
+			bad: func(dep string) bool {
+				return isOurs(dep) || dep == "net/http" ||
+					matchAny("github.com/gorilla/websocket", "github.com/pion", "go.etcd.io/bbolt", "github.com/golang-jwt/jwt")(dep)
+			},
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport",
 			ok:  func(dep string) bool { return dep == module+"/rooms" || within(dep, module+"/auth") },

@@ -75,6 +75,8 @@ type Client struct {
 
 	mu           sync.Mutex // guards the fields below
 	participants map[string]protocol.Participant
+	self         protocol.Participant // this client's own record, as the server last sent it
+	call         protocol.CallState
 	errors       []protocol.Error
 	bye          string
 	published    bool
@@ -137,6 +139,9 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	for _, p := range joined.Participants {
 		c.participants[p.ID] = p
 	}
+	c.self = protocol.Participant{ID: joined.ParticipantID, Name: cfg.Name, Role: joined.Role,
+		AudioMuted: !cfg.PublishAudio, VideoMuted: !cfg.PublishVideo}
+	c.call = joined.Call
 	c.mu.Lock()
 	c.reading = true
 	c.mu.Unlock()
@@ -356,8 +361,12 @@ func (c *Client) handle(msg any) error {
 		c.update(func() {
 			if m.Participant.ID != c.ID {
 				c.participants[m.Participant.ID] = m.Participant
+			} else {
+				c.self = m.Participant
 			}
 		})
+	case *protocol.CallUpdated:
+		c.update(func() { c.call = m.Call })
 	case *protocol.ParticipantLeft:
 		c.update(func() { delete(c.participants, m.ParticipantID) })
 	case *protocol.Error:
@@ -467,6 +476,8 @@ func (c *Client) notify() {
 // State is a snapshot of what the client knows.
 type State struct {
 	Participants map[string]protocol.Participant // everyone else
+	Self         protocol.Participant            // this client, as the server last described it (role, mute state)
+	Call         protocol.CallState              // e.g. whether a host locked the call
 	Errors       []protocol.Error
 	Bye          string // reason of the server's bye, if any
 	PeerState    webrtc.PeerConnectionState
@@ -481,7 +492,7 @@ func (c *Client) State() State {
 	for k, v := range c.participants {
 		ps[k] = v
 	}
-	st := State{Participants: ps, Errors: append([]protocol.Error(nil), c.errors...), Bye: c.bye, PeerState: c.pc.ConnectionState()}
+	st := State{Participants: ps, Self: c.self, Call: c.call, Errors: append([]protocol.Error(nil), c.errors...), Bye: c.bye, PeerState: c.pc.ConnectionState()}
 	select {
 	case <-c.done:
 		st.Closed = true

@@ -110,6 +110,10 @@ type Peer struct {
 	// sendq is set once, when the peer connects over ICE-TCP, whose
 	// writes can block; nil on UDP. Read by the up-track readers.
 	sendq atomic.Pointer[sendQueue]
+
+	// audioOff is set by SetAudioForwarding (any goroutine) and read by
+	// the audio up-track's reader (see upTrack.forward).
+	audioOff atomic.Bool
 }
 
 func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {

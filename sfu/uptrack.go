@@ -43,6 +43,15 @@ type upTrack struct {
 	// answering NACKs; it has its own lock.
 	cache *packetcache.Cache
 
+	// off, for audio, is the peer's audioOff: while it is set, forward
+	// drops the publisher's packets (see Peer.SetAudioForwarding). nil
+	// for video.
+	off *atomic.Bool
+
+	// Owned by the reader goroutine (forward).
+	paused bool   // the last packet read was dropped because of off
+	lastTS uint32 // timestamp of the last packet forwarded
+
 	// counters are added to by readLoop only (see SFU.Stats).
 	counters trackCounters
 
@@ -75,6 +84,7 @@ func newUpTrack(p *Peer, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 		u.cache = packetcache.New(videoCacheSize)
 	} else {
 		u.cache = packetcache.New(audioCacheSize)
+		u.off = &p.audioOff
 	}
 	u.down.Store(&[]*downTrack{})
 	return u
@@ -121,6 +131,9 @@ func (u *upTrack) readLoop() {
 func (u *upTrack) forward(pkt *rtp.Packet, raw []byte) {
 	u.counters.packetsIn.Add(1)
 	u.counters.bytesIn.Add(uint64(len(raw)))
+	if u.off != nil && !u.forwarding(pkt) {
+		return
+	}
 	if u.cache != nil {
 		u.cache.Store(pkt.SequenceNumber, raw)
 	}
@@ -144,6 +157,29 @@ func (u *upTrack) forward(pkt *rtp.Packet, raw []byte) {
 	if dropped > 0 {
 		u.counters.dropped.Add(dropped)
 	}
+}
+
+// forwarding reports whether pkt is to be forwarded, false while the
+// peer's audio forwarding is off. Such packets are not cached either, so
+// no NACK can fetch them. On the first packet after a pause, each
+// down-track's numbering is made to continue without a gap in sequence
+// numbers (the receiver sees no loss) and with the timestamps advanced by
+// the time that passed, as after silence suppression. Called by the
+// reader goroutine only.
+func (u *upTrack) forwarding(pkt *rtp.Packet) bool {
+	if u.off.Load() {
+		u.paused = true
+		return false
+	}
+	if u.paused {
+		u.paused = false
+		gap := pkt.Timestamp - u.lastTS
+		for _, d := range *u.down.Load() {
+			d.rw.switchSource(gap)
+		}
+	}
+	u.lastTS = pkt.Timestamp
+	return true
 }
 
 // drainRTCP reads the RTCP arriving for this track (the publisher's sender

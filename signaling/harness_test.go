@@ -74,8 +74,17 @@ func startTestServer(t *testing.T, cfg Config, sndbuf int) *testServer {
 	ts := &testServer{t: t, srv: srv, sfu: media, tokens: tokens, room: room}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", srv)
-	mux.HandleFunc("POST /api/v1/join", func(w http.ResponseWriter, _ *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"token": ts.token(), "wsPath": "/ws"})
+	// The link chooses the token's role: "testlink" a member, and
+	// "host:testlink" or "guest:testlink" those (the real API issues
+	// member tokens only).
+	mux.HandleFunc("POST /api/v1/join", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Link string }
+		json.NewDecoder(r.Body).Decode(&body)
+		role, _, ok := strings.Cut(body.Link, ":")
+		if !ok {
+			role = auth.RoleMember
+		}
+		json.NewEncoder(w).Encode(map[string]string{"token": ts.tokenFor(role), "wsPath": "/ws"})
 	})
 	hs := httptest.NewUnstartedServer(mux)
 	if sndbuf > 0 {
@@ -110,8 +119,11 @@ func (l sndbufListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func (ts *testServer) token() string {
-	tok, _, err := ts.tokens.IssueJoin(ts.room.ID, "member")
+func (ts *testServer) token() string { return ts.tokenFor(auth.RoleMember) }
+
+// tokenFor issues a join token with role.
+func (ts *testServer) tokenFor(role string) string {
+	tok, _, err := ts.tokens.IssueJoin(ts.room.ID, role)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -121,10 +133,18 @@ func (ts *testServer) token() string {
 // join starts a full client (client.Join: real media, answers offers).
 func (ts *testServer) join(name string, publish bool) *client.Client {
 	ts.t.Helper()
+	return ts.joinWith(client.Config{Link: "testlink", Name: name, PublishAudio: publish, PublishVideo: publish})
+}
+
+// joinWith starts a full client with cfg (BaseURL and Logger are filled
+// in; Link "host:testlink" joins as a host) and waits for its media.
+func (ts *testServer) joinWith(cfg client.Config) *client.Client {
+	ts.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Join(ctx, client.Config{BaseURL: ts.url, Link: "testlink", Name: name,
-		PublishAudio: publish, PublishVideo: publish, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.BaseURL, cfg.Logger = ts.url, slog.New(slog.NewTextHandler(io.Discard, nil))
+	name := cfg.Name
+	c, err := client.Join(ctx, cfg)
 	if err != nil {
 		ts.t.Fatalf("join %s: %v", name, err)
 	}

@@ -4,14 +4,116 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parley-dev/parley/livecall"
 	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
+
+// participant is one person in a live call, as signaling holds them: their
+// place in the call (package livecall, which decides) and their media peer
+// (package sfu). It is the call's livecall.Conn and the peer's callbacks,
+// and hands both on to the session that carries its messages now.
+//
+// The split is what resume after a dropped connection builds on: a
+// participant can outlive its WebSocket because nothing of it lives in the
+// session. Today a participant lives exactly as long as the session that
+// joined it (session.cleanup calls leave); resume will instead detach the
+// session (the participant shown reconnecting, a grace timer on the call's
+// clock) and attach the next one by storing it in sess, keeping the id,
+// role, peer and tracks.
+type participant struct {
+	// set at construction
+	id        string
+	srv       *Server
+	joinStart time.Time // when the join was received, for Config.OnJoined
+
+	// call is set by the joining session's run, before the peer exists
+	// and before anything but the call itself uses the participant.
+	call *liveCall
+
+	sess      atomic.Pointer[session]  // the session carrying its messages
+	peer      atomic.Pointer[sfu.Peer] // set once the call has admitted it
+	audioOff  atomic.Bool              // the call's last word on audio forwarding (SetAudioForwarding)
+	connected atomic.Bool              // the media connection has been up once
+}
+
+// newParticipant returns a participant carried by s.
+func newParticipant(s *session, id string) *participant {
+	p := &participant{id: id, srv: s.srv, joinStart: time.Now()}
+	p.sess.Store(s)
+	return p
+}
+
+// session returns the session carrying the participant now.
+func (p *participant) session() *session { return p.sess.Load() }
+
+// mediaPeer returns the participant's media peer; nil before setPeer.
+func (p *participant) mediaPeer() *sfu.Peer { return p.peer.Load() }
+
+// setPeer records the participant's media peer and applies what the call
+// decided about its audio before the peer existed.
+func (p *participant) setPeer(peer *sfu.Peer) {
+	p.peer.Store(peer)
+	peer.SetAudioForwarding(!p.audioOff.Load())
+}
+
+// leave closes the participant's media and lets the call know it has
+// gone, with reason. Called by the session's run, once.
+func (p *participant) leave(reason string) {
+	if peer := p.mediaPeer(); peer != nil {
+		if err := peer.Close(); err != nil {
+			p.session().log.Debug("close peer", "err", err)
+		}
+	}
+	p.call.call.Leave(p.id, reason)
+}
+
+// The participant is its call's livecall.Conn. These run on the call's
+// goroutine and only enqueue.
+
+var _ livecall.Conn = (*participant)(nil)
+
+// Send implements livecall.Conn.
+func (p *participant) Send(data []byte) { p.session().send(data) }
+
+// Close implements livecall.Conn: bye with reason, then close 1001.
+func (p *participant) Close(reason string) { p.session().bye(reason, websocket.CloseGoingAway) }
+
+// SetAudioForwarding implements livecall.Conn. Before the peer exists the
+// choice waits in audioOff, which setPeer applies; whichever of the two
+// runs second sees both the peer and the latest choice.
+func (p *participant) SetAudioForwarding(on bool) {
+	p.audioOff.Store(!on)
+	if peer := p.mediaPeer(); peer != nil {
+		peer.SetAudioForwarding(!p.audioOff.Load())
+	}
+}
+
+// The sfu's callbacks (sfu.PeerConfig), from its goroutines; none blocks.
+
+func (p *participant) sendOffer(o sfu.Offer)           { p.session().sendOffer(o) }
+func (p *participant) sendCandidate(c webrtcCandidate) { p.session().sendCandidate(c) }
+func (p *participant) onOfferTimeout()                 { p.session().onOfferTimeout() }
+
+func (p *participant) onPeerState(state peerState) {
+	if isConnected(state) && p.connected.CompareAndSwap(false, true) && p.srv.cfg.OnJoined != nil {
+		p.srv.cfg.OnJoined(time.Since(p.joinStart))
+	}
+	if isFailed(state) {
+		p.session().mediaFailed()
+	}
+}
+
+// Helpers for joining: display names and WebRTC conversions.
 
 type (
 	webrtcCandidate = webrtc.ICECandidateInit

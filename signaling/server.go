@@ -1,8 +1,10 @@
 // Package signaling runs parley's WebSocket signaling: it authenticates
-// joins, keeps the live state of each call (who is in it, their mute state)
-// and relays SDP and ICE between each participant's browser and its sfu.Peer.
-// The messages are defined in package protocol and described in
-// docs/protocol.md.
+// joins, hands each participant to the live call of its room (package
+// livecall, which decides roles, membership and moderation) and relays SDP
+// and ICE between each participant's browser and its sfu.Peer. A session
+// is transport only: it decodes, rate-limits and hands each message to the
+// call or the media peer. The messages are defined in package protocol and
+// described in docs/protocol.md.
 package signaling
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
+	"github.com/parley-dev/parley/livecall"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
@@ -68,6 +71,13 @@ type Config struct {
 	// join message to a working media connection (for metrics).
 	OnJoined func(time.Duration)
 
+	// Policy, if set, gives the rules of each room's live call (see
+	// livecall.Policy); nil means livecall.DefaultPolicy, which admits
+	// everyone with their join token's role.
+	Policy func(room *rooms.Room) livecall.Policy
+	// Clock is the live calls' clock; nil means the system clock.
+	Clock livecall.Clock
+
 	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
 	// open the WebSocket besides the server's own host.
 	AllowedOrigins []string
@@ -113,14 +123,15 @@ type Server struct {
 	log      *slog.Logger
 	upgrader websocket.Upgrader
 
-	mu         sync.Mutex // guards the fields below
-	calls      map[string]*call
+	mu         sync.Mutex           // guards the fields below
+	calls      map[string]*liveCall // by room id
 	sessions   map[*session]struct{}
 	closing    bool
 	unjoined   int                  // sessions holding an unjoined slot
 	unjoinedBy map[netip.Prefix]int // the same, per client key
 
-	wg sync.WaitGroup // one per live session
+	wg     sync.WaitGroup // one per live session
+	callWG sync.WaitGroup // one per live call, until it has closed its media
 }
 
 // New returns a Server ready to serve /ws.
@@ -132,7 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		log:        cfg.Logger,
-		calls:      make(map[string]*call),
+		calls:      make(map[string]*liveCall),
 		sessions:   make(map[*session]struct{}),
 		unjoinedBy: make(map[netip.Prefix]int),
 	}
@@ -286,15 +297,11 @@ type Stats struct {
 // Stats reports the live calls, participants and sessions.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	cs := make([]*call, 0, len(s.calls))
+	st := Stats{Calls: len(s.calls), Sessions: len(s.sessions), Unjoined: s.unjoined}
 	for _, c := range s.calls {
-		cs = append(cs, c)
+		st.Participants += c.call.Size()
 	}
-	st := Stats{Calls: len(cs), Sessions: len(s.sessions), Unjoined: s.unjoined}
 	s.mu.Unlock()
-	for _, c := range cs {
-		st.Participants += c.size()
-	}
 	return st
 }
 
@@ -304,11 +311,8 @@ func (s *Server) EndCall(roomID, reason string) {
 	s.mu.Lock()
 	c := s.calls[roomID]
 	s.mu.Unlock()
-	if c == nil {
-		return
-	}
-	for _, m := range c.snapshot() {
-		m.bye(reason, websocket.CloseGoingAway)
+	if c != nil {
+		c.call.End(reason)
 	}
 }
 
@@ -328,6 +332,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		// Every participant has left, so every call ends: wait for
+		// each to close its media.
+		s.callWG.Wait()
 		close(done)
 	}()
 	select {
@@ -340,46 +347,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 		return fmt.Errorf("signaling shutdown: %w", ctx.Err())
 	}
-}
-
-// join adds sess to the call of room, creating the call if needed, and
-// returns the call and the participants already in it.
-func (s *Server) join(room *rooms.Room, sess *session) (*call, []protocol.Participant) {
-	for {
-		s.mu.Lock()
-		c := s.calls[room.ID]
-		if c == nil {
-			c = newCall(room, s.cfg.SFU.NewRouter(room.Name))
-			s.calls[room.ID] = c
-		}
-		s.mu.Unlock()
-		if others, ok := c.add(sess); ok {
-			return c, others
-		}
-		// The call was closing as its last member left; drop it and retry.
-		s.mu.Lock()
-		if s.calls[room.ID] == c {
-			delete(s.calls, room.ID)
-		}
-		s.mu.Unlock()
-	}
-}
-
-// leave removes sess from c and closes the call when it is empty.
-func (s *Server) leave(c *call, sess *session, reason string) {
-	empty := c.remove(sess)
-	c.broadcast(sess, protocol.ParticipantLeft{
-		Type:          protocol.TypeParticipantLeft,
-		ParticipantID: sess.participant.ID,
-		Reason:        reason,
-	})
-	if !empty {
-		return
-	}
-	s.mu.Lock()
-	if s.calls[c.roomID] == c {
-		delete(s.calls, c.roomID)
-	}
-	s.mu.Unlock()
-	c.router.Close()
 }

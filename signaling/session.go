@@ -15,6 +15,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
@@ -40,10 +42,15 @@ type outMsg struct {
 	closeReason string
 }
 
-// session is one WebSocket connection. It has three parts: run (the reader,
-// which owns the session state and handles each message in order),
-// writeLoop (the only writer, draining out with a deadline), and the
-// callbacks from the sfu and the call, which only enqueue on out.
+// session is one WebSocket connection, and transport only: it decodes and
+// rate-limits the client's messages and hands each to the participant's
+// live call (which decides) or media peer, and it carries the call's and
+// the peer's messages back. It has three parts: run (the reader, which
+// owns the session state and handles each message in order), writeLoop
+// (the only writer, draining out with a deadline), and the callbacks from
+// the sfu and the call, which reach it through its participant and only
+// enqueue on out. The participant (participant.go) holds the place in the
+// call and the media peer, so that it can later outlive the session.
 type session struct {
 	// set at construction
 	srv    *Server
@@ -56,24 +63,19 @@ type session struct {
 	key    netip.Prefix // the client's key for the unjoined caps
 
 	closeSent atomic.Bool   // a close frame has been queued; nothing more is sent
-	connected atomic.Bool   // the media connection has been up once
 	joinState atomic.Int32  // joinWaiting, then joinDone (run) or joinExpired (the join timer)
 	queued    atomic.Int64  // bytes of the messages in out and being written
 	slow      atomic.Bool   // the client is too slow: the writer ends the session (see tooSlow)
 	kick      chan struct{} // capacity 1: wakes the writer when slow is set
 	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
 
-	joinStart time.Time // set by run before the peer exists; read by onPeerState
-
 	// owned by run (and ServeHTTP, on run's goroutine)
-	slot        bool // holds an unjoined slot of srv
-	limiter     *rate.Limiter
-	excess      int
-	closing     bool // a fatal error was sent; later messages are ignored
-	leftReason  string
-	call        *call
-	peer        *sfu.Peer
-	participant protocol.Participant
+	slot       bool // holds an unjoined slot of srv
+	limiter    *rate.Limiter
+	excess     int
+	closing    bool // a fatal error was sent; later messages are ignored
+	leftReason string
+	part       *participant // the participant this session carries; nil until joined
 }
 
 // The states of session.joinState.
@@ -207,7 +209,7 @@ func (s *session) joinTimeout() {
 }
 
 func (s *session) extendDeadline() {
-	if s.call != nil {
+	if s.part != nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.ReadTimeout))
 	}
 }
@@ -238,6 +240,20 @@ func (s *session) handle(data []byte) {
 		}
 	case *protocol.Leave:
 		s.handleLeave()
+	case *protocol.EndCall:
+		s.moderate(protocol.TypeEndCall, "", func(c *livecall.Call) error { return c.EndForAll(s.part.id) })
+	case *protocol.Remove:
+		s.moderate(protocol.TypeRemove, m.ParticipantID, func(c *livecall.Call) error { return c.Remove(s.part.id, m.ParticipantID) })
+	case *protocol.MuteParticipant:
+		s.moderate(protocol.TypeMuteParticipant, m.ParticipantID, func(c *livecall.Call) error { return c.Mute(s.part.id, m.ParticipantID) })
+	case *protocol.MuteAll:
+		s.moderate(protocol.TypeMuteAll, "", func(c *livecall.Call) error { return c.MuteAll(s.part.id) })
+	case *protocol.Lock:
+		s.moderate(protocol.TypeLock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, true) })
+	case *protocol.Unlock:
+		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
+	case *protocol.SetHost:
+		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -245,7 +261,7 @@ func (s *session) handle(data []byte) {
 }
 
 func (s *session) requireJoined(ref string) bool {
-	if s.call == nil {
+	if s.part == nil {
 		s.sendError(protocol.CodeNotJoined, "send join first", ref)
 		return false
 	}
@@ -257,7 +273,7 @@ func (s *session) handleAnswer(m *protocol.Answer) {
 		s.sendError(protocol.CodeBadRequest, "answer.sdp is empty", protocol.TypeAnswer)
 		return
 	}
-	if err := s.peer.SetAnswer(m.SDP); err != nil {
+	if err := s.part.mediaPeer().SetAnswer(m.SDP); err != nil {
 		s.sendError(mediaErrorCode(err), fmt.Sprintf("answer refused: %v", err), protocol.TypeAnswer)
 	}
 }
@@ -268,7 +284,7 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 		// An empty candidate marks the end of gathering; nothing to do.
 		return
 	}
-	err := s.peer.AddCandidate(toICECandidateInit(c))
+	err := s.part.mediaPeer().AddCandidate(toICECandidateInit(c))
 	if err != nil {
 		s.sendError(mediaErrorCode(err), fmt.Sprintf("candidate refused: %v", err), protocol.TypeCandidate)
 	}
@@ -284,10 +300,37 @@ func mediaErrorCode(err error) string {
 }
 
 func (s *session) handleMute(m *protocol.Mute) {
-	s.participant.AudioMuted = m.AudioMuted
-	s.participant.VideoMuted = m.VideoMuted
-	s.call.update(s.participant)
-	s.call.broadcast(nil, protocol.ParticipantUpdated{Type: protocol.TypeParticipantUpdated, Participant: s.participant})
+	s.callResult(protocol.TypeMute, s.part.call.call.SetMute(s.part.id, m.AudioMuted, m.VideoMuted))
+}
+
+// moderate hands a host's moderation message to the call. target is the
+// message's participantId, or "" for the messages that name no one. The
+// call checks that the sender is a host.
+func (s *session) moderate(ref, target string, f func(*livecall.Call) error) {
+	if !s.requireJoined(ref) {
+		return
+	}
+	switch ref {
+	case protocol.TypeRemove, protocol.TypeMuteParticipant, protocol.TypeSetHost:
+		if target == "" {
+			s.sendError(protocol.CodeBadRequest, ref+".participantId is empty", ref)
+			return
+		}
+	}
+	s.callResult(ref, f(s.part.call.call))
+}
+
+// callResult answers the client's message ref with an error if the call
+// refused it. An ending call refuses everything: the session is closing.
+func (s *session) callResult(ref string, err error) {
+	if err == nil || errors.Is(err, livecall.ErrEnded) {
+		return
+	}
+	if code, msg, ok := callError(ref, err); ok {
+		s.sendError(code, msg, ref)
+		return
+	}
+	s.internal(ref, fmt.Errorf("%s: %w", ref, err))
 }
 
 func (s *session) handleLeave() {
@@ -296,11 +339,10 @@ func (s *session) handleLeave() {
 	s.sendClose(websocket.CloseNormalClosure, protocol.ReasonLeft)
 }
 
-// handleJoin authenticates the join, adds the participant to the call and
-// starts its media peer.
+// handleJoin checks the join message and its token, and finds the room.
 func (s *session) handleJoin(m *protocol.Join) {
 	const ref = protocol.TypeJoin
-	if s.call != nil {
+	if s.part != nil {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
 		return
 	}
@@ -334,47 +376,57 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.participant = protocol.Participant{
-		ID:         "p_" + auth.RandomToken(9),
-		Name:       name,
-		AudioMuted: !m.Publish.Audio,
-		VideoMuted: !m.Publish.Video,
-	}
+	s.enter(room, livecall.Role(claims.Role), name, m.Publish)
+}
+
+// enter takes the authenticated joiner into the live call of room, then
+// starts its media peer.
+func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publish protocol.Publish) {
+	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
-	s.releaseSlot()
-	s.log = s.log.With("room", room.Name, "participant", s.participant.ID)
-	s.joinStart = time.Now()
-	c, others := s.srv.join(room, s)
-	s.call = c
-	s.sendMsg(protocol.Joined{
-		Type:          protocol.TypeJoined,
-		Version:       protocol.Version,
-		ParticipantID: s.participant.ID,
-		Room:          protocol.Room{ID: room.ID, Name: room.Name},
-		Participants:  others,
-		ICEServers:    s.srv.iceServers(),
+	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	// Before the call can send to the participant: its sends log with s.log.
+	s.log = s.log.With("room", room.Name, "participant", p.id)
+	// The call sends joined, and tells the others, before it returns.
+	c, err := s.srv.join(room, livecall.JoinRequest{
+		ID:         p.id,
+		Name:       name,
+		Role:       role,
+		AudioMuted: !publish.Audio,
+		VideoMuted: !publish.Video,
+		Conn:       p,
+		ICEServers: s.srv.iceServers(),
 	})
+	if err != nil {
+		if code, msg, ok := callError(ref, err); ok {
+			s.fatal(code, msg, ref, websocket.ClosePolicyViolation)
+			return
+		}
+		s.internal(ref, fmt.Errorf("join call of room %s: %w", room.ID, err))
+		return
+	}
+	s.releaseSlot()
+	p.call, s.part = c, p
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
-		ID:           s.participant.ID,
-		PublishAudio: m.Publish.Audio,
-		PublishVideo: m.Publish.Video,
-		OnOffer:      s.sendOffer,
-		OnCandidate:  s.sendCandidate,
-		OnState:      s.onPeerState,
+		ID:           p.id,
+		PublishAudio: publish.Audio,
+		PublishVideo: publish.Video,
+		OnOffer:      p.sendOffer,
+		OnCandidate:  p.sendCandidate,
+		OnState:      p.onPeerState,
 
 		OfferTimeout:   s.srv.cfg.OfferTimeout,
-		OnOfferTimeout: s.onOfferTimeout,
+		OnOfferTimeout: p.onOfferTimeout,
 	})
 	if err != nil {
 		s.internal(ref, fmt.Errorf("add peer: %w", err))
 		return
 	}
-	s.peer = peer
-	c.broadcast(s, protocol.ParticipantJoined{Type: protocol.TypeParticipantJoined, Participant: s.participant})
+	p.setPeer(peer)
 	s.extendDeadline()
-	s.log.Info("participant joined", "name", name, "others", len(others))
+	s.log.Info("participant joined", "name", name, "role", role, "participants", c.call.Size())
 }
 
 // cleanup runs once the connection has ended.
@@ -382,19 +434,14 @@ func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
 	}
-	if s.peer != nil {
-		if err := s.peer.Close(); err != nil {
-			s.log.Debug("close peer", "err", err)
-		}
-	}
-	if s.call != nil {
-		s.srv.leave(s.call, s, s.leftReason)
+	if s.part != nil {
+		s.part.leave(s.leftReason)
 		s.log.Info("participant left", "reason", s.leftReason)
 	}
 }
 
-// sendOffer, sendCandidate, onPeerState and onOfferTimeout are called by
-// the sfu.
+// sendOffer, sendCandidate, mediaFailed and onOfferTimeout are called by
+// the sfu, through the participant the session carries.
 
 func (s *session) sendOffer(o sfu.Offer) {
 	s.sendMsg(protocol.Offer{
@@ -408,14 +455,10 @@ func (s *session) sendCandidate(c webrtcCandidate) {
 	s.sendMsg(protocol.Candidate{Type: protocol.TypeCandidate, Candidate: fromICECandidateInit(c)})
 }
 
-func (s *session) onPeerState(state peerState) {
-	if isConnected(state) && s.connected.CompareAndSwap(false, true) && s.srv.cfg.OnJoined != nil {
-		s.srv.cfg.OnJoined(time.Since(s.joinStart))
-	}
-	if isFailed(state) {
-		s.log.Warn("media connection failed")
-		s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)
-	}
+// mediaFailed ends a session whose participant's media connection failed.
+func (s *session) mediaFailed() {
+	s.log.Warn("media connection failed")
+	s.bye(protocol.ReasonMediaFailed, websocket.CloseGoingAway)
 }
 
 // onOfferTimeout ends a session whose client left an offer unanswered;

@@ -28,6 +28,15 @@ const (
 	TypeMute      = "mute"
 	TypePing      = "ping"
 	TypeLeave     = "leave"
+
+	// Moderation, from hosts only (docs/protocol.md, "Moderation").
+	TypeEndCall         = "end-call"
+	TypeRemove          = "remove"
+	TypeMuteParticipant = "mute-participant"
+	TypeMuteAll         = "mute-all"
+	TypeLock            = "lock"
+	TypeUnlock          = "unlock"
+	TypeSetHost         = "set-host"
 )
 
 // Message types sent by the server.
@@ -40,6 +49,7 @@ const (
 	TypePong               = "pong"
 	TypeError              = "error"
 	TypeBye                = "bye"
+	TypeCallUpdated        = "call-updated"
 )
 
 // Error codes carried by Error.Code. They are stable: clients may switch on them.
@@ -71,6 +81,16 @@ const (
 	// the connection closes (1008). A client reading nothing may only see
 	// the connection drop.
 	CodeTooSlow = "too-slow"
+
+	// CodeNotHost: a moderation message from a participant who is not a
+	// host; nothing changed.
+	CodeNotHost = "not-host"
+	// CodeUnknownParticipant: the participantId of a moderation message
+	// names no one in the call.
+	CodeUnknownParticipant = "unknown-participant"
+	// CodeCallLocked: a join refused because a host locked the call (hosts
+	// may still join); closes (1008).
+	CodeCallLocked = "call-locked"
 )
 
 // Reasons carried by Bye.Reason and ParticipantLeft.Reason.
@@ -81,6 +101,16 @@ const (
 	ReasonRoomDeleted    = "room-deleted"    // the room was deleted while the call ran
 	ReasonError          = "error"           // closed after a fatal error message
 	ReasonMediaFailed    = "media-failed"    // the participant's media connection (ICE/DTLS) failed
+	ReasonEndedByHost    = "ended-by-host"   // a host ended the call for everyone
+	ReasonRemoved        = "removed"         // a host removed the participant
+)
+
+// Roles carried by Participant.Role and Joined.Role (the same strings as
+// the join token's role).
+const (
+	RoleHost   = "host"   // may send the moderation messages
+	RoleMember = "member" // an ordinary participant
+	RoleGuest  = "guest"  // joined by a guest link
 )
 
 // Envelope is the part every message shares. The server decodes it first to
@@ -112,6 +142,13 @@ type Joined struct {
 	Room          Room          `json:"room"`
 	Participants  []Participant `json:"participants"` // everyone else already in the call
 	ICEServers    []ICEServer   `json:"iceServers"`   // for the client's RTCPeerConnection
+	Role          string        `json:"role"`         // yours: RoleHost, RoleMember or RoleGuest
+	Call          CallState     `json:"call"`         // the call's state as you join
+}
+
+// CallState is the state of the call every participant is shown.
+type CallState struct {
+	Locked bool `json:"locked"` // only hosts may join
 }
 
 // Room describes the call's room.
@@ -124,8 +161,13 @@ type Room struct {
 type Participant struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
+	Role       string `json:"role"` // RoleHost, RoleMember or RoleGuest
 	AudioMuted bool   `json:"audioMuted"`
 	VideoMuted bool   `json:"videoMuted"`
+	// AudioMutedByHost: a host muted this participant; the server does
+	// not forward their audio until they unmute themselves (mute with
+	// audioMuted false). AudioMuted is true meanwhile.
+	AudioMutedByHost bool `json:"audioMutedByHost"`
 }
 
 // ICEServer is one STUN or TURN server, shaped as RTCIceServer.
@@ -231,6 +273,54 @@ type Bye struct {
 	Reason string `json:"reason"`
 }
 
+// EndCall (hosts only) ends the call for everyone: each participant is
+// sent Bye with ReasonEndedByHost.
+type EndCall struct {
+	Type string `json:"type"`
+}
+
+// Remove (hosts only) removes a participant: they are sent Bye with
+// ReasonRemoved, the others ParticipantLeft with ReasonRemoved.
+type Remove struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+}
+
+// MuteParticipant (hosts only) mutes a participant: the server stops
+// forwarding their audio until they unmute themselves.
+type MuteParticipant struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+}
+
+// MuteAll (hosts only) mutes, as MuteParticipant, everyone who is not a host.
+type MuteAll struct {
+	Type string `json:"type"`
+}
+
+// Lock (hosts only) refuses later joins by anyone but hosts.
+type Lock struct {
+	Type string `json:"type"`
+}
+
+// Unlock (hosts only) undoes Lock.
+type Unlock struct {
+	Type string `json:"type"`
+}
+
+// SetHost (hosts only) hands the host role to another participant; the
+// sender becomes a member.
+type SetHost struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+}
+
+// CallUpdated tells everyone that the call's state changed.
+type CallUpdated struct {
+	Type string    `json:"type"`
+	Call CallState `json:"call"`
+}
+
 // Decode reads one message from data and returns a pointer to its typed
 // struct (*Join, *Answer, ...). It returns an *Error (with Code set) for
 // malformed JSON or an unknown type.
@@ -253,6 +343,22 @@ func Decode(data []byte) (any, *Error) {
 		msg = &Ping{}
 	case TypeLeave:
 		msg = &Leave{}
+	case TypeEndCall:
+		msg = &EndCall{}
+	case TypeRemove:
+		msg = &Remove{}
+	case TypeMuteParticipant:
+		msg = &MuteParticipant{}
+	case TypeMuteAll:
+		msg = &MuteAll{}
+	case TypeLock:
+		msg = &Lock{}
+	case TypeUnlock:
+		msg = &Unlock{}
+	case TypeSetHost:
+		msg = &SetHost{}
+	case TypeCallUpdated:
+		msg = &CallUpdated{}
 	case TypeJoined:
 		msg = &Joined{}
 	case TypeOffer:

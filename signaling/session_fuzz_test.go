@@ -249,13 +249,13 @@ func FuzzSessionHandle(f *testing.F) {
 		if joined {
 			s.handle(h.joinMsg())
 			drain(t, s, true)
-			if s.call == nil || s.peer == nil {
+			if joinedCall(s) == nil || s.part.mediaPeer() == nil {
 				t.Fatal("the harness's join failed")
 			}
 		}
 		data = withoutAnswerCandidates(data)
-		before := s.participant
-		call := s.call
+		before := wireSelf(s)
+		call := joinedCall(s)
 		s.handle(data)
 		out := drain(t, s, false)
 		checkHandled(t, h, s, call, before, data, out)
@@ -263,7 +263,7 @@ func FuzzSessionHandle(f *testing.F) {
 }
 
 // checkHandled checks the properties of FuzzSessionHandle for one message.
-func checkHandled(t *testing.T, h *sessionHarness, s *session, call *call, before protocol.Participant, data []byte, out sent) {
+func checkHandled(t *testing.T, h *sessionHarness, s *session, call *liveCall, before protocol.Participant, data []byte, out sent) {
 	t.Helper()
 	if s.closing && len(out.close) == 0 {
 		t.Fatalf("%q: session is closing but queued no close frame", data)
@@ -273,12 +273,12 @@ func checkHandled(t *testing.T, h *sessionHarness, s *session, call *call, befor
 	}
 	msg, perr := protocol.Decode(data)
 	if perr != nil {
-		if len(out.msgs) != 1 || !errorIs(out.msgs[0], perr.Code) || s.call != call || s.closing {
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], perr.Code) || joinedCall(s) != call || s.closing {
 			t.Fatalf("%q: undecodable message gave %#v and changed the session", data, out.msgs)
 		}
 		return
 	}
-	if call != nil && s.call != call {
+	if call != nil && joinedCall(s) != call {
 		t.Fatalf("%q: a joined session left or changed its call", data)
 	}
 	switch m := msg.(type) {
@@ -294,8 +294,8 @@ func checkHandled(t *testing.T, h *sessionHarness, s *session, call *call, befor
 		}
 		want := before
 		want.AudioMuted, want.VideoMuted = m.AudioMuted, m.VideoMuted
-		if s.participant != want {
-			t.Fatalf("%q: participant %+v, want %+v", data, s.participant, want)
+		if got := wireSelf(s); got != want {
+			t.Fatalf("%q: participant %+v, want %+v", data, got, want)
 		}
 		if u, ok := first[*protocol.ParticipantUpdated](out); !ok || u.Participant != want {
 			t.Fatalf("%q: mute broadcast %#v", data, out.msgs)
@@ -305,14 +305,14 @@ func checkHandled(t *testing.T, h *sessionHarness, s *session, call *call, befor
 			t.Fatalf("%q: leave gave close %+v, reason %q", data, out.close, s.leftReason)
 		}
 	}
-	if call == nil && s.call == nil && len(out.msgs) == 0 && len(out.close) == 0 {
+	if call == nil && joinedCall(s) == nil && len(out.msgs) == 0 && len(out.close) == 0 {
 		t.Fatalf("%q: no answer at all to a client that has not joined", data)
 	}
 }
 
 // checkJoin checks a join: it succeeds only with a valid version, token and
 // name, and only once.
-func checkJoin(t *testing.T, h *sessionHarness, s *session, call *call, m *protocol.Join, out sent) {
+func checkJoin(t *testing.T, h *sessionHarness, s *session, call *liveCall, m *protocol.Join, out sent) {
 	t.Helper()
 	if call != nil {
 		if len(out.msgs) != 1 || !errorIs(out.msgs[0], protocol.CodeAlreadyJoined) {
@@ -322,8 +322,8 @@ func checkJoin(t *testing.T, h *sessionHarness, s *session, call *call, m *proto
 	}
 	name, nameErr := validDisplayName(m.Name)
 	ok := m.Version == protocol.Version && m.Token == h.joinToken && nameErr == nil
-	if (s.call != nil) != ok {
-		t.Fatalf("join %+v: joined=%v, want %v", m, s.call != nil, ok)
+	if (joinedCall(s) != nil) != ok {
+		t.Fatalf("join %+v: joined=%v, want %v", m, joinedCall(s) != nil, ok)
 	}
 	if !ok {
 		if len(out.msgs) == 0 || !errorIs(out.msgs[0], "") {
@@ -331,14 +331,38 @@ func checkJoin(t *testing.T, h *sessionHarness, s *session, call *call, m *proto
 		}
 		return
 	}
+	self := wireSelf(s)
 	joined, isJoined := first[*protocol.Joined](out)
-	if !isJoined || joined.ParticipantID != s.participant.ID || s.participant.Name != name ||
-		joined.Room.ID != fuzzRoomID || s.peer == nil {
-		t.Fatalf("join %+v: sent %#v, participant %+v", m, out.msgs, s.participant)
+	if !isJoined || joined.ParticipantID != self.ID || self.Name != name ||
+		joined.Room.ID != fuzzRoomID || s.part.mediaPeer() == nil {
+		t.Fatalf("join %+v: sent %#v, participant %+v", m, out.msgs, self)
 	}
-	if s.participant.AudioMuted == m.Publish.Audio || s.participant.VideoMuted == m.Publish.Video {
-		t.Fatalf("join %+v: participant %+v", m, s.participant)
+	if self.AudioMuted == m.Publish.Audio || self.VideoMuted == m.Publish.Video {
+		t.Fatalf("join %+v: participant %+v", m, self)
 	}
+}
+
+// joinedCall is the call s has joined, or nil.
+func joinedCall(s *session) *liveCall {
+	if s.part == nil {
+		return nil
+	}
+	return s.part.call
+}
+
+// wireSelf is s's participant as the call shows it to everyone; the zero
+// Participant before s has joined.
+func wireSelf(s *session) protocol.Participant {
+	lc := joinedCall(s)
+	if lc == nil {
+		return protocol.Participant{}
+	}
+	for _, p := range lc.call.Info().Participants {
+		if p.ID == s.part.id {
+			return p.Wire()
+		}
+	}
+	return protocol.Participant{}
 }
 
 // first returns the first message sent, if it is a T.

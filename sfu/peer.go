@@ -91,6 +91,7 @@ type Peer struct {
 	remoteCands      []webrtc.ICECandidateInit // received before any answer; counted in remoteKeys
 	remoteKeys       map[string]struct{}       // every distinct remote candidate taken (candidateKey); at most MaxRemoteCandidates
 	remoteBytes      int                       // the size of those, at most MaxRemoteCandidateBytes
+	restartState     restartState              // Hold and RestartICE (restart.go)
 
 	// Local candidates gathered before the first offer went out are held
 	// back so the client never sees a candidate before the offer; guarded
@@ -353,11 +354,11 @@ func (p *Peer) run() {
 			return
 		}
 		// An answer queued just as the timer fired has been applied above.
-		if p.offerOutstanding && time.Since(p.offerSent) >= p.cfg.OfferTimeout {
+		if p.offerOutstanding && !p.restartState.held && time.Since(p.offerSent) >= p.cfg.OfferTimeout {
 			p.offerExpired()
 			return
 		}
-		if p.needOffer && !p.offerOutstanding && p.sendOffer() {
+		if p.needOffer && !p.offerOutstanding && !p.restartState.held && p.sendOffer() {
 			timer.Reset(p.cfg.OfferTimeout)
 		}
 		if p.offerOutstanding {
@@ -384,7 +385,7 @@ func (p *Peer) requestOffer() { p.needOffer = true }
 
 // sendOffer runs on run. It reports whether an offer went out.
 func (p *Peer) sendOffer() bool {
-	offer, err := p.pc.CreateOffer(nil)
+	offer, err := p.pc.CreateOffer(p.offerOptions())
 	if err != nil {
 		p.logOfferError("create offer", err)
 		return false
@@ -393,7 +394,7 @@ func (p *Peer) sendOffer() bool {
 		p.logOfferError("set local offer", err)
 		return false
 	}
-	p.needOffer = false
+	p.needOffer, p.restartState.restart = false, false
 	p.offerOutstanding = true
 	p.offerSent = time.Now()
 	o := Offer{SDP: offer.SDP}

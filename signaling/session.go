@@ -224,6 +224,8 @@ func (s *session) handle(data []byte) {
 	switch m := msg.(type) {
 	case *protocol.Join:
 		s.handleJoin(m)
+	case *protocol.Resume:
+		s.handleResume(m)
 	case *protocol.Ping:
 		s.sendMsg(protocol.Pong{Type: protocol.TypePong, ID: m.ID})
 	case *protocol.Answer:
@@ -387,6 +389,8 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	token, hash := newResumeToken()
+	p.tokenHash = hash
 	// Before the call can send to the participant: its sends log with s.log.
 	s.log = s.log.With("room", room.Name, "participant", p.id)
 	// The call sends joined, and tells the others, before it returns.
@@ -398,6 +402,8 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		VideoMuted: !publish.Video,
 		Conn:       p,
 		ICEServers: s.srv.iceServers(),
+
+		ResumeToken: token,
 	})
 	if err != nil {
 		if code, msg, ok := callError(ref, err); ok {
@@ -425,6 +431,7 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		return
 	}
 	p.setPeer(peer)
+	s.srv.register(p) // resumable from now on (resume.go)
 	s.extendDeadline()
 	s.log.Info("participant joined", "name", name, "role", role, "participants", c.call.Size())
 }
@@ -434,8 +441,16 @@ func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
 	}
-	if s.part != nil {
-		s.part.leave(s.leftReason)
+	if s.part == nil {
+		return
+	}
+	// A drop with no leave, error or bye from either side keeps the
+	// participant's place for the grace period (resume.go).
+	resumable := s.leftReason == protocol.ReasonDisconnected && !s.closeSent.Load()
+	switch s.part.release(s, s.leftReason, resumable) {
+	case detached:
+		s.log.Info("participant reconnecting", "grace", s.srv.cfg.ResumeGrace)
+	case released:
 		s.log.Info("participant left", "reason", s.leftReason)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -134,4 +135,20 @@ func readResumed(ctx context.Context, conn *websocket.Conn) (*protocol.Resumed, 
 			return nil, errors.New("resume refused: bye " + m.Reason)
 		}
 	}
+}
+
+// RemoteICEUfrag is the server's ICE username fragment in the current
+// remote description ("" before the first offer): it changes when the
+// server restarts ICE.
+func (c *Client) RemoteICEUfrag() string {
+	d := c.pc.CurrentRemoteDescription()
+	if d == nil {
+		return ""
+	}
+	for line := range strings.Lines(d.SDP) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
 }

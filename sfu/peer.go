@@ -385,6 +385,9 @@ func (p *Peer) requestOffer() { p.needOffer = true }
 
 // sendOffer runs on run. It reports whether an offer went out.
 func (p *Peer) sendOffer() bool {
+	if p.restartState.resend && p.resendOffer() {
+		return true
+	}
 	offer, err := p.pc.CreateOffer(p.offerOptions())
 	if err != nil {
 		p.logOfferError("create offer", err)
@@ -397,7 +400,13 @@ func (p *Peer) sendOffer() bool {
 	p.needOffer, p.restartState.restart = false, false
 	p.offerOutstanding = true
 	p.offerSent = time.Now()
-	o := Offer{SDP: offer.SDP}
+	p.emitOffer(offer.SDP)
+	return true
+}
+
+// emitOffer runs on run: it hands the offer to the client.
+func (p *Peer) emitOffer(sdp string) {
+	o := Offer{SDP: sdp}
 	if p.audioTr != nil {
 		o.AudioMid = p.audioTr.Mid()
 	}
@@ -409,7 +418,6 @@ func (p *Peer) sendOffer() bool {
 		p.cfg.OnOffer(o)
 	}
 	p.releaseCandidates()
-	return true
 }
 
 // logOfferError logs a failure to make an offer: at debug if the peer or

@@ -134,12 +134,13 @@ func (p *participant) resume(s *session, token string) error {
 	if !auth.Equal(string(h[:]), string(p.tokenHash[:])) {
 		return errBadResumeToken
 	}
-	if p.gone.Load() {
+	peer := p.mediaPeer()
+	if p.gone.Load() || peer == nil { // nil: its join failed half-way
 		return errParticipantGone
 	}
+	s.log = s.log.With("room", p.call.roomID, "participant", p.id)
 	next, nextHash := newResumeToken()
 	p.tokenHash = nextHash // single use: spent even if what follows fails
-	peer := p.mediaPeer()
 	if old := p.sess.Swap(s); old != nil {
 		// The server still believed the old connection open: end it;
 		// its cleanup finds the participant taken over.
@@ -182,9 +183,7 @@ func (s *session) handleResume(m *protocol.Resume) {
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
-	// Before the call can send to this session: its sends log with s.log.
-	log := s.log
-	s.log = s.log.With("room", p.call.roomID, "participant", p.id)
+	log := s.log // resume sets s.log before the call can send to s
 	if err := p.resume(s, m.Token); err != nil {
 		s.log = log
 		s.joinState.CompareAndSwap(joinDone, joinWaiting)

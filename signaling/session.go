@@ -390,7 +390,12 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
 	token, hash := newResumeToken()
+	// Resumable from the moment the token can be known (joined carries
+	// it); a resume waits on resumeMu until the participant is complete.
+	p.resumeMu.Lock()
+	defer p.resumeMu.Unlock()
 	p.tokenHash = hash
+	s.srv.register(p)
 	// Before the call can send to the participant: its sends log with s.log.
 	s.log = s.log.With("room", room.Name, "participant", p.id)
 	// The call sends joined, and tells the others, before it returns.
@@ -406,6 +411,8 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		ResumeToken: token,
 	})
 	if err != nil {
+		p.gone.Store(true)
+		s.srv.forget(p)
 		if code, msg, ok := callError(ref, err); ok {
 			s.fatal(code, msg, ref, websocket.ClosePolicyViolation)
 			return
@@ -431,7 +438,6 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		return
 	}
 	p.setPeer(peer)
-	s.srv.register(p) // resumable from now on (resume.go)
 	s.extendDeadline()
 	s.log.Info("participant joined", "name", name, "role", role, "participants", c.call.Size())
 }

@@ -332,3 +332,35 @@ func TestResumeTakesOverHalfOpen(t *testing.T) {
 	}
 	fresh.expectAlive()
 }
+
+// A reconnecting participant does not hold the server up: Shutdown lets
+// it go at once rather than after its grace, and a call ended for
+// everyone (the room deleted) ends with it.
+func TestShutdownAndEndWithReconnecting(t *testing.T) {
+	ts, _ := resumeServer(t, Config{})
+	alice := ts.join("Alice", false)
+	bob := ts.join("Bob", false)
+	alice.Drop()
+	waitState(t, bob, "alice reconnecting", func(s client.State) bool {
+		return s.Participants[alice.ID].Connection == protocol.ConnectionReconnecting
+	})
+	ts.srv.EndCall(ts.room.ID, protocol.ReasonRoomDeleted)
+	waitState(t, bob, "the end", func(s client.State) bool { return s.Bye == protocol.ReasonRoomDeleted })
+	waitFor(t, 10*time.Second, "the call to end", func() bool { return ts.srv.Stats().Calls == 0 })
+	waitFor(t, 10*time.Second, "alice's media closed", func() bool { return ts.sfuPeers() == 0 })
+
+	carol := ts.join("Carol", false)
+	carol.Drop()
+	waitFor(t, 10*time.Second, "carol reconnecting", func() bool {
+		in := ts.callInfo()
+		return len(in.Participants) == 1 && in.Participants[0].Reconnecting
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a reconnecting participant: %v", err)
+	}
+	if st := ts.srv.Stats(); st.Calls != 0 || st.Participants != 0 {
+		t.Errorf("after shutdown: %+v", st)
+	}
+}

@@ -364,3 +364,53 @@ func TestShutdownAndEndWithReconnecting(t *testing.T) {
 		t.Errorf("after shutdown: %+v", st)
 	}
 }
+
+// An offer outstanding when the connection dropped does not time out
+// while the participant reconnects (no one could answer it): after the
+// resume it is sent again, with a fresh offer timeout.
+func TestResumeResendsUnansweredOffer(t *testing.T) {
+	ts, _ := resumeServer(t, Config{OfferTimeout: 300 * time.Millisecond})
+	old := ts.dial(0)
+	old.send(protocol.Join{Type: protocol.TypeJoin, Version: protocol.Version, Token: ts.token(), Name: "Alice"})
+	var joined *protocol.Joined
+	var first *protocol.Offer
+	for first == nil {
+		switch m := old.next().(type) {
+		case *protocol.Joined:
+			joined = m
+		case *protocol.Offer:
+			first = m
+		}
+	}
+	old.conn.Close()
+	waitFor(t, 10*time.Second, "alice reconnecting", func() bool {
+		in := ts.callInfo()
+		return len(in.Participants) == 1 && in.Participants[0].Reconnecting
+	})
+	time.Sleep(700 * time.Millisecond) // past the offer timeout, twice
+
+	fresh := ts.dial(0)
+	fresh.send(protocol.Resume{Type: protocol.TypeResume, Version: protocol.Version, ParticipantID: joined.ParticipantID, Token: joined.ResumeToken})
+	if _, ok := fresh.next().(*protocol.Resumed); !ok {
+		t.Fatal("no resumed")
+	}
+	switch m := fresh.next().(type) {
+	case *protocol.Offer:
+		if iceUfrag(m.SDP) != iceUfrag(first.SDP) {
+			t.Errorf("the unanswered offer was not sent again: ufrag %q, first %q", iceUfrag(m.SDP), iceUfrag(first.SDP))
+		}
+	default:
+		t.Fatalf("after resumed: %T %+v, want the offer again", m, m)
+	}
+	// Its timeout starts afresh: unanswered, it ends the connection.
+	fresh.expectError(protocol.CodeOfferTimeout)
+}
+
+func iceUfrag(sdp string) string {
+	for line := range strings.Lines(sdp) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -53,7 +53,14 @@ func TestFirefox(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	b, err := Launch(ctx, Config{Exe: exe, ProfileDir: t.TempDir(), Prefs: FakeMediaPrefs, Stderr: &out})
+	logs := make(chan Event, 100)
+	onEvent := func(e Event) {
+		select {
+		case logs <- e:
+		default:
+		}
+	}
+	b, err := Launch(ctx, Config{Exe: exe, ProfileDir: t.TempDir(), Prefs: FakeMediaPrefs, Stderr: &out, OnEvent: onEvent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +104,21 @@ func TestFirefox(t *testing.T) {
 	}
 	if title != "clicked Zoë true" {
 		t.Errorf("title after typing and clicking = %q, want %q", title, "clicked Zoë true")
+	}
+
+	if err := b.Subscribe(ctx, "log.entryAdded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Eval(ctx, `console.warn('hello from the page')`, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-logs:
+		if e.Method != "log.entryAdded" || !strings.Contains(string(e.Params), "hello from the page") {
+			t.Errorf("event = %s %s, want the console message", e.Method, e.Params)
+		}
+	case <-ctx.Done():
+		t.Error("no log.entryAdded event for console.warn")
 	}
 
 	if err := p.SetViewport(ctx, 390, 844); err != nil {

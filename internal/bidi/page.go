@@ -56,6 +56,12 @@ func (c *Conn) AddPreloadScript(ctx context.Context, fn string) error {
 	return c.Call(ctx, "script.addPreloadScript", map[string]any{"functionDeclaration": fn}, nil)
 }
 
+// Subscribe asks for events (session.subscribe), such as "log.entryAdded";
+// they reach the OnEvent function given to Dial or Launch.
+func (c *Conn) Subscribe(ctx context.Context, events ...string) error {
+	return c.Call(ctx, "session.subscribe", map[string]any{"events": events}, nil)
+}
+
 // Navigate loads url and waits for the load event
 // (browsingContext.navigate with wait "complete").
 func (p *Page) Navigate(ctx context.Context, url string) error {

@@ -350,6 +350,13 @@ func joinFirefox(t *testing.T, ctx context.Context, ff *firefoxPage, url, name s
 		t.Fatalf("firefox: the join page never showed the room and the camera preview: %v", err)
 	}
 	ff.screenshot(t, ctx, "firefox-join-page")
+	if err := ff.SetViewport(ctx, 390, 844); err != nil {
+		t.Fatalf("firefox: mobile viewport: %v", err)
+	}
+	ff.screenshot(t, ctx, "firefox-join-page-mobile")
+	if err := ff.SetViewport(ctx, 1280, 800); err != nil {
+		t.Fatalf("firefox: viewport: %v", err)
+	}
 	if err := ff.Click(ctx, "#join-name"); err != nil {
 		t.Fatalf("firefox: focus the name: %v", err)
 	}

@@ -60,7 +60,7 @@ func newFirefox(t *testing.T, ctx context.Context, exe string) *firefoxPage {
 	b, err := bidi.Launch(ctx, bidi.Config{
 		Exe:        exe,
 		ProfileDir: t.TempDir(),
-		Prefs:      bidi.FakeMediaPrefs,
+		Prefs:      bidi.FakeMediaPrefs(),
 		Stderr:     f,
 		OnEvent:    f.onEvent,
 	})

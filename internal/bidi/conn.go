@@ -141,7 +141,7 @@ func (c *Conn) Call(ctx context.Context, method string, params, result any) erro
 	if c.pending == nil {
 		err := c.err
 		c.mu.Unlock()
-		return err
+		return fmt.Errorf("bidi: %s: %w", method, err)
 	}
 	c.nextID++
 	id := c.nextID

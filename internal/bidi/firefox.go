@@ -23,9 +23,11 @@ var ErrNoEndpoint = errors.New("bidi: firefox did not start its WebDriver BiDi s
 
 // FakeMediaPrefs give Firefox a fake camera and microphone and grant them
 // without asking.
-var FakeMediaPrefs = map[string]any{
-	"media.navigator.streams.fake":        true,
-	"media.navigator.permission.disabled": true,
+func FakeMediaPrefs() map[string]any {
+	return map[string]any{
+		"media.navigator.streams.fake":        true,
+		"media.navigator.permission.disabled": true,
+	}
 }
 
 // QuietPrefs stop Firefox's own background traffic (updates, telemetry,

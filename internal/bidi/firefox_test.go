@@ -60,7 +60,7 @@ func TestFirefox(t *testing.T) {
 		default:
 		}
 	}
-	b, err := Launch(ctx, Config{Exe: exe, ProfileDir: t.TempDir(), Prefs: FakeMediaPrefs, Stderr: &out, OnEvent: onEvent})
+	b, err := Launch(ctx, Config{Exe: exe, ProfileDir: t.TempDir(), Prefs: FakeMediaPrefs(), Stderr: &out, OnEvent: onEvent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 // call.js — the call itself: joining, the ParleyClient's events, the call
-// page's controls, and what the user sees when the call ends.
+// page's controls, rejoining on its own when the connection or the server
+// goes away, and what the user sees when the call ends.
 
-import { ParleyClient } from './protocol.js';
+import { ParleyClient, ParleyError } from './protocol.js';
+import { REJOIN, backoffDelay } from './backoff.js';
 import { $, show, showScreen } from './dom.js';
 import { showBanner, hideBanner, errorText, byeText } from './notices.js';
 import {
@@ -9,8 +11,15 @@ import {
     closeMeter, stopLocalMedia, reacquireMedia,
 } from './media.js';
 import {
-    addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, playAllAudio, layout,
+    addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
 } from './tiles.js';
+
+// Goodbye reasons and error codes after which the client rejoins by
+// itself: the server restarted, or something on the way failed that a new
+// session may not meet. Any other reason (room-deleted, a bad token, a
+// reason this page does not know) ends the call.
+const REJOIN_BYES = new Set(['server-shutdown', 'media-failed']);
+const REJOIN_ERRORS = new Set(['network', 'rate-limited', 'internal', 'join-timeout', 'offer-timeout', 'too-slow']);
 
 const STATE_TEXT = {
     new: 'Connecting…',
@@ -37,6 +46,10 @@ const call = {
     userLeft: false,
     joining: false,
     onJoinFailed: null, // (error) => void, set by initCall
+    // rejoin is the rejoin loop under way, or null:
+    // {attempt, started (ms), timer, restarting (the server said so)}.
+    rejoin: null,
+    back: false, // rejoined: say "Back in the call" once media flows
 };
 
 /**
@@ -69,6 +82,7 @@ export function isJoining() {
 /** rejoin joins the same room again, getting the camera and microphone back. */
 async function rejoin() {
     hideBanner();
+    stopRejoinLoop();
     const old = call.client;
     call.client = null; // so its "closed" event is ignored
     if (old) old.close();
@@ -121,6 +135,7 @@ function listen(client) {
     on('participant-updated', ({ participant }) => {
         if (participant.id === client.participantId) return; // we know our own state
         tileFor(participant.id, client.participants.get(participant.id)).update(participant);
+        layout(); // a longer name may now run under the self-view
     });
     on('participant-left', ({ participantId }) => {
         call.leftIds.add(participantId);
@@ -131,10 +146,18 @@ function listen(client) {
     on('error', (e) => {
         if (!e.fatal && !call.joining) showBanner(errorText(e.code, e.message));
     });
+    on('bye', ({ reason }) => {
+        if (reason === 'server-shutdown') showBanner('The server is restarting…', { kind: 'warning' });
+    });
     on('closed', onClosed);
 }
 
 function onJoined({ participantId, room, participants }) {
+    // After a rejoin the others are rebuilt from this list: the tiles of
+    // the old session go, whoever is still here comes back.
+    clearRemoteTiles();
+    call.leftIds.clear();
+    $('grid').classList.remove('reconnecting');
     if (room && room.name) {
         call.room = room;
         $('call-room-name').textContent = room.name;
@@ -151,11 +174,20 @@ function onTrack({ participantId, track, streams }) {
 }
 
 function onConnectionState(state) {
-    setConnectionState(state);
+    if (call.rejoin) return; // the loop shows "Reconnecting…" until it is back
     if (state === 'failed') {
-        showBanner('The media connection was lost.', { action: { label: 'Rejoin', run: rejoin } });
-    } else if (state === 'connected') {
-        if ($('banner').dataset.kind === 'error' && $('banner-action').textContent === 'Rejoin') hideBanner();
+        // The media connection is gone for good: a new session brings it back.
+        const client = call.client;
+        call.client = null;
+        if (client) client.close();
+        startRejoinLoop(false);
+        return;
+    }
+    if (call.back && state === 'connecting') state = 'reconnecting';
+    setConnectionState(state);
+    if (state === 'connected' && call.back) {
+        call.back = false;
+        showBanner('Back in the call', { kind: 'info', timeout: 5000 });
     }
 }
 
@@ -166,18 +198,35 @@ function setConnectionState(state) {
 }
 
 function onClosed({ expected, bye, error }) {
-    if (call.joining) return; // startCall reports join failures itself
+    if (call.joining) return; // startCall and the rejoin loop report join failures themselves
+    call.client = null;
+    if (!call.userLeft && shouldRejoin({ expected, bye, error })) {
+        startRejoinLoop(bye === 'server-shutdown');
+        return;
+    }
+    endCall({ expected, bye, error });
+}
+
+/** shouldRejoin reports whether a call that closed so comes back by itself. */
+function shouldRejoin({ expected, bye, error }) {
+    if (bye) return REJOIN_BYES.has(bye);
+    if (error) return REJOIN_ERRORS.has(error.code);
+    return !expected;
+}
+
+/** endCall shows the "left" screen, saying why the call ended. */
+function endCall({ expected = true, bye = null, error = null, title = '', text = '' }) {
+    stopRejoinLoop();
     call.client = null;
     clearTiles();
     stopLocalMedia();
     show($('sound-button'), false);
-    let title;
-    let text = '';
-    if (call.userLeft) {
+    if (title) {
+        showBanner(title, { action: { label: 'Rejoin', run: rejoin } });
+    } else if (call.userLeft) {
         title = 'You left the call';
     } else if (bye && bye !== 'left' && bye !== 'error') {
         title = byeText(bye);
-        if (bye === 'server-shutdown') text = 'It may be back in a moment: try rejoining shortly.';
         showBanner(title);
     } else if (error) {
         title = 'The call has ended';
@@ -198,10 +247,98 @@ function onClosed({ expected, bye, error }) {
     $('rejoin-button').focus();
 }
 
+// ---------------------------------------------------------------- rejoining
+
+/**
+ * startRejoinLoop keeps trying to join the call again, with the same name
+ * and the same camera and microphone, backing off between attempts
+ * (backoff.js), until it is back or REJOIN.giveUpMs has passed.
+ * restarting says the server announced its restart.
+ */
+function startRejoinLoop(restarting) {
+    if (call.rejoin) return;
+    call.rejoin = { attempt: 0, started: Date.now(), timer: null, restarting };
+    call.back = false;
+    setConnectionState('reconnecting');
+    $('grid').classList.add('reconnecting');
+    show($('sound-button'), false);
+    if (restarting) {
+        showBanner('The server is restarting…', { kind: 'warning' });
+        call.rejoin.timer = setTimeout(rejoinAttempt, backoffDelay(1));
+    } else {
+        rejoinAttempt();
+    }
+}
+
+function stopRejoinLoop() {
+    if (!call.rejoin) return;
+    clearTimeout(call.rejoin.timer);
+    call.rejoin = null;
+    $('grid').classList.remove('reconnecting');
+}
+
+/** rejoinAttempt is one attempt of the rejoin loop; it schedules the next. */
+async function rejoinAttempt() {
+    const r = call.rejoin;
+    if (!r) return;
+    r.attempt++;
+    const prefix = r.restarting ? 'The server is restarting. ' : '';
+    showBanner(`${prefix}Reconnecting… (attempt ${r.attempt})`, { kind: 'warning' });
+    const client = new ParleyClient({ link: call.link });
+    call.client = client;
+    listen(client);
+    call.joining = true;
+    let timer = null;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new ParleyError('network', 'The server did not answer in time.')), REJOIN.attemptMs);
+    });
+    try {
+        await Promise.race([client.join({
+            name: call.name,
+            stream: local.stream,
+            audioMuted: local.audioMuted,
+            videoMuted: local.videoMuted,
+        }), timeout]);
+        if (call.rejoin !== r) return;
+        call.rejoin = null;
+        call.back = true;
+        setConnectionState('reconnecting');
+        showBanner('Rejoined: connecting audio and video…', { kind: 'warning' });
+        if (client.state === 'connected') onConnectionState('connected');
+    } catch (e) {
+        client.close();
+        if (call.client === client) call.client = null;
+        if (call.rejoin !== r) return; // the user left or rejoined meanwhile
+        if (!REJOIN_ERRORS.has(e.code)) {
+            endCall({ error: { code: e.code, message: e.message } });
+        } else if (Date.now() - r.started >= REJOIN.giveUpMs) {
+            endCall({
+                title: 'Could not reconnect to the call',
+                text: `The server has not answered for ${Math.round(REJOIN.giveUpMs / 60000)} minutes. Check your internet connection, then rejoin.`,
+            });
+        } else {
+            r.timer = setTimeout(rejoinAttempt, backoffDelay(r.attempt));
+        }
+    } finally {
+        clearTimeout(timer);
+        if (call.client === client || !call.client) call.joining = false;
+    }
+}
+
 async function leave() {
     call.userLeft = true;
     hideBanner();
-    if (call.client) await call.client.leave();
+    const rejoining = !!call.rejoin;
+    stopRejoinLoop();
+    const client = call.client;
+    if (client && !rejoining) {
+        await client.leave(); // its "closed" event ends the call
+        return;
+    }
+    call.client = null;
+    call.joining = false;
+    if (client) client.leave();
+    endCall({});
 }
 
 // ---------------------------------------------------------------- call page controls

@@ -1,7 +1,7 @@
 // join.js — the pages before a call: the landing page (paste a room link)
 // and the join page (room name, camera preview, name, Join).
 
-import { ParleyClient } from './protocol.js';
+import { ParleyClient, webrtcMissing } from './protocol.js';
 import { $, STORAGE, storageGet, storageSet, show, showScreen } from './dom.js';
 import { showBanner, hideBanner, errorText } from './notices.js';
 import { local, initMediaControls, startPreview, attachPreview, updatePreviewAvatar } from './media.js';
@@ -9,7 +9,8 @@ import { setRoom, startCall, isJoining } from './call.js';
 
 // page is the join page's state, owned by this module.
 const page = {
-    link: null, // room link id from /r/{link}
+    link: null,      // room link id from /r/{link}
+    unsupported: '', // why this browser cannot make calls, or ""
 };
 
 // ---------------------------------------------------------------- landing
@@ -74,7 +75,18 @@ export async function initJoin(link) {
     });
     $('join-form').addEventListener('submit', (ev) => { ev.preventDefault(); onJoinClicked(); });
     initMediaControls();
+    page.unsupported = webrtcMissing();
+    if (page.unsupported) showUnsupported();
     await loadRoom();
+}
+
+// showUnsupported says plainly that this browser cannot make calls; the
+// Join button stays disabled, so it never joins half-way.
+function showUnsupported() {
+    $('unsupported').textContent = `This browser cannot make video calls: ${page.unsupported}. To join, use a current Chrome, Edge, Firefox or Safari.`;
+    show($('unsupported'), true);
+    $('join-button').disabled = true;
+    $('preview-placeholder').textContent = 'No video calls in this browser';
 }
 
 async function loadRoom() {
@@ -101,6 +113,7 @@ async function loadRoom() {
     show($('room-name'), true);
     document.title = `${room.name || 'Call'} — Parley`;
     show($('join-body'), true);
+    if (page.unsupported) return; // no preview, no Join: see showUnsupported
     $('join-button').disabled = false;
     if (!$('join-name').value) $('join-name').focus();
     else $('join-button').focus();
@@ -108,7 +121,7 @@ async function loadRoom() {
 }
 
 async function onJoinClicked() {
-    if (isJoining()) return;
+    if (isJoining() || page.unsupported) return;
     const name = $('join-name').value.trim();
     if (!name) {
         show($('name-error'), true);

@@ -6,12 +6,14 @@ import { $, show } from './dom.js';
 let bannerTimer = null;
 
 /**
- * showBanner shows a message at the top of the page. kind is "error" or
- * "info"; info banners go away on their own. action is {label, run}.
+ * showBanner shows a message at the top of the page. kind is "error",
+ * "warning" (something is under way, e.g. reconnecting) or "info"; info
+ * banners fade away on their own. action is {label, run}.
  */
 export function showBanner(text, { kind = 'error', action = null, timeout = 0 } = {}) {
     clearTimeout(bannerTimer);
     const banner = $('banner');
+    banner.classList.remove('fading');
     banner.dataset.kind = kind;
     $('banner-text').textContent = text;
     const btn = $('banner-action');
@@ -23,11 +25,18 @@ export function showBanner(text, { kind = 'error', action = null, timeout = 0 } 
     }
     show(btn, !!action);
     show(banner, true);
-    if (timeout || kind === 'info') bannerTimer = setTimeout(hideBanner, timeout || 4000);
+    if (timeout || kind === 'info') bannerTimer = setTimeout(fadeBanner, timeout || 4000);
+}
+
+// fadeBanner lets the banner fade out (style.css), then hides it.
+function fadeBanner() {
+    $('banner').classList.add('fading');
+    bannerTimer = setTimeout(hideBanner, 600);
 }
 
 export function hideBanner() {
     clearTimeout(bannerTimer);
+    $('banner').classList.remove('fading');
     show($('banner'), false);
 }
 
@@ -44,6 +53,7 @@ export function errorText(code, message) {
     case 'too-slow': return 'Your connection could not keep up with the call. Rejoin to try again.';
     case 'too-many-candidates': return 'Your browser sent more network addresses than the server accepts; the call may not connect.';
     case 'network': return 'The server could not be reached. Check your internet connection and try again.';
+    case 'no-webrtc': return 'This browser cannot make video calls. Use a current Chrome, Edge, Firefox or Safari.';
     case 'bad-sdp':
     case 'negotiation': return 'Your browser and the server could not agree on how to send audio and video.';
     case 'bad-request': return message ? `The server refused a request: ${message}` : 'The server refused a request.';

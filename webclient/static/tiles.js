@@ -24,6 +24,8 @@ class Tile {
         this.audio = null;
         this.onTrackChange = () => this.render();
         for (const ev of ['loadedmetadata', 'resize', 'emptied']) this.video.addEventListener(ev, this.onTrackChange);
+        // A new video size may change the tiles' shape: lay out again.
+        for (const ev of ['loadedmetadata', 'resize']) this.video.addEventListener(ev, () => layout());
         if (local) {
             $('grid').prepend(this.el);
         } else {
@@ -88,6 +90,12 @@ class Tile {
                 if (e && e.name === 'NotAllowedError') show($('sound-button'), true);
             });
         }
+    }
+
+    /** aspect is the width/height of the video playing, or 0. */
+    aspect() {
+        const { videoWidth: w, videoHeight: h } = this.video;
+        return w > 0 && h > 0 ? w / h : 0;
     }
 
     // track.muted is not a reliable "no video" signal across browsers, so a
@@ -180,9 +188,15 @@ export function removeTile(id) {
     layout();
 }
 
+/** clearRemoteTiles removes the tiles of the others, keeping the self-view. */
+export function clearRemoteTiles() {
+    for (const id of [...remote.keys()]) removeTile(id);
+    trackOwner.clear();
+}
+
 /** clearTiles removes every tile, the self-view too. */
 export function clearTiles() {
-    for (const id of [...remote.keys()]) removeTile(id);
+    clearRemoteTiles();
     if (self) {
         self.video.srcObject = null;
         self.el.remove();
@@ -197,40 +211,87 @@ export function playAllAudio() {
     for (const tile of remote.values()) tile.playAudio();
 }
 
+// A video is shown whole (letterboxed) rather than filling its tile when
+// filling would crop more than this ratio of it: a 16:9 camera in a
+// portrait tile must not be cut to a sliver.
+const MAX_CROP = 1.25;
+
 /**
  * layout sizes the grid's tiles so they are as large as possible for the
- * space and the number of participants. With one other person the
- * self-view floats in a corner instead.
+ * space and the number of participants, in the shape of the videos they
+ * show. With one other person on a wide screen the self-view floats in a
+ * corner instead; on a tall one (a phone) it takes a tile of its own, so
+ * it never covers the other person.
  */
 export function layout() {
     const grid = $('grid');
+    const header = document.querySelector('.call-header');
+    if (header) document.body.style.setProperty('--call-top', `${Math.round(header.getBoundingClientRect().bottom)}px`);
     const others = remote.size;
-    const pip = others === 1 && !!self;
-    grid.classList.toggle('pip', pip);
     show($('alone-hint'), others === 0 && !!self && document.body.dataset.screen === 'call');
     $('participant-count').textContent = self ? `${others + 1} ${others === 0 ? 'person' : 'people'}` : '';
-    const n = pip ? 1 : others + (self ? 1 : 0);
     const rect = grid.getBoundingClientRect();
     const styles = getComputedStyle(grid);
     const gap = parseFloat(styles.columnGap) || 8;
     const W = rect.width - (parseFloat(styles.paddingLeft) || 0) - (parseFloat(styles.paddingRight) || 0);
     const H = rect.height - (parseFloat(styles.paddingTop) || 0) - (parseFloat(styles.paddingBottom) || 0);
+    const pip = others === 1 && !!self && W >= H;
+    grid.classList.toggle('pip', pip);
+    const n = pip ? 1 : others + (self ? 1 : 0);
     if (n === 0 || W <= 0 || H <= 0) return;
-    const aspects = H > W ? [16 / 9, 4 / 3, 1, 3 / 4] : [16 / 9, 4 / 3];
+    const aspect = tileAspect();
     let best = { area: -1, cols: 1, w: W, h: H };
     for (let cols = 1; cols <= n; cols++) {
         const rows = Math.ceil(n / cols);
         const cellW = (W - gap * (cols - 1)) / cols;
         const cellH = (H - gap * (rows - 1)) / rows;
-        for (const aspect of aspects) {
-            const w = Math.min(cellW, cellH * aspect);
-            const h = w / aspect;
-            // Prefer 16:9 slightly: cameras send it, so less is cropped.
-            const area = w * h * (aspect === 16 / 9 ? 1.15 : 1);
-            if (area > best.area) best = { area, cols, w, h };
-        }
+        const w = Math.min(cellW, cellH * aspect);
+        const h = w / aspect;
+        if (w * h > best.area) best = { area: w * h, cols, w, h };
     }
     grid.style.setProperty('--tile-w', `${Math.floor(best.w)}px`);
     grid.style.setProperty('--tile-h', `${Math.floor(best.h)}px`);
     grid.style.setProperty('--cols', String(best.cols));
+    for (const tile of allTiles()) fitVideo(tile);
+    if (pip) keepNamesClear();
+    else for (const tile of remote.values()) tile.el.style.removeProperty('--label-max');
+}
+
+function allTiles() {
+    return self ? [self, ...remote.values()] : [...remote.values()];
+}
+
+// tileAspect is the shape of the tiles: that of most of the others'
+// videos, else of the self-view, else 16:9.
+function tileAspect() {
+    const counts = new Map();
+    for (const tile of remote.values()) {
+        const a = tile.aspect();
+        if (a) counts.set(a.toFixed(2), (counts.get(a.toFixed(2)) || 0) + 1);
+    }
+    let best = '';
+    for (const [a, c] of counts) if (!best || c > counts.get(best)) best = a;
+    if (best) return Number(best);
+    return (self && self.aspect()) || 16 / 9;
+}
+
+// fitVideo shows a tile's video filling the tile, unless that would crop
+// more than MAX_CROP of it; then the video is shown whole.
+function fitVideo(tile) {
+    const a = tile.aspect();
+    const r = tile.el.getBoundingClientRect();
+    const crop = a && r.width && r.height ? Math.max(a / (r.width / r.height), (r.width / r.height) / a) : 1;
+    tile.el.classList.toggle('fit-whole', crop > MAX_CROP);
+}
+
+// keepNamesClear shortens the name labels that the floating self-view
+// would otherwise cover.
+function keepNamesClear() {
+    const pipRect = self.el.getBoundingClientRect();
+    for (const tile of remote.values()) {
+        tile.el.style.removeProperty('--label-max');
+        const r = tile.el.querySelector('.tile-label').getBoundingClientRect();
+        const overlaps = r.left < pipRect.right && pipRect.left < r.right && r.top < pipRect.bottom && pipRect.top < r.bottom;
+        if (overlaps) tile.el.style.setProperty('--label-max', `${Math.max(48, Math.floor(pipRect.left - 8 - r.left))}px`);
+    }
 }

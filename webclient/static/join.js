@@ -87,6 +87,8 @@ function showUnsupported() {
     show($('unsupported'), true);
     $('join-button').disabled = true;
     $('preview-placeholder').textContent = 'No video calls in this browser';
+    // Nothing to preview, mute or measure.
+    for (const el of document.querySelectorAll('#join-screen .preview-controls, #join-screen .meter-row')) show(el, false);
 }
 
 async function loadRoom() {

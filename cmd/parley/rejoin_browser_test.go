@@ -130,6 +130,62 @@ func TestBrowserRejoinAfterKill(t *testing.T) {
 	slices.Sort(took)
 	t.Logf("rejoin after kill -9, %d trials: p50 %v, max %v", len(took),
 		took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+
+	// Leaving while reconnecting ends the loop: Alice stays out when the
+	// server is back, and Bob has the call to himself.
+	srv.kill(t)
+	if err := waitBanner(ctx, pages[0], "reconnecting"); err != nil {
+		t.Fatalf("Alice was not told the call is reconnecting: %v", err)
+	}
+	if err := chromedp.Do(pages[0].ctx, chromedp.Click(chromedp.CSS("#leave-button"))); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	srv.start(t)
+	waitCall(t, ctx, pages[1], "Bob is back alone", func(st callState) bool {
+		return st.Screen == "call" && st.State == "connected" && st.Tiles == 0
+	})
+	// A loop that went on would have tried again by now: the waits
+	// between its first attempts are 0.5, 1 and 2 s (±30 %).
+	time.Sleep(3 * time.Second)
+	if st := readCall(t, pages[0]); st.Screen != "left" || !strings.Contains(st.LeftTitle, "You left") {
+		t.Errorf("Alice left while reconnecting, then shows %+v", st)
+	}
+	if st := readCall(t, pages[1]); st.Tiles != 0 {
+		t.Errorf("Alice left while reconnecting, yet Bob sees %+v", st)
+	}
+
+	// A deleted room ends the call for good: no rejoin loop.
+	if out, err := exec.Command(srv.bin, "room", "delete", "Restart test", "--data", srv.data).CombinedOutput(); err != nil {
+		t.Fatalf("parley room delete: %v\n%s", err, out)
+	}
+	waitCall(t, ctx, pages[1], "Bob is told the room was deleted", func(st callState) bool {
+		return st.Screen == "left" && strings.Contains(st.LeftTitle, "deleted")
+	})
+}
+
+func readCall(t *testing.T, b *browser) callState {
+	t.Helper()
+	st, err := chromedp.Run(b.ctx, chromedp.Evaluate[callState](readCallState))
+	if err != nil {
+		t.Fatalf("read the page: %v", err)
+	}
+	return st
+}
+
+// waitCall waits up to 30 s until b's call state satisfies ok.
+func waitCall(t *testing.T, ctx context.Context, b *browser, what string, ok func(callState) bool) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var last callState
+	err := pollEvery(tctx, 100*time.Millisecond, func() (bool, error) {
+		st, err := chromedp.Run(b.ctx, chromedp.Evaluate[callState](readCallState))
+		last = st
+		return err == nil && ok(st), err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v (last %+v)", what, err, last)
+	}
 }
 
 // joinAs opens the room link in b, waits for the camera preview, types
@@ -167,13 +223,16 @@ type callState struct {
 	VideoWidth int    `json:"videoWidth"`
 	Frames     int    `json:"frames"`
 	Banner     string `json:"banner"`
+	Screen     string `json:"screen"`    // landing, join, call or left
+	LeftTitle  string `json:"leftTitle"` // the title of the "left" screen
 }
 
 const readCallState = `(() => {
 	const tiles = [...document.querySelectorAll('.tile.remote')];
 	const out = {state: document.querySelector('#connection-state').dataset.state, tiles: tiles.length,
 		remoteId: '', videoWidth: 0, frames: 0,
-		banner: document.querySelector('#banner').hidden ? '' : document.querySelector('#banner-text').textContent};
+		banner: document.querySelector('#banner').hidden ? '' : document.querySelector('#banner-text').textContent,
+		screen: document.body.dataset.screen, leftTitle: document.querySelector('#left-title').textContent};
 	if (tiles.length) {
 		const v = tiles[0].querySelector('video');
 		out.remoteId = tiles[0].dataset.participantId;

@@ -19,7 +19,9 @@ import {
 // session may not meet. Any other reason (room-deleted, a bad token, a
 // reason this page does not know) ends the call.
 const REJOIN_BYES = new Set(['server-shutdown', 'media-failed']);
-const REJOIN_ERRORS = new Set(['network', 'rate-limited', 'internal', 'join-timeout', 'offer-timeout', 'too-slow']);
+const REJOIN_ERRORS = new Set([
+    'network', 'rate-limited', 'internal', 'server-shutdown', 'join-timeout', 'offer-timeout', 'too-slow',
+]);
 
 const STATE_TEXT = {
     new: 'Connecting…',
@@ -49,7 +51,11 @@ const call = {
     // rejoin is the rejoin loop under way, or null:
     // {attempt, started (ms), timer, restarting (the server said so)}.
     rejoin: null,
-    back: false, // rejoined: say "Back in the call" once media flows
+    // back is the rejoin loop that joined again, until its media flows
+    // (then "Back in the call"); a loop started before that carries on
+    // from it, so a media connection that never comes up still gives up
+    // after REJOIN.giveUpMs.
+    back: null,
 };
 
 /**
@@ -83,6 +89,7 @@ export function isJoining() {
 async function rejoin() {
     hideBanner();
     stopRejoinLoop();
+    call.back = null;
     const old = call.client;
     call.client = null; // so its "closed" event is ignored
     if (old) old.close();
@@ -186,7 +193,7 @@ function onConnectionState(state) {
     if (call.back && state === 'connecting') state = 'reconnecting';
     setConnectionState(state);
     if (state === 'connected' && call.back) {
-        call.back = false;
+        call.back = null;
         showBanner('Back in the call', { kind: 'info', timeout: 5000 });
     }
 }
@@ -217,6 +224,7 @@ function shouldRejoin({ expected, bye, error }) {
 /** endCall shows the "left" screen, saying why the call ended. */
 function endCall({ expected = true, bye = null, error = null, title = '', text = '' }) {
     stopRejoinLoop();
+    call.back = null;
     call.client = null;
     clearTiles();
     stopLocalMedia();
@@ -257,14 +265,19 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
  */
 function startRejoinLoop(restarting) {
     if (call.rejoin) return;
-    call.rejoin = { attempt: 0, started: Date.now(), timer: null, restarting };
-    call.back = false;
+    const prev = call.back;
+    call.back = null;
+    call.rejoin = prev
+        ? { attempt: prev.attempt, started: prev.started, timer: null, restarting: restarting || prev.restarting }
+        : { attempt: 0, started: Date.now(), timer: null, restarting };
     setConnectionState('reconnecting');
     $('grid').classList.add('reconnecting');
     show($('sound-button'), false);
     if (restarting) {
         showBanner('The server is restarting…', { kind: 'warning' });
-        call.rejoin.timer = setTimeout(rejoinAttempt, backoffDelay(1));
+        call.rejoin.timer = setTimeout(rejoinAttempt, backoffDelay(call.rejoin.attempt + 1));
+    } else if (prev) {
+        call.rejoin.timer = setTimeout(rejoinAttempt, backoffDelay(prev.attempt));
     } else {
         rejoinAttempt();
     }
@@ -301,7 +314,7 @@ async function rejoinAttempt() {
         }), timeout]);
         if (call.rejoin !== r) return;
         call.rejoin = null;
-        call.back = true;
+        call.back = r;
         setConnectionState('reconnecting');
         showBanner('Rejoined: connecting audio and video…', { kind: 'warning' });
         if (client.state === 'connected') onConnectionState('connected');

@@ -62,12 +62,12 @@ func TestBrowserRejoinAfterKill(t *testing.T) {
 		ids[i] = st.RemoteID
 	}
 
-	const trials = 3
+	const trials = 5
 	var took []time.Duration
 	for trial := 1; trial <= trials; trial++ {
 		srv.kill(t)
 		if trial == 1 {
-			// Held down long enough to see what the user sees meanwhile.
+			// Held down long enough to see what the user sees meanwhile,
 			for i, b := range pages {
 				if err := waitBanner(ctx, b, "reconnecting"); err != nil {
 					b.screenshot(t, fmt.Sprintf("rejoin-%d-no-banner", i))
@@ -76,6 +76,9 @@ func TestBrowserRejoinAfterKill(t *testing.T) {
 			}
 			pages[0].screenshot(t, "reconnecting-desktop")
 			pages[1].screenshot(t, "reconnecting-mobile")
+			// Down for 8 s, as in a real restart, so that the pages'
+			// waits between attempts have grown to their 3 s cap.
+			time.Sleep(8 * time.Second)
 		}
 		srv.start(t)
 		answered := time.Now()

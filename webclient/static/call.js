@@ -317,7 +317,15 @@ async function rejoinAttempt() {
         call.back = r;
         setConnectionState('reconnecting');
         showBanner('Rejoined: connecting audio and video…', { kind: 'warning' });
-        if (client.state === 'connected') onConnectionState('connected');
+        if (client.state === 'connected') {
+            onConnectionState('connected');
+        } else if (!local.stream || local.stream.getTracks().length === 0) {
+            // Nothing to send: the server may have nothing to offer yet
+            // either, so there is no media connection to wait for.
+            call.back = null;
+            setConnectionState(client.state);
+            showBanner('Back in the call', { kind: 'info', timeout: 5000 });
+        }
     } catch (e) {
         client.close();
         if (call.client === client) call.client = null;

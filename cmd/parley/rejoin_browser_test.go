@@ -452,3 +452,30 @@ func freeMediaPort(t *testing.T) int {
 	t.Fatal("no port free for both UDP and TCP")
 	return 0
 }
+
+// TestBrowserBackoff checks the web client's rejoin schedule (backoff.js)
+// in Chromium: 0.5 s doubling to a 3 s cap, moved by at most ±30 %.
+func TestBrowserBackoff(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := newBrowser(t, ctx, exe)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(m.LocalURL()+"/")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[][]int](`import('/assets/backoff.js').then((m) =>
+		[0, 0.5, 1].map((r) => [1, 2, 3, 4, 5, 10, 1000].map((a) => m.backoffDelay(a, m.REJOIN, () => r))))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{
+		{350, 700, 1400, 2100, 2100, 2100, 2100},  // random 0: 30 % early
+		{500, 1000, 2000, 3000, 3000, 3000, 3000}, // random 0.5: on time
+		{650, 1300, 2600, 3900, 3900, 3900, 3900}, // random 1: 30 % late
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("backoffDelay for attempts 1, 2, 3, 4, 5, 10, 1000 = %v, want %v", got, want)
+	}
+}

@@ -233,9 +233,9 @@ func TestBrowserCall(t *testing.T) {
 	}
 	browsers[1].screenshot(t, "left")
 
-	// The server going away is shown to Alice.
+	// The server going away is shown to Alice, who starts rejoining.
 	m.Close()
-	if err := waitText(browsers[0].ctx, "#banner", "shut"); err != nil {
+	if err := waitText(browsers[0].ctx, "#banner", "restarting"); err != nil {
 		browsers[0].screenshot(t, "shutdown-failed")
 		t.Fatalf("Alice was not told the server stopped: %v", err)
 	}

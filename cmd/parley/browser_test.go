@@ -127,6 +127,7 @@ const readMediaState = `(async () => {
 		out.frames = q ? q.totalVideoFrames : 0;
 	}
 	for (const pc of (window.__pcs || [])) {
+		if (pc.signalingState === 'closed') continue; // the join page's WebRTC probe, or a session before a rejoin
 		const stats = await pc.getStats();
 		stats.forEach(s => {
 			if (s.type === 'inbound-rtp' && s.kind === 'audio') {

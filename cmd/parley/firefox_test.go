@@ -205,6 +205,7 @@ const readCallMedia = `(async () => {
 	out.framesDecoded = 0;
 	out.mLines = 0;
 	for (const pc of (window.__pcs || [])) {
+		if (pc.signalingState === 'closed') continue; // the join page's WebRTC probe, or a session before a rejoin
 		const sdp = pc.remoteDescription ? pc.remoteDescription.sdp : '';
 		out.mLines += (sdp.match(/^m=/gm) || []).length;
 		(await pc.getStats()).forEach(s => {

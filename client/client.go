@@ -533,6 +533,19 @@ func (c *Client) Leave() error {
 	return errors.Join(err, c.Close())
 }
 
+// Vanish closes the client as a lost network would, with no word to the
+// server: the TCP connection under the WebSocket ends without a close
+// frame or leave, and the media sockets close before the PeerConnection
+// does, so no DTLS close_notify goes out either. Tests use it to check
+// that the server cleans up after a participant on its own.
+func (c *Client) Vanish() error {
+	err := c.conn.Close()
+	if c.pc != nil {
+		err = errors.Join(err, c.pc.SCTP().Transport().ICETransport().Stop())
+	}
+	return errors.Join(err, c.Close())
+}
+
 // Close drops the connection and the media without saying goodbye.
 func (c *Client) Close() error {
 	c.mu.Lock()

@@ -181,3 +181,32 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	}
 	return n, nil
 }
+
+// maxCheckErrors bounds the problems Check reports; a badly damaged file
+// can have one per page.
+const maxCheckErrors = 10
+
+// Check verifies the consistency of the whole file, as `bbolt check` does
+// (bbolt's Tx.Check: every page reachable exactly once or free, the free
+// list agreeing with the tree, keys in order), in a read transaction that
+// does not block writers. It returns nil for a sound file, and otherwise
+// an error wrapping ErrCorrupt that lists the first problems found.
+func (db *DB) Check() error {
+	var problems []error
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() { // drain: Check's goroutine ends when the channel closes
+			if n++; len(problems) < maxCheckErrors {
+				problems = append(problems, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("store: check: %w: %d problems: %w", ErrCorrupt, n, errors.Join(problems...))
+	}
+	return nil
+}

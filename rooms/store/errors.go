@@ -20,4 +20,9 @@ var (
 	// ErrInvalidPublicURL means SetPublicURL was given something other than
 	// an absolute http or https URL.
 	ErrInvalidPublicURL = errors.New("invalid public URL")
+
+	// ErrCorrupt means Check found the file inconsistent: pages lost or
+	// used twice, a free list that disagrees with the tree, keys out of
+	// order. Restore a backup.
+	ErrCorrupt = errors.New("database file is inconsistent")
 )

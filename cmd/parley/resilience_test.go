@@ -32,12 +32,13 @@ const (
 	// long-lived listener hears them. It is off because the server fails
 	// it today: every track that comes and goes leaves an inactive
 	// transceiver (an m-line) in each long-lived peer's PeerConnection,
-	// which Pion never recycles, so the long-lived peers' memory grows by
-	// tens of kB per visiting publisher (the heap check fails after 100
-	// cycles) and their offers grow by ~300 bytes per track until, after
-	// ~200 visiting publishers, the answer passes protocol.MaxMessageBytes
-	// and the long-lived participant is disconnected with too-large.
-	// Turn it on once the sfu reuses down-track transceivers.
+	// which Pion never recycles. The long-lived peers' heap grows by tens
+	// of kB per visiting publisher (1.9 MB to 4.8 MB in the 100 warm-up
+	// cycles), their offers by ~300 bytes per track (60 kB at 198
+	// m-lines; protocol.MaxMessageBytes is 64 KiB), and after ~200
+	// visiting publishers both long-lived participants lose their
+	// connection and no one hears the newcomers. Turn it on once the sfu
+	// reuses down-track transceivers.
 	churnPublish = false
 	// churnWarmup cycles run before the baseline is taken, so that what
 	// is allocated once (Pion's and the runtime's lazily built state, pools,

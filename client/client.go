@@ -544,6 +544,27 @@ func (c *Client) Leave() error {
 	return errors.Join(err, c.Close())
 }
 
+// Vanish closes the client as a lost network would, with no word to the
+// server: the TCP connection under the WebSocket ends without a close
+// frame or leave, and the media sockets close before the PeerConnection
+// does, so no DTLS close_notify goes out either. Tests use it to check
+// that the server cleans up after a participant on its own. It waits for
+// the read loop to end first: Pion's Close can hang if the media sockets
+// close while an offer is being applied.
+func (c *Client) Vanish() error {
+	err := c.conn.Close()
+	c.mu.Lock()
+	reading := c.reading
+	c.mu.Unlock()
+	if reading {
+		<-c.done
+	}
+	if c.pc != nil {
+		err = errors.Join(err, c.pc.SCTP().Transport().ICETransport().Stop())
+	}
+	return errors.Join(err, c.Close())
+}
+
 // Close drops the connection and the media without saying goodbye.
 func (c *Client) Close() error {
 	c.mu.Lock()

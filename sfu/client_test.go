@@ -32,6 +32,8 @@ type testClient struct {
 	ready   chan struct{} // closed once peer is set
 	done    chan struct{} // closed by close; ends the client's goroutines
 	wg      sync.WaitGroup
+	wgMu    sync.Mutex // orders wg.Add after close's Wait has begun
+	closing bool       // guarded by wgMu: no more goroutines
 
 	// Events from the sfu callbacks, handled in order by loop.
 	evMu   sync.Mutex
@@ -183,6 +185,11 @@ func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *we
 }
 
 func (c *testClient) goroutine(f func()) {
+	c.wgMu.Lock()
+	defer c.wgMu.Unlock()
+	if c.closing {
+		return // a Pion callback as the client closes
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -210,6 +217,9 @@ func (c *testClient) close() {
 	}
 	close(c.done)
 	_ = c.pc.GracefulClose()
+	c.wgMu.Lock()
+	c.closing = true
+	c.wgMu.Unlock()
 	c.wg.Wait()
 }
 

@@ -219,6 +219,9 @@ func TestLongCallSDPStaysBounded(t *testing.T) {
 			return alice.settled(t)
 		})
 		maxLines = max(maxLines, len(mediaLines(alice.lastOffer().SDP)))
+		if maxLines > 2+2*batch {
+			t.Fatalf("after %d joins alice's offer has %d m-lines, want at most %d", (b+1)*batch, maxLines, 2+2*batch)
+		}
 		var gone []string
 		for _, o := range others {
 			o.leave(t)
@@ -257,4 +260,47 @@ func TestLongCallSDPStaysBounded(t *testing.T) {
 	}
 	t.Logf("after %d cycles: %d m-lines, %d bytes", cycles, len(ms), len(o.SDP))
 	zed.leave(t)
+}
+
+// TestOfferTimeoutThenReuse: bob stops answering in the middle of a call;
+// the offer he leaves unanswered times out and closes him, and that jams
+// nothing: alice's offer frees his m-lines, and dave, who joins later, is
+// negotiated with everyone, his tracks reaching alice on bob's old mids.
+func TestOfferTimeoutThenReuse(t *testing.T) {
+	s := newTestSFU(t)
+	r := s.NewRouter("hung")
+	alice := newTestClient(t, r, "alice", true)
+	timedOut := make(chan struct{})
+	bob := newTestClientCfg(t, r, "bob", true, clientAPI(t), func(cfg *PeerConfig) {
+		cfg.OfferTimeout = 500 * time.Millisecond
+		cfg.OnOfferTimeout = func() { close(timedOut) }
+	})
+	waitFor(t, 10*time.Second, "alice and bob to receive each other", func() bool {
+		return alice.receiving("bob", 5) && bob.receiving("alice", 5)
+	})
+	bobs := linesOf(mediaLines(alice.lastOffer().SDP), "bob")
+
+	bob.ignoreOffers.Store(true)
+	carol := newTestClient(t, r, "carol", true) // bob is offered carol's tracks
+	select {
+	case <-timedOut:
+	case <-time.After(10 * time.Second):
+		t.Fatal("bob's unanswered offer did not time out")
+	}
+	waitFor(t, 10*time.Second, "alice's offer without bob, answered", func() bool { return alice.settled(t, "bob") })
+
+	dave := newTestClient(t, r, "dave", true)
+	waitFor(t, 10*time.Second, "everyone to receive dave, and dave everyone", func() bool {
+		return alice.receiving("dave", 20) && carol.receiving("dave", 20) &&
+			dave.receiving("alice", 20) && dave.receiving("carol", 20)
+	})
+	daves := linesOf(mediaLines(alice.lastOffer().SDP), "dave")
+	for _, kind := range []string{"audio", "video"} {
+		if daves[kind].mid != bobs[kind].mid {
+			t.Errorf("dave's %s on alice's mid %q, want bob's old %q", kind, daves[kind].mid, bobs[kind].mid)
+		}
+		if st, _ := alice.stats("dave-" + kind); st.bad != 0 {
+			t.Errorf("alice got %d bad packets of dave's %s", st.bad, kind)
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // mediaLine is one m-line of an offer, as a test reads it.
@@ -302,5 +304,91 @@ func TestOfferTimeoutThenReuse(t *testing.T) {
 		if st, _ := alice.stats("dave-" + kind); st.bad != 0 {
 			t.Errorf("alice got %d bad packets of dave's %s", st.bad, kind)
 		}
+	}
+}
+
+// TestSendingOnDownTrackMLineIsIgnored: a down-track's m-line is sendrecv
+// (so that a freed one can be offered recvonly), and a client that sends
+// on it anyway publishes nothing: the server drops what it sends, and the
+// client still receives the down-track on that m-line.
+func TestSendingOnDownTrackMLineIsIgnored(t *testing.T) {
+	s := newTestSFU(t)
+	r := s.NewRouter("sendrecv")
+	pub := newTestClient(t, r, "pub", true)
+	waitFor(t, 10*time.Second, "both tracks published", func() bool { return s.Stats().PublishedTracks == 2 })
+	rp := addRawPeer(t, r, PeerConfig{ID: "viewer"})
+	o := rp.nextOffer(t)
+	audio := linesOf(mediaLines(o.SDP), "pub")["audio"]
+	if audio.direction != "sendrecv" {
+		t.Fatalf("pub's audio m-line %+v, want sendrecv", audio)
+	}
+
+	api := clientAPI(t)
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	got := make(chan string, 4)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { got <- tr.StreamID() })
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			_ = rp.peer.AddCandidate(c.ToJSON())
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
+		t.Fatal(err)
+	}
+	mic, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", "viewer")
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Mid() != audio.mid {
+			continue
+		}
+		sender, err := api.NewRTPSender(mic, pc.SCTP().Transport())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.SetSender(sender, mic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	if linesOf(mediaLines(answer.SDP), "viewer")["audio"].mid != audio.mid {
+		t.Fatalf("the viewer's answer does not send on mid %s:\n%s", audio.mid, answer.SDP)
+	}
+	if err := rp.peer.SetAnswer(answer.SDP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		select {
+		case <-deadline:
+			t.Fatal("viewer not connected")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for i := range 50 {
+		_ = mic.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i) * 960}, Payload: []byte{0xfc, 1, 2, 3}})
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := s.Stats().PublishedTracks; n != 2 {
+		t.Errorf("%d published tracks, want pub's 2 only", n)
+	}
+	if _, ok := pub.stats("viewer-audio"); ok {
+		t.Error("pub receives what the viewer sent on a down-track m-line")
+	}
+	select {
+	case id := <-got:
+		if id != "pub" {
+			t.Errorf("the viewer receives a track of stream %q, want pub", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the viewer receives nothing")
 	}
 }

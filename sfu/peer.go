@@ -679,9 +679,8 @@ func (p *Peer) subscribe(u *upTrack) {
 	p.enqueue(func() { p.addDownTrack(u) })
 }
 
-// addDownTrack runs on run. The down-track goes on a free sendonly
-// transceiver of its kind if there is one (see transceiverSlots), on a new
-// one otherwise.
+// addDownTrack runs on run. The down-track goes on a free transceiver of
+// its kind if there is one (see transceiverSlots), on a new one otherwise.
 func (p *Peer) addDownTrack(u *upTrack) {
 	d := newDownTrack(u, p)
 	p.mu.Lock()
@@ -745,7 +744,7 @@ func (p *Peer) removeDownTrack(d *downTrack) {
 	delete(p.senders, d)
 	p.forgetDownTrack(d)
 	if err := p.pc.RemoveTrack(tr.Sender()); err != nil {
-		// Not known to be inactive (the PeerConnection is closing, most
+		// Not known to be stopped (the PeerConnection is closing, most
 		// likely): never reuse it.
 		p.log.Debug("remove down-track", "track", d.id, "err", err)
 	} else {

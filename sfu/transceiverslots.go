@@ -2,11 +2,11 @@ package sfu
 
 import "github.com/pion/webrtc/v4"
 
-// transceiverSlots keeps a peer's sendonly transceivers whose down-track
+// transceiverSlots keeps a peer's down-track transceivers whose down-track
 // has gone, so that a new down-track of the same kind reuses one rather
-// than adding an m-line: the peer's m-lines stay bounded by its live
-// down-tracks, its publish transceivers (or anchor), and the transceivers
-// freed in the last round of negotiation, however many tracks come and go.
+// than adding an m-line: the peer's m-lines stay bounded by the most
+// down-tracks it has had at once, plus its publish transceivers (or
+// anchor), however many tracks come and go.
 //
 // A transceiver moves through three states. released: its sender was
 // stopped (RemoveTrack), which turns the sendrecv transceiver recvonly, so

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/signaling/protocol"
 )
 
 // sdpMedia is one m-line of an offer: its mid and its msid stream id ("" if
@@ -229,5 +231,51 @@ func TestLongCallStaysSmall(t *testing.T) {
 	}
 	recv.mu.Unlock()
 	zed.leave(t)
+	alice.leave(t)
+}
+
+// TestOfferTimeoutThenRejoin: through the real WebSocket path, a
+// participant that never answers its offer is told offer-timeout and
+// closed, and that jams nothing: alice, who stays, negotiates again when
+// bob joins afterwards, and the two receive each other's media intact.
+func TestOfferTimeoutThenRejoin(t *testing.T) {
+	m := startServerWith(t, nil, func(c *Config) { c.Signaling.OfferTimeout = time.Second })
+	link := createRoom(t, m, "hung")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ids := &idRegistry{ids: map[string]int{}}
+	aliceRecv := &receiver{got: map[string]int{}, ended: map[string]bool{}, indexOf: ids.indexOf}
+	alice := call(t, ctx, m, link, 0, ids, aliceRecv)
+	if err := alice.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "alice's tracks published", func() bool { return m.sfu.Stats().PublishedTracks == 2 })
+
+	silent := joinFrom(t, m, "127.0.0.1", link)
+	for {
+		if _, ok := silent.next().(*protocol.Offer); ok {
+			break // and never answered
+		}
+	}
+	silent.expectError(protocol.CodeOfferTimeout)
+	silent.expectClose(websocket.ClosePolicyViolation)
+	if err := alice.Wait(ctx, func(s client.State) bool { return len(s.Participants) == 0 }); err != nil {
+		t.Fatalf("alice still sees the silent participant: %v", err)
+	}
+
+	bobRecv := &receiver{got: map[string]int{}, ended: map[string]bool{}, indexOf: ids.indexOf}
+	bob := call(t, ctx, m, link, 1, ids, bobRecv)
+	waitFor(t, ctx, "alice and bob to receive each other", func() bool {
+		return aliceRecv.count(bob.ID+"/video") >= 20 && aliceRecv.count(bob.ID+"/audio") >= 20 &&
+			bobRecv.count(alice.ID+"/video") >= 20 && bobRecv.count(alice.ID+"/audio") >= 20
+	})
+	for who, r := range map[string]*receiver{"alice": aliceRecv, "bob": bobRecv} {
+		r.mu.Lock()
+		if len(r.bad) > 0 {
+			t.Errorf("%s received bad packets: %v", who, r.bad[0])
+		}
+		r.mu.Unlock()
+	}
+	bob.leave(t)
 	alice.leave(t)
 }

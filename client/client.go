@@ -528,6 +528,15 @@ func (c *Client) SetMute(audio, video bool) error {
 	return c.write(protocol.Mute{Type: protocol.TypeMute, AudioMuted: audio, VideoMuted: video})
 }
 
+// RemoteSDP returns the server's latest offer as applied, "" before the
+// first (tests read its m-lines).
+func (c *Client) RemoteSDP() string {
+	if d := c.pc.RemoteDescription(); d != nil {
+		return d.SDP
+	}
+	return ""
+}
+
 // Send writes any message to the server (tests use it for bad input).
 func (c *Client) Send(msg any) error { return c.write(msg) }
 

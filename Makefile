@@ -13,7 +13,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/parley ./cmd/parley
 
-## test: gofmt, go vet, every fuzz target for a few seconds (fuzz-smoke), and every test with the race detector (installs Chromium for the browser test when missing)
+## test: gofmt, go vet, every fuzz target for a few seconds (fuzz-smoke), and every test with the race detector (installs Chromium and Firefox ESR for the browser tests when missing)
 test: browser check fuzz-smoke
 	$(GO) test -race -count=1 -timeout 20m ./...
 
@@ -42,12 +42,15 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## browser: install Debian's chromium for the browser test if it is missing
+## browser: install Debian's chromium and firefox-esr for the browser tests if they are missing
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
-		echo "installing chromium for the browser test"; \
+	@pkgs=""; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || pkgs="chromium"; \
+	command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || pkgs="$${pkgs:+$$pkgs }firefox-esr"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "installing $$pkgs for the browser tests"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$pkgs; \
 	fi
 
 ## bench: load benchmark (~4 min, parley-load against a real server) plus the sfu Go benchmarks; writes docs/benchmarks.md

@@ -141,6 +141,33 @@ func TestBboltImporters(t *testing.T) {
 	}
 }
 
+// testOnly are packages only tests may import: helpers that drive browsers.
+var testOnly = []string{module + "/internal/bidi"}
+
+// TestTestOnlyPackages checks that no package's build (tests aside)
+// depends on a test-only package, so the server binary never carries one.
+func TestTestOnlyPackages(t *testing.T) {
+	out := goList(t, "-e", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./...")
+	for _, pkg := range testOnly {
+		if listError(t, "./"+strings.TrimPrefix(pkg, module+"/")) != "" {
+			t.Errorf("test-only package %s does not build; is the list stale?", pkg)
+		}
+	}
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) == 0 || !isOurs(f[0]) {
+			continue
+		}
+		for _, dep := range f[1:] {
+			for _, pkg := range testOnly {
+				if dep == pkg && !within(f[0], pkg) {
+					t.Errorf("%s depends on %s, which only tests may import", f[0], pkg)
+				}
+			}
+		}
+	}
+}
+
 // listError returns go list's error for pkg ("" if none), such as "no Go
 // files in ...".
 func listError(t *testing.T, pkg string) string {

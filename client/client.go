@@ -556,6 +556,15 @@ func (c *Client) SetMute(audio, video bool) error {
 	return c.write(protocol.Mute{Type: protocol.TypeMute, AudioMuted: audio, VideoMuted: video})
 }
 
+// RemoteSDP returns the server's latest offer as applied, "" before the
+// first (tests read its m-lines).
+func (c *Client) RemoteSDP() string {
+	if d := c.pc.RemoteDescription(); d != nil {
+		return d.SDP
+	}
+	return ""
+}
+
 // Send writes any message to the server (tests use it for bad input).
 func (c *Client) Send(msg any) error { return c.write(msg) }
 
@@ -572,6 +581,27 @@ func (c *Client) Leave() error {
 	select {
 	case <-c.Done():
 	case <-time.After(3 * time.Second):
+	}
+	return errors.Join(err, c.Close())
+}
+
+// Vanish closes the client as a lost network would, with no word to the
+// server: the TCP connection under the WebSocket ends without a close
+// frame or leave, and the media sockets close before the PeerConnection
+// does, so no DTLS close_notify goes out either. Tests use it to check
+// that the server cleans up after a participant on its own. It waits for
+// the read loop to end first: Pion's Close can hang if the media sockets
+// close while an offer is being applied.
+func (c *Client) Vanish() error {
+	c.mu.Lock()
+	conn, done, reading := c.conn, c.done, c.reading
+	c.mu.Unlock()
+	err := conn.Close()
+	if reading {
+		<-done
+	}
+	if c.pc != nil {
+		err = errors.Join(err, c.pc.SCTP().Transport().ICETransport().Stop())
 	}
 	return errors.Join(err, c.Close())
 }

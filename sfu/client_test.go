@@ -32,6 +32,8 @@ type testClient struct {
 	ready   chan struct{} // closed once peer is set
 	done    chan struct{} // closed by close; ends the client's goroutines
 	wg      sync.WaitGroup
+	wgMu    sync.Mutex // orders wg.Add after close's Wait has begun
+	closing bool       // guarded by wgMu: no more goroutines
 
 	// Events from the sfu callbacks, handled in order by loop.
 	evMu   sync.Mutex
@@ -41,6 +43,8 @@ type testClient struct {
 	// dropVideo, if not 0, is 1 + the index of the one video packet
 	// sendMedia does not send (its sequence number is the index).
 	dropVideo atomic.Uint32
+	// ignoreOffers makes the client stop answering, as a hung one does.
+	ignoreOffers atomic.Bool
 
 	// Owned by loop.
 	audio, video *webrtc.TrackLocalStaticRTP
@@ -122,6 +126,13 @@ func newTestClient(t testing.TB, r *Router, id string, publish bool) *testClient
 // newTestClientWith is newTestClient with the client's own webrtc.API.
 func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *webrtc.API) *testClient {
 	t.Helper()
+	return newTestClientCfg(t, r, id, publish, api, nil)
+}
+
+// newTestClientCfg is newTestClientWith where adjust, if not nil, adjusts
+// the peer's config before AddPeer.
+func newTestClientCfg(t testing.TB, r *Router, id string, publish bool, api *webrtc.API, adjust func(*PeerConfig)) *testClient {
+	t.Helper()
 	c := &testClient{
 		t: t, id: id, publish: publish,
 		ready:  make(chan struct{}),
@@ -148,7 +159,7 @@ func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *we
 		c.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", "local")
 		c.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "local")
 	}
-	p, err := r.AddPeer(PeerConfig{
+	cfg := PeerConfig{
 		ID:           id,
 		PublishAudio: publish,
 		PublishVideo: publish,
@@ -170,7 +181,11 @@ func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *we
 			c.states = append(c.states, s)
 			c.mu.Unlock()
 		},
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	p, err := r.AddPeer(cfg)
 	if err != nil {
 		_ = pc.Close()
 		t.Fatalf("AddPeer(%s): %v", id, err)
@@ -183,6 +198,11 @@ func newTestClientWith(t testing.TB, r *Router, id string, publish bool, api *we
 }
 
 func (c *testClient) goroutine(f func()) {
+	c.wgMu.Lock()
+	defer c.wgMu.Unlock()
+	if c.closing {
+		return // a Pion callback as the client closes
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -210,6 +230,9 @@ func (c *testClient) close() {
 	}
 	close(c.done)
 	_ = c.pc.GracefulClose()
+	c.wgMu.Lock()
+	c.closing = true
+	c.wgMu.Unlock()
 	c.wg.Wait()
 }
 
@@ -242,6 +265,9 @@ func (c *testClient) loop() {
 
 // handleOffer does what a browser client does with a server offer.
 func (c *testClient) handleOffer(o Offer) {
+	if c.ignoreOffers.Load() {
+		return
+	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
 		c.errorf("%s: SetRemoteDescription: %v", c.id, err)
 		return

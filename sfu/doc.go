@@ -100,6 +100,14 @@
 // the answer arrives. An offer left unanswered for PeerConfig.OfferTimeout
 // (default 15 s) ends the peer, so a silent client holds neither.
 //
+// Each down-track has a sendrecv transceiver. When it goes, its sender
+// stops and the transceiver is offered recvonly; once the client has
+// answered that offer, the next down-track of its kind takes it, with a
+// new RTPSender: the same mid, a new msid and SSRC, and a new RTCP reader
+// and retransmission budget (see transceiverSlots). So a peer's m-lines
+// are bounded by the most down-tracks it has had at once, plus its publish
+// transceivers or anchor, not by how many have come and gone.
+//
 // # Bounds on what a client can make a peer keep
 //
 // A client's remote ICE candidates, trickled or in answers, are bounded per

@@ -12,7 +12,8 @@ import (
 )
 
 // downTrack sends one up-track to one subscriber. It is a webrtc.TrackLocal
-// added to the subscriber's PeerConnection on its own sendonly transceiver.
+// added to the subscriber's PeerConnection on a transceiver of its own,
+// new or taken over from a departed down-track (see transceiverSlots).
 type downTrack struct {
 	// Set at construction.
 	up       *upTrack

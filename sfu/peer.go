@@ -87,11 +87,16 @@ type Peer struct {
 	offerOutstanding bool
 	offerSent        time.Time // when the outstanding offer went out
 	needOffer        bool
-	senders          map[*downTrack]*webrtc.RTPSender
 	remoteCands      []webrtc.ICECandidateInit // received before any answer; counted in remoteKeys
 	remoteKeys       map[string]struct{}       // every distinct remote candidate taken (candidateKey); at most MaxRemoteCandidates
 	remoteBytes      int                       // the size of those, at most MaxRemoteCandidateBytes
 	restartState     restartState              // Hold and RestartICE (restart.go)
+
+	// The down-tracks' transceivers, owned by run: senders holds each
+	// live down-track's (its Sender is the down-track's), slots those
+	// whose down-track has gone, for new down-tracks to reuse.
+	senders map[*downTrack]*webrtc.RTPTransceiver
+	slots   transceiverSlots
 
 	// Local candidates gathered before the first offer went out are held
 	// back so the client never sees a candidate before the offer; guarded
@@ -126,7 +131,7 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 		log:        r.log.With("peer", cfg.ID),
 		done:       make(chan struct{}),
 		wake:       make(chan struct{}, 1),
-		senders:    make(map[*downTrack]*webrtc.RTPSender),
+		senders:    make(map[*downTrack]*webrtc.RTPTransceiver),
 		remoteKeys: make(map[string]struct{}),
 		downTracks: make(map[*downTrack]struct{}),
 		publishing: make(map[*webrtc.RTPReceiver]bool),
@@ -400,6 +405,7 @@ func (p *Peer) sendOffer() bool {
 	p.needOffer, p.restartState.restart = false, false
 	p.offerOutstanding = true
 	p.offerSent = time.Now()
+	p.slots.offered() // not on a resend (resendOffer): that offer's slots are the outstanding one's
 	p.emitOffer(offer.SDP)
 	return true
 }
@@ -450,6 +456,7 @@ func (p *Peer) applyAnswer(sdp string) error {
 	}
 	p.remoteBytes += size
 	p.offerOutstanding = false
+	p.slots.answered()
 	for _, c := range p.remoteCands {
 		if err := p.pc.AddICECandidate(c); err != nil {
 			p.log.Debug("add buffered candidate", "err", err)
@@ -618,8 +625,9 @@ func (p *Peer) releaseCandidates() {
 // onTrack is Pion's OnTrack: the client started sending on one of the
 // publish transceivers. A peer publishes at most one track per publish
 // transceiver: a track on any other transceiver (a receive-only client
-// sending on its anchor m-line) or a second one on the same transceiver (a
-// further SSRC or simulcast layer the client declared in its answer) is
+// sending on its anchor m-line, or a client on a down-track's m-line,
+// which is sendrecv: see sendOn) or a second one on the same transceiver
+// (a further SSRC or simulcast layer the client declared in its answer) is
 // not forwarded, so what a client declares cannot multiply the tracks,
 // transceivers and offers of everyone else in the room.
 func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
@@ -684,7 +692,8 @@ func (p *Peer) subscribe(u *upTrack) {
 	p.enqueue(func() { p.addDownTrack(u) })
 }
 
-// addDownTrack runs on run.
+// addDownTrack runs on run. The down-track goes on a free transceiver of
+// its kind if there is one (see transceiverSlots), on a new one otherwise.
 func (p *Peer) addDownTrack(u *upTrack) {
 	d := newDownTrack(u, p)
 	p.mu.Lock()
@@ -695,32 +704,64 @@ func (p *Peer) addDownTrack(u *upTrack) {
 	p.downTracks[d] = struct{}{}
 	p.mu.Unlock()
 
-	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
-		Direction: webrtc.RTPTransceiverDirectionSendonly,
-	})
+	tr, reused, err := p.sendOn(d)
 	if err != nil {
 		p.log.Error("add down-track", "track", d.id, "err", err)
 		p.forgetDownTrack(d)
 		return
 	}
+	p.senders[d] = tr
 	sender := tr.Sender()
-	p.senders[d] = sender
+	// The goroutine ends when the sender stops: when the down-track is
+	// removed (RemoveTrack) or the PeerConnection closes.
 	p.sfu.spawn(func() { d.readRTCP(sender) })
 	p.needOffer = true
 	u.requestKeyframe()
-	p.log.Debug("down-track added", "track", d.id)
+	p.log.Debug("down-track added", "track", d.id, "reused", reused)
 }
 
-// removeDownTrack runs on run, after d's up-track has closed.
+// sendOn runs on run. It gives d a transceiver to send on, with a new
+// RTPSender (and so a new SSRC): a free transceiver of d's kind, or a new
+// one. Down-track transceivers are sendrecv, not sendonly, so that a free
+// one is offered recvonly rather than inactive (see transceiverSlots).
+func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err error) {
+	if tr = p.slots.take(d.Kind()); tr != nil {
+		sender, err := p.sfu.api.NewRTPSender(d, p.pc.SCTP().Transport())
+		if err != nil {
+			p.slots.putBack(tr)
+			return nil, false, fmt.Errorf("sender for transceiver %q: %w", tr.Mid(), err)
+		}
+		// SetSender sets the direction back to sendrecv: the next offer
+		// carries d's msid and SSRC on the transceiver's mid.
+		if err := tr.SetSender(sender, d); err != nil {
+			// The transceiver's state is unknown: it is not reused.
+			_ = sender.Stop()
+			return nil, false, fmt.Errorf("reuse transceiver %q: %w", tr.Mid(), err)
+		}
+		return tr, true, nil
+	}
+	tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
+		Direction: webrtc.RTPTransceiverDirectionSendrecv,
+	})
+	return tr, false, err
+}
+
+// removeDownTrack runs on run, after d's up-track has closed. The sender
+// stops (ending d's RTCP reader), its transceiver is recvonly in the next
+// offer, and it is free for reuse once the client has answered that offer.
 func (p *Peer) removeDownTrack(d *downTrack) {
-	sender, ok := p.senders[d]
+	tr, ok := p.senders[d]
 	if !ok {
 		return
 	}
 	delete(p.senders, d)
 	p.forgetDownTrack(d)
-	if err := p.pc.RemoveTrack(sender); err != nil {
+	if err := p.pc.RemoveTrack(tr.Sender()); err != nil {
+		// Not known to be stopped (the PeerConnection is closing, most
+		// likely): never reuse it.
 		p.log.Debug("remove down-track", "track", d.id, "err", err)
+	} else {
+		p.slots.release(tr)
 	}
 	p.needOffer = true
 	p.log.Debug("down-track removed", "track", d.id)

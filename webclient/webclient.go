@@ -3,7 +3,10 @@
 // The client is plain ES modules, HTML and CSS under static/, served by the
 // HTTP layer under /assets/ (index.html also answers / and /r/{link}). No
 // build step: go build embeds the files as they are. static/protocol.js
-// talks to the server (see docs/protocol.md); static/app.js draws the page.
+// talks to the server (see docs/protocol.md); the user interface is split
+// by concern: app.js (entry), join.js (landing and join pages), media.js
+// (camera and microphone), call.js (the call and its connection), tiles.js
+// (video tiles and layout), notices.js (banner and messages), dom.js.
 package webclient
 
 import (

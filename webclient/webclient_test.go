@@ -21,7 +21,8 @@ func embedded(t *testing.T) fs.FS {
 
 func TestFilesHasClient(t *testing.T) {
 	fsys := embedded(t)
-	for _, name := range []string{"index.html", "app.js", "protocol.js", "style.css", "favicon.svg"} {
+	for _, name := range []string{"index.html", "app.js", "protocol.js", "style.css", "favicon.svg",
+		"dom.js", "notices.js", "media.js", "tiles.js", "call.js", "join.js", "backoff.js"} {
 		fi, err := fs.Stat(fsys, name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

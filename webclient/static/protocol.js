@@ -20,6 +20,27 @@ export const FATAL_CODES = new Set([
 ]);
 
 /**
+ * webrtcMissing says why this browser cannot make calls: "" when it can,
+ * else a short reason (no RTCPeerConnection, WebRTC disabled, no camera
+ * API). A page served over plain http is not "missing": its browser can
+ * still watch and listen, only not send (window.isSecureContext).
+ */
+export function webrtcMissing() {
+    const PC = globalThis.RTCPeerConnection;
+    if (typeof PC !== 'function') return 'it has no WebRTC (RTCPeerConnection is missing or turned off)';
+    try {
+        new PC().close();
+    } catch (e) {
+        return `WebRTC is turned off (${e && e.name || e})`;
+    }
+    const md = globalThis.navigator && globalThis.navigator.mediaDevices;
+    if (globalThis.isSecureContext !== false && !(md && typeof md.getUserMedia === 'function')) {
+        return 'it cannot use a camera or microphone (navigator.mediaDevices.getUserMedia is missing)';
+    }
+    return '';
+}
+
+/**
  * ParleyError is thrown by the HTTP join step and by join() when the server
  * refuses. code is the server's stable error code ("room-not-found",
  * "rate-limited", ...) or "network" when the server could not be reached.
@@ -100,6 +121,9 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
  * ParleyClient is one participant's session in one call. It is single-use:
  * after it closes, make a new one to rejoin.
  *
+ * join rejects with code "no-webrtc" (before it connects) in a browser
+ * that cannot make calls; see webrtcMissing.
+ *
  * Events (all CustomEvents; the payload is in event.detail):
  *   joined               {participantId, room, participants}
  *   participant-joined   {participant}
@@ -176,6 +200,14 @@ export class ParleyClient extends EventTarget {
      */
     async join({ name, stream = null, audioMuted = false, videoMuted = false }) {
         if (this._ws) throw new Error('ParleyClient.join called twice');
+        // Never join half-way: without WebRTC the others would see a
+        // silent tile that never plays.
+        const missing = webrtcMissing();
+        if (missing) {
+            const e = new ParleyError('no-webrtc', `This browser cannot make video calls: ${missing}.`);
+            this._finish({ code: 0, reason: '', error: e });
+            throw e;
+        }
         this.localStream = stream;
         this._tracks.audio = stream ? stream.getAudioTracks()[0] || null : null;
         this._tracks.video = stream ? stream.getVideoTracks()[0] || null : null;
@@ -314,7 +346,17 @@ export class ParleyClient extends EventTarget {
         if (msg.room) this.room = msg.room;
         this.participants.clear();
         for (const p of msg.participants || []) this.participants.set(p.id, p);
-        this._createPeerConnection(msg.iceServers || []);
+        try {
+            this._createPeerConnection(msg.iceServers || []);
+        } catch (e) {
+            // WebRTC turned off after the check in join: leave at once
+            // rather than stay in the call as a silent participant.
+            this._send({ type: 'leave' });
+            this._leaving = true;
+            try { this._ws.close(1000); } catch (e2) { /* already closing */ }
+            this._finish({ code: 1000, reason: 'no WebRTC', error: new ParleyError('no-webrtc', `This browser cannot make video calls (${e && e.name || e}).`) });
+            return;
+        }
         this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL_MS);
         if (this.audioMuted || this.videoMuted) {
             this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });

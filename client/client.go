@@ -61,7 +61,7 @@ type Client struct {
 	// set at construction
 	cfg   Config
 	log   *slog.Logger
-	conn  *websocket.Conn
+	wsURL string
 	pc    *webrtc.PeerConnection
 	Audio *webrtc.TrackLocalStaticRTP // nil unless PublishAudio; write RTP here to publish
 	Video *webrtc.TrackLocalStaticRTP // nil unless PublishVideo
@@ -71,9 +71,10 @@ type Client struct {
 	// Opened is when the WebSocket connection was established.
 	Opened time.Time
 
-	writeMu sync.Mutex // serializes WebSocket writes
+	writeMu sync.Mutex      // serializes WebSocket writes; held to replace conn
+	conn    *websocket.Conn // the current WebSocket; replaced by Resume under writeMu and mu
 
-	mu           sync.Mutex // guards the fields below
+	mu           sync.Mutex // guards the fields below, and conn (with writeMu)
 	participants map[string]protocol.Participant
 	self         protocol.Participant // this client's own record, as the server last sent it
 	call         protocol.CallState
@@ -84,9 +85,14 @@ type Client struct {
 	changed      chan struct{}             // closed and replaced on every change
 	closed       bool
 	reading      bool // readLoop was started
+	resumeToken  string
+	history      []string // what the server said about others, in order; at most maxHistory
 
-	done chan struct{} // closed when the read loop ends
+	done chan struct{} // closed when the current connection's read loop ends; replaced by Resume
 }
+
+// maxHistory bounds State.History.
+const maxHistory = 1000
 
 // Join joins the room and returns once the server has answered with
 // joined; media negotiation then continues in the background.
@@ -109,6 +115,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	opened := time.Now()
 	c := &Client{
 		Opened:       opened,
+		wsURL:        wsURL,
 		cfg:          cfg,
 		log:          cfg.Logger,
 		conn:         conn,
@@ -142,10 +149,11 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	c.self = protocol.Participant{ID: joined.ParticipantID, Name: cfg.Name, Role: joined.Role,
 		AudioMuted: !cfg.PublishAudio, VideoMuted: !cfg.PublishVideo}
 	c.call = joined.Call
+	c.resumeToken = joined.ResumeToken
 	c.mu.Lock()
 	c.reading = true
 	c.mu.Unlock()
-	go c.readLoop()
+	go c.readLoop(conn, c.done)
 	return c, nil
 }
 
@@ -328,12 +336,13 @@ func (c *Client) write(msg any) error {
 	return nil
 }
 
-// readLoop handles server messages until the connection ends.
-func (c *Client) readLoop() {
-	defer close(c.done)
+// readLoop handles the server messages of conn until it ends, then
+// closes done.
+func (c *Client) readLoop(conn *websocket.Conn, done chan struct{}) {
 	defer c.notify()
+	defer close(done)
 	for {
-		_, data, err := c.conn.ReadMessage()
+		_, data, err := conn.ReadMessage()
 		if err != nil {
 			c.log.Debug("client connection ended", "participant", c.ID, "err", err)
 			return
@@ -356,11 +365,15 @@ func (c *Client) handle(msg any) error {
 	case *protocol.Candidate:
 		return c.handleCandidate(m)
 	case *protocol.ParticipantJoined:
-		c.update(func() { c.participants[m.Participant.ID] = m.Participant })
+		c.update(func() {
+			c.participants[m.Participant.ID] = m.Participant
+			c.record("joined " + m.Participant.ID)
+		})
 	case *protocol.ParticipantUpdated:
 		c.update(func() {
 			if m.Participant.ID != c.ID {
 				c.participants[m.Participant.ID] = m.Participant
+				c.record("updated " + m.Participant.ID + " " + m.Participant.Connection)
 			} else {
 				c.self = m.Participant
 			}
@@ -368,7 +381,10 @@ func (c *Client) handle(msg any) error {
 	case *protocol.CallUpdated:
 		c.update(func() { c.call = m.Call })
 	case *protocol.ParticipantLeft:
-		c.update(func() { delete(c.participants, m.ParticipantID) })
+		c.update(func() {
+			delete(c.participants, m.ParticipantID)
+			c.record("left " + m.ParticipantID + " " + m.Reason)
+		})
 	case *protocol.Error:
 		c.update(func() { c.errors = append(c.errors, *m) })
 	case *protocol.Bye:
@@ -458,6 +474,13 @@ func drainSender(s *webrtc.RTPSender, onKeyframe func()) {
 	}
 }
 
+// record adds an entry to the history; c.mu held.
+func (c *Client) record(entry string) {
+	if len(c.history) < maxHistory {
+		c.history = append(c.history, entry)
+	}
+}
+
 // update runs f under the lock and wakes waiters.
 func (c *Client) update(f func()) {
 	c.mu.Lock()
@@ -481,7 +504,11 @@ type State struct {
 	Errors       []protocol.Error
 	Bye          string // reason of the server's bye, if any
 	PeerState    webrtc.PeerConnectionState
-	Closed       bool // the WebSocket has ended
+	Closed       bool // the current WebSocket has ended
+	// History is what the server said about the others, in order:
+	// "joined ID", "updated ID CONNECTION", "left ID REASON" (the first
+	// 1000 entries).
+	History []string
 }
 
 // State returns a snapshot.
@@ -492,7 +519,8 @@ func (c *Client) State() State {
 	for k, v := range c.participants {
 		ps[k] = v
 	}
-	st := State{Participants: ps, Self: c.self, Call: c.call, Errors: append([]protocol.Error(nil), c.errors...), Bye: c.bye, PeerState: c.pc.ConnectionState()}
+	st := State{Participants: ps, Self: c.self, Call: c.call, Errors: append([]protocol.Error(nil), c.errors...), Bye: c.bye, PeerState: c.pc.ConnectionState(),
+		History: append([]string(nil), c.history...)}
 	select {
 	case <-c.done:
 		st.Closed = true
@@ -540,14 +568,18 @@ func (c *Client) RemoteSDP() string {
 // Send writes any message to the server (tests use it for bad input).
 func (c *Client) Send(msg any) error { return c.write(msg) }
 
-// Done is closed when the server connection has ended.
-func (c *Client) Done() <-chan struct{} { return c.done }
+// Done is closed when the current server connection has ended.
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
+}
 
 // Leave says goodbye and closes the client.
 func (c *Client) Leave() error {
 	err := c.write(protocol.Leave{Type: protocol.TypeLeave})
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-time.After(3 * time.Second):
 	}
 	return errors.Join(err, c.Close())
@@ -561,12 +593,12 @@ func (c *Client) Leave() error {
 // the read loop to end first: Pion's Close can hang if the media sockets
 // close while an offer is being applied.
 func (c *Client) Vanish() error {
-	err := c.conn.Close()
 	c.mu.Lock()
-	reading := c.reading
+	conn, done, reading := c.conn, c.done, c.reading
 	c.mu.Unlock()
+	err := conn.Close()
 	if reading {
-		<-c.done
+		<-done
 	}
 	if c.pc != nil {
 		err = errors.Join(err, c.pc.SCTP().Transport().ICETransport().Stop())
@@ -583,13 +615,14 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	reading := c.reading
+	conn, done := c.conn, c.done
 	c.mu.Unlock()
-	err := c.conn.Close()
+	err := conn.Close()
 	if c.pc != nil {
 		err = errors.Join(err, c.pc.Close())
 	}
 	if reading {
-		<-c.done
+		<-done
 	}
 	return err
 }

@@ -100,6 +100,10 @@ type member struct {
 	Participant
 	conn Conn
 	seq  int
+	// While Reconnecting (see resume.go): the grace timer, and what to
+	// call if the call lets the member go before it is reattached.
+	grace Timer
+	gone  func()
 }
 
 // New returns an open Call and starts its goroutine, which ends when the
@@ -203,6 +207,8 @@ type JoinRequest struct {
 	Conn       Conn
 	// ICEServers are copied into the joined message.
 	ICEServers []protocol.ICEServer
+	// ResumeToken is copied into the joined message (see Detach).
+	ResumeToken string
 }
 
 // Join admits the participant (through the Policy and the lock), sends it
@@ -258,6 +264,7 @@ func (c *Call) join(req JoinRequest) (Participant, error) {
 		Participants:  others,
 		ICEServers:    nonNil(req.ICEServers),
 		Call:          c.wireState(),
+		ResumeToken:   req.ResumeToken,
 	})
 	c.broadcast(m.ID, protocol.ParticipantJoined{Type: protocol.TypeParticipantJoined, Participant: m.Wire()})
 	if !c.started {
@@ -296,10 +303,14 @@ func (c *Call) Leave(id, reason string) {
 	})
 }
 
-// drop removes m from the participants.
+// drop removes m from the participants. A member let go while
+// reconnecting has its grace timer stopped and its gone called.
 func (c *Call) drop(m *member) {
 	delete(c.parts, m.ID)
 	c.size.Store(int32(len(c.parts)))
+	if m.Reconnecting {
+		c.release(m)
+	}
 }
 
 // left sends the events of m's departure, while the call is open.
@@ -355,6 +366,10 @@ func (c *Call) end(reason string) {
 	c.state, c.reason = StateEnding, reason
 	c.log.Info("call ending", "reason", reason, "participants", len(c.parts))
 	for _, m := range c.sorted() {
+		if m.Reconnecting {
+			c.drop(m) // no connection to close, and none will leave
+			continue
+		}
 		m.conn.Close(reason)
 	}
 	c.event(Event{Kind: EventEnding, Reason: reason})
@@ -430,13 +445,17 @@ func (c *Call) broadcast(except string, msg any) {
 		return
 	}
 	for _, m := range c.sorted() {
-		if m.ID != except {
+		if m.ID != except && !m.Reconnecting {
 			m.conn.Send(data)
 		}
 	}
 }
 
+// sendTo sends msg to m, unless m is reconnecting.
 func (c *Call) sendTo(m *member, msg any) {
+	if m.Reconnecting {
+		return
+	}
 	data, err := json.Marshal(msg)
 	if err != nil {
 		c.log.Error("encode message", "err", err)

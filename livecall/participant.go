@@ -34,6 +34,10 @@ type Participant struct {
 	// forwarding their audio. It ends when the participant unmutes
 	// themselves (a mute with audioMuted false).
 	MutedByHost bool
+	// Reconnecting: the participant's connection dropped and the call
+	// keeps its place until it is reattached or its grace period ends
+	// (Call.Detach). Nothing is sent to it meanwhile.
+	Reconnecting bool
 }
 
 // Wire returns p as the protocol's participant object.
@@ -45,7 +49,15 @@ func (p Participant) Wire() protocol.Participant {
 		AudioMuted:       p.AudioMuted,
 		VideoMuted:       p.VideoMuted,
 		AudioMutedByHost: p.MutedByHost,
+		Connection:       p.connection(),
 	}
+}
+
+func (p Participant) connection() string {
+	if p.Reconnecting {
+		return protocol.ConnectionReconnecting
+	}
+	return protocol.ConnectionConnected
 }
 
 // Conn is how the call reaches one participant: package signaling's

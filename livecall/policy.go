@@ -45,6 +45,12 @@ const (
 	// EventEnding: the call started ending, with Reason; everyone has
 	// been sent bye. Timers are stopped after OnEvent returns.
 	EventEnding
+	// EventReconnecting: the participant's connection dropped; the call
+	// keeps its place for the grace period (Call.Detach). It is followed
+	// by EventReconnected, or by EventLeft with reason disconnected.
+	EventReconnecting
+	// EventReconnected: a reconnecting participant is back (Call.Reattach).
+	EventReconnected
 )
 
 func (k EventKind) String() string {
@@ -61,6 +67,10 @@ func (k EventKind) String() string {
 		return "role-changed"
 	case EventEnding:
 		return "ending"
+	case EventReconnecting:
+		return "reconnecting"
+	case EventReconnected:
+		return "reconnected"
 	}
 	return "unknown"
 }

@@ -90,6 +90,7 @@ type Peer struct {
 	remoteCands      []webrtc.ICECandidateInit // received before any answer; counted in remoteKeys
 	remoteKeys       map[string]struct{}       // every distinct remote candidate taken (candidateKey); at most MaxRemoteCandidates
 	remoteBytes      int                       // the size of those, at most MaxRemoteCandidateBytes
+	restartState     restartState              // Hold and RestartICE (restart.go)
 
 	// The down-tracks' transceivers, owned by run: senders holds each
 	// live down-track's (its Sender is the down-track's), slots those
@@ -358,11 +359,11 @@ func (p *Peer) run() {
 			return
 		}
 		// An answer queued just as the timer fired has been applied above.
-		if p.offerOutstanding && time.Since(p.offerSent) >= p.cfg.OfferTimeout {
+		if p.offerOutstanding && !p.restartState.held && time.Since(p.offerSent) >= p.cfg.OfferTimeout {
 			p.offerExpired()
 			return
 		}
-		if p.needOffer && !p.offerOutstanding && p.sendOffer() {
+		if p.needOffer && !p.offerOutstanding && !p.restartState.held && p.sendOffer() {
 			timer.Reset(p.cfg.OfferTimeout)
 		}
 		if p.offerOutstanding {
@@ -389,7 +390,10 @@ func (p *Peer) requestOffer() { p.needOffer = true }
 
 // sendOffer runs on run. It reports whether an offer went out.
 func (p *Peer) sendOffer() bool {
-	offer, err := p.pc.CreateOffer(nil)
+	if p.restartState.resend && p.resendOffer() {
+		return true
+	}
+	offer, err := p.pc.CreateOffer(p.offerOptions())
 	if err != nil {
 		p.logOfferError("create offer", err)
 		return false
@@ -398,11 +402,17 @@ func (p *Peer) sendOffer() bool {
 		p.logOfferError("set local offer", err)
 		return false
 	}
-	p.needOffer = false
+	p.needOffer, p.restartState.restart = false, false
 	p.offerOutstanding = true
 	p.offerSent = time.Now()
-	p.slots.offered()
-	o := Offer{SDP: offer.SDP}
+	p.slots.offered() // not on a resend (resendOffer): that offer's slots are the outstanding one's
+	p.emitOffer(offer.SDP)
+	return true
+}
+
+// emitOffer runs on run: it hands the offer to the client.
+func (p *Peer) emitOffer(sdp string) {
+	o := Offer{SDP: sdp}
 	if p.audioTr != nil {
 		o.AudioMid = p.audioTr.Mid()
 	}
@@ -414,7 +424,6 @@ func (p *Peer) sendOffer() bool {
 		p.cfg.OnOffer(o)
 	}
 	p.releaseCandidates()
-	return true
 }
 
 // logOfferError logs a failure to make an offer: at debug if the peer or

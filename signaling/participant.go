@@ -1,9 +1,11 @@
 package signaling
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -23,13 +25,12 @@ import (
 // (package sfu). It is the call's livecall.Conn and the peer's callbacks,
 // and hands both on to the session that carries its messages now.
 //
-// The split is what resume after a dropped connection builds on: a
-// participant can outlive its WebSocket because nothing of it lives in the
-// session. Today a participant lives exactly as long as the session that
-// joined it (session.cleanup calls leave); resume will instead detach the
-// session (the participant shown reconnecting, a grace timer on the call's
-// clock) and attach the next one by storing it in sess, keeping the id,
-// role, peer and tracks.
+// A participant can outlive its WebSocket: when the session's connection
+// drops, the session detaches (resume.go): the participant is shown
+// reconnecting, its peer holds its offers, and a grace timer on the call's
+// clock lets it go unless a new session resumes it with its resume token,
+// keeping the id, role, peer and tracks. While detached, sess is nil and
+// whatever the call or the peer sends it is dropped.
 type participant struct {
 	// set at construction
 	id        string
@@ -40,10 +41,17 @@ type participant struct {
 	// and before anything but the call itself uses the participant.
 	call *liveCall
 
-	sess      atomic.Pointer[session]  // the session carrying its messages
+	sess      atomic.Pointer[session]  // the session carrying its messages; nil while detached. Changed under resumeMu
 	peer      atomic.Pointer[sfu.Peer] // set once the call has admitted it
 	audioOff  atomic.Bool              // the call's last word on audio forwarding (SetAudioForwarding)
 	connected atomic.Bool              // the media connection has been up once
+	gone      atomic.Bool              // it has left the call for good: no resume
+
+	// resumeMu serializes the moves between sessions (detach, resume)
+	// and guards tokenHash. It is held while calling into the call and the
+	// peer, so nothing the call's goroutine runs may take it (gone does not).
+	resumeMu  sync.Mutex
+	tokenHash [sha256.Size]byte // of the one resume token that is valid now
 }
 
 // newParticipant returns a participant carried by s.
@@ -69,12 +77,21 @@ func (p *participant) setPeer(peer *sfu.Peer) {
 // leave closes the participant's media and lets the call know it has
 // gone, with reason. Called by the session's run, once.
 func (p *participant) leave(reason string) {
+	p.closeMedia()
+	p.call.call.Leave(p.id, reason)
+}
+
+// closeMedia marks the participant gone for good, forgets it for resume
+// and closes its media peer. It may run on the call's goroutine (gone) and
+// takes no lock but the server's.
+func (p *participant) closeMedia() {
+	p.gone.Store(true)
+	p.srv.forget(p)
 	if peer := p.mediaPeer(); peer != nil {
 		if err := peer.Close(); err != nil {
-			p.session().log.Debug("close peer", "err", err)
+			p.srv.log.Debug("close peer", "participant", p.id, "err", err)
 		}
 	}
-	p.call.call.Leave(p.id, reason)
 }
 
 // The participant is its call's livecall.Conn. These run on the call's
@@ -82,11 +99,20 @@ func (p *participant) leave(reason string) {
 
 var _ livecall.Conn = (*participant)(nil)
 
-// Send implements livecall.Conn.
-func (p *participant) Send(data []byte) { p.session().send(data) }
+// Send implements livecall.Conn. While detached it drops data (the call
+// sends a detached participant nothing anyway).
+func (p *participant) Send(data []byte) {
+	if s := p.session(); s != nil {
+		s.send(data)
+	}
+}
 
 // Close implements livecall.Conn: bye with reason, then close 1001.
-func (p *participant) Close(reason string) { p.session().bye(reason, websocket.CloseGoingAway) }
+func (p *participant) Close(reason string) {
+	if s := p.session(); s != nil {
+		s.bye(reason, websocket.CloseGoingAway)
+	}
+}
 
 // SetAudioForwarding implements livecall.Conn. Before the peer exists the
 // choice waits in audioOff, which setPeer applies; whichever of the two
@@ -100,16 +126,34 @@ func (p *participant) SetAudioForwarding(on bool) {
 
 // The sfu's callbacks (sfu.PeerConfig), from its goroutines; none blocks.
 
-func (p *participant) sendOffer(o sfu.Offer)           { p.session().sendOffer(o) }
-func (p *participant) sendCandidate(c webrtcCandidate) { p.session().sendCandidate(c) }
-func (p *participant) onOfferTimeout()                 { p.session().onOfferTimeout() }
+// While the participant is detached they drop what they carry: its peer
+// is held (no offers), and its candidates and a failed media connection
+// are dealt with by the ICE restart of the resume, or the grace's end.
+
+func (p *participant) sendOffer(o sfu.Offer) {
+	if s := p.session(); s != nil {
+		s.sendOffer(o)
+	}
+}
+
+func (p *participant) sendCandidate(c webrtcCandidate) {
+	if s := p.session(); s != nil {
+		s.sendCandidate(c)
+	}
+}
+
+func (p *participant) onOfferTimeout() {
+	if s := p.session(); s != nil {
+		s.onOfferTimeout()
+	}
+}
 
 func (p *participant) onPeerState(state peerState) {
 	if isConnected(state) && p.connected.CompareAndSwap(false, true) && p.srv.cfg.OnJoined != nil {
 		p.srv.cfg.OnJoined(time.Since(p.joinStart))
 	}
-	if isFailed(state) {
-		p.session().mediaFailed()
+	if s := p.session(); isFailed(state) && s != nil {
+		s.mediaFailed()
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
+	"github.com/parley-dev/parley/throttle"
 )
 
 // TokenVerifier checks a join token and returns its claims.
@@ -78,6 +79,17 @@ type Config struct {
 	// Clock is the live calls' clock; nil means the system clock.
 	Clock livecall.Clock
 
+	// ResumeGrace is how long the place of a participant whose
+	// connection dropped is kept for it to resume (shown reconnecting to
+	// the others), on Clock; default DefaultResumeGrace (30s). Negative:
+	// no grace, a drop is a leave.
+	ResumeGrace time.Duration
+	// Failed resumes (a wrong token) spend an allowance per client
+	// (clientaddr.Key) of ResumeBurst at once, regained at ResumeRate a
+	// second; past it they are answered rate-limited. Defaults 20 and 1.
+	ResumeBurst int
+	ResumeRate  float64
+
 	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
 	// open the WebSocket besides the server's own host.
 	AllowedOrigins []string
@@ -114,6 +126,9 @@ func (c *Config) setDefaults() {
 	if c.MaxUnjoined <= 0 {
 		c.MaxUnjoined = 1024
 	}
+	if c.ResumeGrace == 0 {
+		c.ResumeGrace = DefaultResumeGrace
+	}
 }
 
 // Server accepts WebSocket connections and owns the live calls.
@@ -127,8 +142,11 @@ type Server struct {
 	calls      map[string]*liveCall // by room id
 	sessions   map[*session]struct{}
 	closing    bool
-	unjoined   int                  // sessions holding an unjoined slot
-	unjoinedBy map[netip.Prefix]int // the same, per client key
+	unjoined   int                     // sessions holding an unjoined slot
+	unjoinedBy map[netip.Prefix]int    // the same, per client key
+	parts      map[string]*participant // joined participants by id, for resume (resume.go)
+
+	resumeFails *throttle.Throttle[netip.Prefix] // failed resumes per client key
 
 	wg     sync.WaitGroup // one per live session
 	callWG sync.WaitGroup // one per live call, until it has closed its media
@@ -146,6 +164,9 @@ func New(cfg Config) (*Server, error) {
 		calls:      make(map[string]*liveCall),
 		sessions:   make(map[*session]struct{}),
 		unjoinedBy: make(map[netip.Prefix]int),
+		parts:      make(map[string]*participant),
+
+		resumeFails: throttle.New[netip.Prefix](throttle.Config{Rate: cfg.ResumeRate, Burst: cfg.ResumeBurst}),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -332,6 +353,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		// No session detaches once closing is set: let go of those
+		// detached before, whose grace would keep their calls alive.
+		for _, p := range s.detached() {
+			p.call.call.Leave(p.id, protocol.ReasonServerShutdown)
+		}
 		// Every participant has left, so every call ends: wait for
 		// each to close its media.
 		s.callWG.Wait()

@@ -224,6 +224,8 @@ func (s *session) handle(data []byte) {
 	switch m := msg.(type) {
 	case *protocol.Join:
 		s.handleJoin(m)
+	case *protocol.Resume:
+		s.handleResume(m)
 	case *protocol.Ping:
 		s.sendMsg(protocol.Pong{Type: protocol.TypePong, ID: m.ID})
 	case *protocol.Answer:
@@ -387,6 +389,13 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	token, hash := newResumeToken()
+	// Resumable from the moment the token can be known (joined carries
+	// it); a resume waits on resumeMu until the participant is complete.
+	p.resumeMu.Lock()
+	defer p.resumeMu.Unlock()
+	p.tokenHash = hash
+	s.srv.register(p)
 	// Before the call can send to the participant: its sends log with s.log.
 	s.log = s.log.With("room", room.Name, "participant", p.id)
 	// The call sends joined, and tells the others, before it returns.
@@ -398,8 +407,12 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		VideoMuted: !publish.Video,
 		Conn:       p,
 		ICEServers: s.srv.iceServers(),
+
+		ResumeToken: token,
 	})
 	if err != nil {
+		p.gone.Store(true)
+		s.srv.forget(p)
 		if code, msg, ok := callError(ref, err); ok {
 			s.fatal(code, msg, ref, websocket.ClosePolicyViolation)
 			return
@@ -434,8 +447,16 @@ func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
 	}
-	if s.part != nil {
-		s.part.leave(s.leftReason)
+	if s.part == nil {
+		return
+	}
+	// A drop with no leave, error or bye from either side keeps the
+	// participant's place for the grace period (resume.go).
+	resumable := s.leftReason == protocol.ReasonDisconnected && !s.closeSent.Load()
+	switch s.part.release(s, s.leftReason, resumable) {
+	case detached:
+		s.log.Info("participant reconnecting", "grace", s.srv.cfg.ResumeGrace)
+	case released:
 		s.log.Info("participant left", "reason", s.leftReason)
 	}
 }

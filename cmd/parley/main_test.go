@@ -30,10 +30,18 @@ func testLogger() *slog.Logger {
 // stops it when the test ends.
 func startServer(t *testing.T, dataDir string) *Main {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
+	return startServerConfig(t, Config{DataDir: dataDir})
+}
+
+// startServerConfig is startServer with cfg (Listen, the ports and an
+// empty DataDir are filled in).
+func startServerConfig(t *testing.T, cfg Config) *Main {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
 	}
-	m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: dataDir, UDPPort: 0, TCPPort: 0}, testLogger())
+	cfg.Listen, cfg.UDPPort, cfg.TCPPort = "127.0.0.1:0", 0, 0
+	m := NewMain(cfg, testLogger())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := m.Run(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/signaling"
 )
 
 // Join/leave churn. Constants, not flags, so that `make test` runs the
@@ -78,7 +79,9 @@ func TestJoinLeaveChurn(t *testing.T) {
 	if testing.Short() {
 		cycles = churnCyclesShort
 	}
-	m := startServer(t, "")
+	// A vanished client's place is kept for the resume grace; a short
+	// one lets the server clean up after it within the test.
+	m := startServerConfig(t, Config{Signaling: signaling.Config{ResumeGrace: 200 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	api, err := client.DefaultAPI()

@@ -28,6 +28,7 @@ const (
 	TypeMute      = "mute"
 	TypePing      = "ping"
 	TypeLeave     = "leave"
+	TypeResume    = "resume" // instead of join, to take back a place after a dropped connection
 
 	// Moderation, from hosts only (docs/protocol.md, "Moderation").
 	TypeEndCall         = "end-call"
@@ -50,6 +51,7 @@ const (
 	TypeError              = "error"
 	TypeBye                = "bye"
 	TypeCallUpdated        = "call-updated"
+	TypeResumed            = "resumed"
 )
 
 // Error codes carried by Error.Code. They are stable: clients may switch on them.
@@ -91,6 +93,17 @@ const (
 	// CodeCallLocked: a join refused because a host locked the call (hosts
 	// may still join); closes (1008).
 	CodeCallLocked = "call-locked"
+	// CodeResumeFailed: a resume the server cannot honour (no such
+	// participant, a wrong or used token, a grace period that has passed,
+	// a call that has ended); the connection stays open and unjoined, so
+	// the client may send join on it at once.
+	CodeResumeFailed = "resume-failed"
+)
+
+// The states of Participant.Connection.
+const (
+	ConnectionConnected    = "connected"    // the participant's connection is up
+	ConnectionReconnecting = "reconnecting" // it dropped; the place is kept for the grace period
 )
 
 // Reasons carried by Bye.Reason and ParticipantLeft.Reason.
@@ -144,6 +157,36 @@ type Joined struct {
 	ICEServers    []ICEServer   `json:"iceServers"`   // for the client's RTCPeerConnection
 	Role          string        `json:"role"`         // yours: RoleHost, RoleMember or RoleGuest
 	Call          CallState     `json:"call"`         // the call's state as you join
+	// ResumeToken takes this place back over a new connection if this
+	// one drops (Resume). Single use; each Resumed carries the next.
+	ResumeToken string `json:"resumeToken"`
+}
+
+// Resume, sent instead of Join as the first message of a new connection,
+// takes back the place of a participant whose connection dropped, within
+// the grace period, keeping its id, role and tracks. The server answers
+// Resumed, then an offer that restarts ICE; or an Error with
+// CodeResumeFailed, after which the client joins afresh.
+type Resume struct {
+	Type          string `json:"type"`
+	Version       int    `json:"version"`
+	ParticipantID string `json:"participantId"` // Joined.ParticipantID
+	Token         string `json:"token"`         // the latest resume token: Joined.ResumeToken or Resumed.ResumeToken
+}
+
+// Resumed answers a successful Resume with the call as it is now: what
+// changed while the client was away is not replayed, this replaces it.
+type Resumed struct {
+	Type          string        `json:"type"`
+	Version       int           `json:"version"`
+	ParticipantID string        `json:"participantId"` // unchanged
+	Role          string        `json:"role"`          // yours now (a host may have handed it on)
+	Self          Participant   `json:"self"`          // your record now (e.g. muted by a host meanwhile)
+	Room          Room          `json:"room"`
+	Participants  []Participant `json:"participants"` // everyone else, in join order
+	ICEServers    []ICEServer   `json:"iceServers"`
+	Call          CallState     `json:"call"`
+	ResumeToken   string        `json:"resumeToken"` // the next resume token; the one just used is spent
 }
 
 // CallState is the state of the call every participant is shown.
@@ -168,6 +211,11 @@ type Participant struct {
 	// not forward their audio until they unmute themselves (mute with
 	// audioMuted false). AudioMuted is true meanwhile.
 	AudioMutedByHost bool `json:"audioMutedByHost"`
+	// Connection is ConnectionConnected or ConnectionReconnecting (its
+	// connection dropped and the server keeps its place for the grace
+	// period; it comes back as the same participant, or leaves with
+	// ReasonDisconnected).
+	Connection string `json:"connection"`
 }
 
 // ICEServer is one STUN or TURN server, shaped as RTCIceServer.
@@ -343,6 +391,10 @@ func Decode(data []byte) (any, *Error) {
 		msg = &Ping{}
 	case TypeLeave:
 		msg = &Leave{}
+	case TypeResume:
+		msg = &Resume{}
+	case TypeResumed:
+		msg = &Resumed{}
 	case TypeEndCall:
 		msg = &EndCall{}
 	case TypeRemove:

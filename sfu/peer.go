@@ -281,7 +281,7 @@ func (p *Peer) requestOffer() { p.needOffer = true }
 func (p *Peer) sendOffer() {
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
-		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed { // closed meanwhile: expected
+		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed || isClosedErr(err) { // closed meanwhile: expected
 			p.log.Debug("create offer", "err", err)
 		} else {
 			p.log.Error("create offer", "err", err)
@@ -289,7 +289,7 @@ func (p *Peer) sendOffer() {
 		return
 	}
 	if err := p.pc.SetLocalDescription(offer); err != nil {
-		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		if p.isDone() || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed || isClosedErr(err) {
 			p.log.Debug("set local offer", "err", err) // closed meanwhile: expected
 			return
 		}

@@ -69,7 +69,7 @@ func New(cfg Config) (*SFU, error) {
 	if s.pliInterval <= 0 {
 		s.pliInterval = defaultPLIInterval
 	}
-	lf := pionLoggerFactory{log: s.log}
+	lf := newPionLoggerFactory(s.log, nil)
 
 	// With no IP, "udp" and "tcp" listen on [::] with IPV6_V6ONLY off
 	// (IPv4 peers arrive IPv4-mapped), or on 0.0.0.0 if the host has
@@ -315,4 +315,11 @@ func (s *SFU) spawn(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// isClosedErr reports whether err says the PeerConnection was closed:
+// normal when a peer leaves while something is in flight, so not worth a
+// warning.
+func isClosedErr(err error) bool {
+	return errors.Is(err, webrtc.ErrConnectionClosed)
 }

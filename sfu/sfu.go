@@ -80,6 +80,10 @@ func New(cfg Config) (*SFU, error) {
 		return nil, fmt.Errorf("sfu: listen udp :%d: %w", cfg.UDPPort, err)
 	}
 	s.v4, s.v6 = announcedFamilies(cfg.PublicIPs, s.UDPAddr().IP.To4() == nil)
+	if !s.v4 && !s.v6 {
+		_ = s.udpConn.Close()
+		return nil, fmt.Errorf("sfu: public IPs %v: all IPv6, and this host has no IPv6", cfg.PublicIPs)
+	}
 	s.batch = newBatchConn(s.udpConn)
 	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.batch)
 	if len(cfg.PublicIPs) > 0 {

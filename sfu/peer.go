@@ -420,7 +420,11 @@ func (p *Peer) addDownTrack(u *upTrack) {
 		Direction: webrtc.RTPTransceiverDirectionSendonly,
 	})
 	if err != nil {
-		p.log.Error("add down-track", "track", d.id, "err", err)
+		if isClosedErr(err) { // the peer left meanwhile: expected
+			p.log.Debug("add down-track", "track", d.id, "err", err)
+		} else {
+			p.log.Error("add down-track", "track", d.id, "err", err)
+		}
 		p.forgetDownTrack(d)
 		return
 	}

@@ -7,6 +7,9 @@
 #   scripts/bench.sh                  # all scenarios, ~6 minutes
 #   BENCH_DURATION=30s scripts/bench.sh
 #   BENCH_SCENARIOS="a d" scripts/bench.sh
+#   BENCH_SERVER_CORES=2 scripts/bench.sh   # server unpinned, GOMAXPROCS=2
+#   BENCH_TAGS=parley_syscall scripts/bench.sh  # build parley with these tags
+#   BENCH_GO=0 BENCH_OUT=/tmp/x.md scripts/bench.sh  # no Go benchmarks, elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,9 @@ DUR=${BENCH_DURATION:-20s}
 SCENARIOS=${BENCH_SCENARIOS:-"a b c d e"}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 SVG=${BENCH_SVG:-docs/benchmarks-ramp.svg}
+CORES=${BENCH_SERVER_CORES:-1}
+TAGS=${BENCH_TAGS:-}
+GOBENCH=${BENCH_GO:-1}
 
 work=$(mktemp -d)
 server_pid=""
@@ -24,15 +30,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-on_server=() on_load=()
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+# BENCH_SERVER_CORES=1: the server on CPU 1, the load tool on CPU 0.
+# BENCH_SERVER_CORES=2: neither pinned, the server with GOMAXPROCS=2.
+on_server=(env) on_load=()
+if [ "$CORES" = 2 ]; then
+	on_server=(env GOMAXPROCS=2)
+elif command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
 	on_server=(taskset -c 1) on_load=(taskset -c 0)
 else
 	echo "bench: taskset or a second CPU missing; server and load tool share CPUs" >&2
 fi
 
-echo "bench: building" >&2
-CGO_ENABLED=0 $GO build -o "$work/parley" ./cmd/parley
+echo "bench: building${TAGS:+ with -tags $TAGS}" >&2
+CGO_ENABLED=0 $GO build ${TAGS:+-tags "$TAGS"} -o "$work/parley" ./cmd/parley
 CGO_ENABLED=0 $GO build -o "$work/parley-load" ./cmd/parley-load
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -106,8 +116,12 @@ for s in $SCENARIOS; do
 	esac
 done
 
-echo "bench: go test -bench ./sfu/..." >&2
-$GO test -run '^$' -bench . -benchmem ./sfu/... >"$work/sfu-bench.txt" 2>&1 || echo "bench: sfu benchmarks failed" >&2
+if [ "$GOBENCH" = 1 ]; then
+	echo "bench: go test -bench ./sfu/..." >&2
+	$GO test ${TAGS:+-tags "$TAGS"} -run '^$' -bench . -benchmem ./sfu/... >"$work/sfu-bench.txt" 2>&1 || echo "bench: sfu benchmarks failed" >&2
+else
+	echo "(not run: BENCH_GO=0)" >"$work/sfu-bench.txt"
+fi
 
 # docs/benchmarks.md
 {
@@ -121,10 +135,15 @@ $GO test -run '^$' -bench . -benchmem ./sfu/... >"$work/sfu-bench.txt" 2>&1 || e
 	echo "- Memory: $(awk '/^MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)"
 	echo "- Kernel: $(uname -sr)"
 	echo "- Go: $($GO env GOVERSION)"
-	if [ ${#on_server[@]} -gt 0 ]; then
+	if [ "${on_server[0]}" = taskset ]; then
 		echo "- The server runs pinned to CPU 1 (\`taskset -c 1\`), the load tool to CPU 0, so \"100%\" is one whole core."
+	elif [ "$CORES" = 2 ]; then
+		echo "- Server on two cores: neither process pinned, the server with \`GOMAXPROCS=2\`; \"100%\" is one core of the two."
 	else
 		echo "- No CPU pinning: server and load tool share the cores."
+	fi
+	if [ -n "$TAGS" ]; then
+		echo "- parley built with \`-tags $TAGS\`."
 	fi
 	echo
 	echo "## Method"

@@ -3,12 +3,29 @@ package sfu
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
 
-// maxBatch is how many packets batchConn queues before it must send them.
+// maxBatch is how many packets one batch holds before it must be sent.
 const maxBatch = 64
+
+// maxQueued is the largest packet a batch holds; larger ones (none: the
+// mux's MTU is lower) go straight to the socket.
+const maxQueued = 1500
+
+// batch is one sendmmsg(2)'s worth of queued packets, with the system
+// call's arguments (sys) built once beside the buffers. A batch is owned by
+// batchConn.mu while it is being filled (batchConn.cur) or idle, and by the
+// one goroutine sending it in between.
+type batch struct {
+	n    int // packets queued
+	lens [maxBatch]int
+	dsts [maxBatch]netip.AddrPort
+	bufs [maxBatch][maxQueued]byte
+	sys  batchSys // batchconn_linux.go, batchconn_other.go
+}
 
 // batchConn is the shared media UDP socket under the ICE UDP mux. While
 // at least one fan-out is in progress (between begin and end), it queues
@@ -20,31 +37,47 @@ const maxBatch = 64
 // outside 128-191), and media written while no fan-out runs, go straight
 // to the socket.
 //
-// A queued packet is sent, at the latest, when the last fan-out in
-// progress ends, so a write that would have gone out during a fan-out is
-// delayed by at most that fan-out. A queued write reports success; a
-// send error is not seen by the writer (UDP loses packets anyway).
+// No lock is held across a system call. mu guards only the batch being
+// filled: a writer holds it to copy one packet in, and whoever sends a
+// batch (the writer that filled it, or a fan-out's end) takes it out from
+// under mu and sends it without the lock, so several batches can be in
+// the kernel at once, from different rooms' fan-outs, on different cores.
+// (Go's own net.UDPConn.WriteTo and RawConn.Write serialize every write
+// on a socket with the descriptor's write lock; the system calls here are
+// made inside RawConn.Control, which only holds a shared reference that
+// keeps the descriptor open, and RawConn.Write is used only to wait in the
+// runtime poller when the socket's send buffer is full.)
 //
-// Writes to the socket can block only when the host's own send buffer is
-// full; that would hold back every subscriber alike, never one slow one
+// A queued packet is sent, at the latest, when the fan-out that queued
+// it ends: each end sends the batch being filled. A queued write reports
+// success; a packet the kernel then refuses is skipped and counted
+// (refused), and the rest of its batch is still sent. Packets of one
+// stream can leave out of order only when two batches are in the kernel
+// at once, which needs two cores; RTP receivers reorder.
+//
+// Writes to the socket can wait only when the host's own send buffer is
+// full; that holds back every subscriber alike, never one slow one
 // (there is no per-subscriber buffer on UDP: a slow subscriber's network
 // drops packets, it does not push back).
 type batchConn struct {
 	*net.UDPConn // reads, Close, LocalAddr, deadlines
 
-	active atomic.Int32 // fan-outs in progress
+	// Set at construction.
+	sock       sockSys // the socket's system calls (batchconn_linux.go, batchconn_other.go)
+	maxBatches int     // at most this many batches exist; more writers at once go straight to the socket
 
-	mu   sync.Mutex // guards the fields below
-	n    int        // packets queued
-	lens [maxBatch]int
-	dsts [maxBatch]netip.AddrPort // IPv4 only
-	bufs [maxBatch][1500]byte
-	sys  batchSys // how the batch is sent (batchconn_linux.go, batchconn_other.go)
+	active  atomic.Int32  // fan-outs in progress
+	refused atomic.Uint64 // queued packets the kernel refused
+
+	mu   sync.Mutex // guards the fields below; never held across a system call
+	cur  *batch     // the batch being filled, or nil
+	idle []*batch   // batches sent and ready for reuse
+	made int        // batches allocated
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{UDPConn: c}
-	b.initSys()
+	b := &batchConn{UDPConn: c, maxBatches: max(4, 2*runtime.GOMAXPROCS(0))}
+	b.initSock()
 	return b
 }
 
@@ -56,18 +89,25 @@ func (b *batchConn) begin() {
 	}
 }
 
-// end marks the end of a fan-out; the last one to end sends the queue.
+// end marks the end of a fan-out and sends the batch being filled, which
+// holds the packets this fan-out queued that no one has sent yet.
 func (b *batchConn) end() {
-	if b == nil || b.active.Add(-1) != 0 {
+	if b == nil {
 		return
 	}
+	b.active.Add(-1)
 	b.mu.Lock()
-	b.flushLocked()
+	q := b.cur
+	b.cur = nil
 	b.mu.Unlock()
+	if q != nil {
+		b.send(q)
+	}
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter, so the mux reads
-// without allocating.
+// without allocating. Addresses of IPv4 peers on a dual-stack socket are
+// returned as IPv4, not IPv4-mapped IPv6.
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	return b.readFrom(p)
 }
@@ -75,20 +115,33 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 // WriteToAddrPort implements ice.AddrPortReaderWriter; it is how the ICE
 // mux writes.
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if len(p) == 0 || p[0] < 128 || p[0] > 191 || len(p) > len(b.bufs[0]) || !addr.Addr().Is4() || b.active.Load() == 0 {
+	if len(p) == 0 || p[0] < 128 || p[0] > 191 || len(p) > maxQueued ||
+		b.active.Load() == 0 || !b.sock.canBatch(addr) {
 		return b.writeTo(p, addr)
 	}
 	b.mu.Lock()
-	i := b.n
-	b.n++
-	b.lens[i] = copy(b.bufs[i][:], p)
-	b.dsts[i] = addr
-	// Re-checked under mu: if the last fan-out ended since the check
-	// above, its flush may have missed this packet.
-	if b.n == maxBatch || b.active.Load() == 0 {
-		b.flushLocked()
+	q := b.cur
+	if q == nil {
+		if q = b.takeLocked(); q == nil {
+			b.mu.Unlock()
+			return b.writeTo(p, addr)
+		}
+		b.cur = q
+	}
+	i := q.n
+	q.n++
+	q.lens[i] = copy(q.bufs[i][:], p)
+	q.dsts[i] = addr
+	// active is re-checked under mu: if the last fan-out ended since the
+	// check above, its end may have run before this packet was queued.
+	full := q.n == maxBatch || b.active.Load() == 0
+	if full {
+		b.cur = nil
 	}
 	b.mu.Unlock()
+	if full {
+		b.send(q)
+	}
 	return len(p), nil
 }
 
@@ -100,15 +153,34 @@ func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return b.UDPConn.WriteTo(p, addr)
 }
 
-// flushLocked sends the queued packets. A packet the kernel refuses is
-// skipped.
-func (b *batchConn) flushLocked() {
-	for i := 0; i < b.n; {
-		k, err := b.sendBatch(i, b.n)
-		if err != nil || k <= 0 {
-			k = max(k, 1)
-		}
-		i += k
+// takeLocked returns an empty batch, or nil if maxBatches are all in use.
+func (b *batchConn) takeLocked() *batch {
+	if n := len(b.idle); n > 0 {
+		q := b.idle[n-1]
+		b.idle = b.idle[:n-1]
+		return q
 	}
-	b.n = 0
+	if b.made == b.maxBatches {
+		return nil
+	}
+	b.made++
+	q := new(batch)
+	b.initBatch(q)
+	return q
+}
+
+// send sends q's packets, skipping and counting those the kernel refuses,
+// and returns q to the idle list. It is called without mu, by the
+// goroutine that took q out of cur.
+func (b *batchConn) send(q *batch) {
+	if q.n > 0 {
+		refused, _ := b.sendBatch(q)
+		if refused > 0 {
+			b.refused.Add(uint64(refused))
+		}
+	}
+	q.n = 0
+	b.mu.Lock()
+	b.idle = append(b.idle, q)
+	b.mu.Unlock()
 }

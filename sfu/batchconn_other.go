@@ -2,47 +2,38 @@
 
 package sfu
 
-import (
-	"net"
-	"net/netip"
+import "net/netip"
 
-	"golang.org/x/net/ipv4"
-)
+// Elsewhere than 64-bit Linux, nothing is batched: every write is one
+// WriteToUDPAddrPort. (sendmmsg(2) is Linux's; the raw system calls of
+// batchconn_linux.go need its structure layouts.)
 
-// batchSys sends a batch with golang.org/x/net/ipv4's WriteBatch
-// (sendmmsg(2) where there is one, else a write per packet).
-//
-// Set at construction, then guarded by batchConn.mu.
-type batchSys struct {
-	pc    *ipv4.PacketConn
-	msgs  [maxBatch]ipv4.Message
-	addrs [maxBatch]net.UDPAddr
-}
+type batchSys struct{}
 
-func (b *batchConn) initSys() {
-	s := &b.sys
-	s.pc = ipv4.NewPacketConn(b.UDPConn)
-	for i := range s.msgs {
-		s.msgs[i].Buffers = make([][]byte, 1)
-		s.msgs[i].Addr = &s.addrs[i]
+type sockSys struct{}
+
+func (b *batchConn) initSock() {}
+
+func (b *batchConn) initBatch(*batch) {}
+
+func (sockSys) canBatch(netip.AddrPort) bool { return false }
+
+// sendBatch is not reached (canBatch is false); it sends q's packets one
+// by one.
+func (b *batchConn) sendBatch(q *batch) (refused int, err error) {
+	for i := range q.n {
+		if _, err := b.WriteToUDPAddrPort(q.bufs[i][:q.lens[i]], q.dsts[i]); err != nil {
+			refused++
+		}
 	}
+	return refused, nil
 }
 
-// sendBatch sends the queued packets from to to-1 and returns how many
-// the kernel took.
-func (b *batchConn) sendBatch(from, to int) (int, error) {
-	s := &b.sys
-	for i := from; i < to; i++ {
-		s.msgs[i].Buffers[0] = b.bufs[i][:b.lens[i]]
-		ip := b.dsts[i].Addr().As4()
-		s.addrs[i].IP = append(s.addrs[i].IP[:0], ip[:]...)
-		s.addrs[i].Port = int(b.dsts[i].Port())
-	}
-	return s.pc.WriteBatch(s.msgs[from:to], 0)
-}
-
+// readFrom is ReadFromUDPAddrPort; IPv4 peers on a dual-stack socket are
+// returned as IPv4.
 func (b *batchConn) readFrom(p []byte) (int, netip.AddrPort, error) {
-	return b.ReadFromUDPAddrPort(p)
+	n, addr, err := b.ReadFromUDPAddrPort(p)
+	return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), err
 }
 
 func (b *batchConn) writeTo(p []byte, addr netip.AddrPort) (int, error) {

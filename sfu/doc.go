@@ -10,15 +10,32 @@
 //
 // All peers share one UDP socket (an ICE UDP mux on Config.UDPPort) and,
 // unless disabled, one ICE-TCP listener for clients behind UDP-hostile
-// networks. While a packet is being fanned out, the SRTP packets written
-// to the UDP socket are queued and sent with one sendmmsg(2) per batch
-// rather than one sendto(2) each (batchConn): the system call, not SRTP or
-// Pion, is what forwarding costs most (see PROFILE.md). On Linux every
-// system call on that socket is made raw (syscall.RawSyscall6 inside
-// RawConn.Read/Write; the socket is non-blocking, so none waits): made the
-// usual way, they kept the Go runtime's sysmon thread polling every 20 µs
-// and handing the processor between threads, which under load cost as
-// much as SRTP and Pion together (PROFILE.md, "Under load").
+// networks. Both listen dual-stack on [::] (IPv4 peers arrive
+// IPv4-mapped; 0.0.0.0 on a host without IPv6), and host candidates are
+// announced for IPv4 and IPv6, or, with Config.PublicIPs, for the
+// families of the public addresses only.
+//
+// While a packet is being fanned out, the SRTP packets written to the
+// UDP socket are queued and sent with one sendmmsg(2) per batch rather
+// than one sendto(2) each (batchConn): the system call, not SRTP or Pion,
+// is what forwarding costs most (see PROFILE.md). No lock shared by the
+// rooms is held across a system call: a writer holds batchConn's mutex
+// only to copy a packet into the batch being filled, and a full batch (or
+// the one a fan-out leaves at its end) is taken out and sent without it,
+// so fan-outs on different cores send at once. On Linux the sends are
+// made inside RawConn.Control, because package net's writes and
+// RawConn.Write hold the socket's write lock across the call; RawConn.Write
+// only waits in the poller when the send buffer is full. A partial
+// sendmmsg goes on from the first message not taken; a message the kernel
+// refuses is skipped and counted (Stats.SendErrors).
+//
+// On Linux every system call on that socket is also made raw
+// (syscall.RawSyscall6; the socket is non-blocking, so none waits): made
+// the usual way, they kept the Go runtime's sysmon thread polling every
+// 20 µs and handing the processor between threads, which under load on
+// one core cost as much as SRTP and Pion together (PROFILE.md, "Under
+// load"). Building with -tags parley_syscall makes them the usual way
+// (batchconn_syscall.go), to measure the difference.
 //
 // The interceptors that act only on received media (the NACK generator,
 // receiver reports, TWCC feedback) start their goroutines and tickers when

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -430,7 +429,7 @@ func (p *Peer) emitOffer(sdp string) {
 // its PeerConnection was closed meanwhile (by us, or by Pion on the
 // client's DTLS close_notify), which is expected; at error otherwise.
 func (p *Peer) logOfferError(what string, err error) {
-	if p.isDone() || errors.Is(err, webrtc.ErrConnectionClosed) || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+	if p.isDone() || isClosedErr(err) || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
 		p.log.Debug(what, "err", err)
 		return
 	}
@@ -706,7 +705,11 @@ func (p *Peer) addDownTrack(u *upTrack) {
 
 	tr, reused, err := p.sendOn(d)
 	if err != nil {
-		p.log.Error("add down-track", "track", d.id, "err", err)
+		if isClosedErr(err) { // the peer left meanwhile: expected
+			p.log.Debug("add down-track", "track", d.id, "err", err)
+		} else {
+			p.log.Error("add down-track", "track", d.id, "err", err)
+		}
 		p.forgetDownTrack(d)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 // Config configures an SFU. The zero value is usable: free ports, host
 // candidates from local addresses, ICE-TCP enabled, 500ms PLI throttle.
 type Config struct {
-	UDPPort     int           // the ONE UDP port all media uses (ICE UDP mux, one socket bound to 0.0.0.0). 0 picks a free port.
-	TCPPort     int           // ICE-TCP passive fallback port. 0 picks a free port; -1 disables ICE-TCP.
-	PublicIPs   []string      // if set, announced as host candidates instead of local addresses (SetNAT1To1IPs, host type)
+	UDPPort     int           // the ONE UDP port all media uses (ICE UDP mux, one dual-stack socket on [::], or 0.0.0.0 on a host without IPv6). 0 picks a free port.
+	TCPPort     int           // ICE-TCP passive fallback port, dual-stack like UDPPort. 0 picks a free port; -1 disables ICE-TCP.
+	PublicIPs   []string      // if set, announced as host candidates instead of local addresses (SetNAT1To1IPs, host type), IPv4 and/or IPv6; only the families given are announced
 	Loopback    bool          // include loopback candidates (local use and tests)
 	PLIInterval time.Duration // minimum gap between keyframe requests (PLI) sent to one publisher track; 0 means 500ms
 	Logger      *slog.Logger  // nil means slog.Default()
@@ -35,6 +36,7 @@ type SFU struct {
 	udpConn     *net.UDPConn
 	batch       *batchConn // udpConn as the mux sees it
 	udpMux      ice.UDPMux
+	v4, v6      bool             // the address families candidates are announced for
 	tcpLn       *net.TCPListener // nil when ICE-TCP is disabled
 	tcpMux      ice.TCPMux       // nil when ICE-TCP is disabled
 
@@ -67,17 +69,28 @@ func New(cfg Config) (*SFU, error) {
 	if s.pliInterval <= 0 {
 		s.pliInterval = defaultPLIInterval
 	}
-	lf := pionLoggerFactory{log: s.log}
+	lf := newPionLoggerFactory(s.log, nil)
 
+	// With no IP, "udp" and "tcp" listen on [::] with IPV6_V6ONLY off
+	// (IPv4 peers arrive IPv4-mapped), or on 0.0.0.0 if the host has
+	// no IPv6.
 	var err error
-	s.udpConn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4zero, Port: cfg.UDPPort})
+	s.udpConn, err = net.ListenUDP("udp", &net.UDPAddr{Port: cfg.UDPPort})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp :%d: %w", cfg.UDPPort, err)
 	}
+	s.v4, s.v6 = announcedFamilies(cfg.PublicIPs, s.UDPAddr().IP.To4() == nil)
+	if !s.v4 && !s.v6 {
+		_ = s.udpConn.Close()
+		return nil, fmt.Errorf("sfu: public IPs %v: all IPv6, and this host has no IPv6", cfg.PublicIPs)
+	}
 	s.batch = newBatchConn(s.udpConn)
 	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.batch)
+	if len(cfg.PublicIPs) > 0 {
+		s.udpMux = familyMux{UDPMux: s.udpMux, v4: s.v4, v6: s.v6, loopback: cfg.Loopback}
+	}
 	if cfg.TCPPort >= 0 {
-		s.tcpLn, err = net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4zero, Port: cfg.TCPPort})
+		s.tcpLn, err = net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
 		if err != nil {
 			_ = s.udpMux.Close()
 			_ = s.udpConn.Close()
@@ -132,10 +145,21 @@ func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEUDPMux(s.udpMux)
-	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	var networks []webrtc.NetworkType
+	if s.v4 {
+		networks = append(networks, webrtc.NetworkTypeUDP4)
+	}
+	if s.v6 {
+		networks = append(networks, webrtc.NetworkTypeUDP6)
+	}
 	if s.tcpMux != nil {
 		se.SetICETCPMux(s.tcpMux)
-		networks = append(networks, webrtc.NetworkTypeTCP4)
+		if s.v4 {
+			networks = append(networks, webrtc.NetworkTypeTCP4)
+		}
+		if s.v6 {
+			networks = append(networks, webrtc.NetworkTypeTCP6)
+		}
 	}
 	se.SetNetworkTypes(networks)
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
@@ -148,6 +172,46 @@ func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
 		webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se),
 	), nil
+}
+
+// announcedFamilies returns the address families host candidates are
+// announced for: those of publicIPs if any are given, else IPv4 and, if
+// the socket is dual-stack, IPv6.
+func announcedFamilies(publicIPs []string, dualStack bool) (v4, v6 bool) {
+	if len(publicIPs) == 0 {
+		return true, dualStack
+	}
+	for _, ip := range publicIPs {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			v4 = v4 || a.Unmap().Is4()
+			v6 = v6 || !a.Unmap().Is4()
+		}
+	}
+	return v4, v6 && dualStack
+}
+
+// familyMux is the UDP mux announcing only the local addresses of the
+// chosen families, when Config.PublicIPs gives only some: Pion keeps a
+// local address whose family no public IP replaces. Pion's agent skips
+// loopback addresses itself only for its own mux type, so familyMux does
+// it too.
+type familyMux struct {
+	ice.UDPMux
+	v4, v6, loopback bool
+}
+
+func (m familyMux) GetListenAddresses() []net.Addr {
+	var out []net.Addr
+	for _, a := range m.UDPMux.GetListenAddresses() {
+		ua, ok := a.(*net.UDPAddr)
+		if !ok || ua.IP.IsLoopback() && !m.loopback {
+			continue
+		}
+		if is4 := ua.IP.To4() != nil; is4 && m.v4 || !is4 && m.v6 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // UDPAddr returns the bound media UDP address.
@@ -255,4 +319,11 @@ func (s *SFU) spawn(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// isClosedErr reports whether err says the PeerConnection was closed:
+// normal when a peer leaves while something is in flight, so not worth a
+// warning.
+func isClosedErr(err error) bool {
+	return errors.Is(err, webrtc.ErrConnectionClosed)
 }

@@ -18,6 +18,7 @@ type Stats struct {
 	PLIsOut               uint64 // keyframe requests sent to publishers
 	KeyframeRequestsIn    uint64 // PLI/FIR received from subscribers
 	Dropped               uint64 // packets not delivered to a subscriber (queue full, write error, waiting for keyframe is NOT a drop)
+	SendErrors            uint64 // packets queued for the UDP socket that the kernel then refused (batchConn)
 }
 
 // Stats returns the SFU's counters. The per-packet counters live on each
@@ -36,6 +37,9 @@ func (s *SFU) Stats() Stats {
 		RetransmitsSuppressed: s.stats.retransmitsSuppressed.Load(),
 		PLIsOut:               s.stats.plisOut.Load(),
 		KeyframeRequestsIn:    s.stats.keyframeRequestsIn.Load(),
+	}
+	if s.batch != nil {
+		st.SendErrors = s.batch.refused.Load()
 	}
 	s.statsMu.Lock()
 	s.stats.total.addTo(&st)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,14 +150,14 @@ func TestShutdownTellsParticipants(t *testing.T) {
 func TestServeFlags(t *testing.T) {
 	env := map[string]string{"PARLEY_UDP_PORT": "9000", "PARLEY_LISTEN": ":9090"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := parseServeFlags([]string{"--listen", ":7000", "--public-ip", "203.0.113.7", "--ice-servers", "stun:stun.example.org:3478"}, &bytes.Buffer{}, lookup)
+	cfg, err := parseServeFlags([]string{"--listen", ":7000", "--public-ip", "203.0.113.7, [2001:DB8::7]", "--ice-servers", "stun:stun.example.org:3478"}, &bytes.Buffer{}, lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Listen != ":7000" || cfg.UDPPort != 9000 || cfg.TCPPort != 9000 || cfg.DataDir != defaultDataDir {
 		t.Errorf("cfg = %+v", cfg)
 	}
-	if len(cfg.PublicIPs) != 1 || len(cfg.ICEServers) != 1 {
+	if !slices.Equal(cfg.PublicIPs, []string{"203.0.113.7", "2001:db8::7"}) || len(cfg.ICEServers) != 1 {
 		t.Errorf("public IPs %v, ICE servers %v", cfg.PublicIPs, cfg.ICEServers)
 	}
 	cfg, err = parseServeFlags(nil, &bytes.Buffer{}, func(string) (string, bool) { return "", false })
@@ -167,6 +168,7 @@ func TestServeFlags(t *testing.T) {
 		{"--udp-port", "70000"},
 		{"--udp-port", "x"},
 		{"--public-ip", "not-an-ip"},
+		{"--public-ip", "fe80::1%eth0"},
 		{"--ice-servers", "http://x"},
 		{"--ice-servers", "[{"},
 		{"--public-url", "meet.example.org"},

@@ -425,6 +425,8 @@ func parsePort(s string, allowDisable bool) (int, error) {
 	return p, nil
 }
 
+// parseIPs parses a comma-separated list of IPv4 and IPv6 addresses (an
+// IPv6 one optionally in brackets) into their canonical forms.
 func parseIPs(s string) ([]string, error) {
 	var ips []string
 	for _, f := range strings.Split(s, ",") {
@@ -432,10 +434,14 @@ func parseIPs(s string) ([]string, error) {
 		if f == "" {
 			continue
 		}
-		if net.ParseIP(f) == nil {
+		a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(f, "["), "]"))
+		if err != nil {
 			return nil, fmt.Errorf("%q is not an IP address", f)
 		}
-		ips = append(ips, f)
+		if a.Zone() != "" {
+			return nil, fmt.Errorf("%q has a zone: give an address others can reach", f)
+		}
+		ips = append(ips, a.Unmap().String())
 	}
 	return ips, nil
 }

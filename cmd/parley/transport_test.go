@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,38 +23,99 @@ import (
 )
 
 // TestPublicIPAnnounced checks --public-ip replaces local addresses in the
-// server's ICE candidates.
+// server's ICE candidates, for IPv4 and IPv6, and that only the families
+// given are announced.
 func TestPublicIPAnnounced(t *testing.T) {
-	m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), TCPPort: -1, PublicIPs: []string{"203.0.113.7"}}, testLogger())
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		ips  []string
+	}{
+		{"ipv4", []string{"203.0.113.7"}},
+		{"ipv6", []string{"2001:db8::7"}},
+		{"both", []string{"203.0.113.7", "2001:db8::7"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), PublicIPs: tc.ips}, testLogger())
+			if err := m.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			cands := serverCandidates(t, m)
+			seen := map[string]bool{}
+			for _, cand := range cands {
+				f := strings.Fields(cand)
+				if len(f) < 5 || !slices.Contains(tc.ips, f[4]) {
+					t.Errorf("candidate %q does not carry a public IP", cand)
+					continue
+				}
+				seen[f[4]+" "+strings.ToLower(f[2])] = true
+			}
+			for _, ip := range tc.ips {
+				for _, proto := range []string{"udp", "tcp"} {
+					if !seen[ip+" "+proto] {
+						t.Errorf("no %s candidate with %s in %q", proto, ip, cands)
+					}
+				}
+			}
+		})
 	}
-	defer m.Close()
-	link := createRoom(t, m, "public")
+}
+
+// TestIPv6Candidates checks that without --public-ip the server announces
+// IPv6 host candidates (UDP and ICE-TCP) beside IPv4 ones.
+func TestIPv6Candidates(t *testing.T) {
+	hostIPv6(t)
+	m := startServer(t, "")
+	var v4, v6 bool
+	for _, cand := range serverCandidates(t, m) {
+		if f := strings.Fields(cand); len(f) > 4 {
+			v6 = v6 || strings.Contains(f[4], ":")
+			v4 = v4 || strings.Contains(f[4], ".")
+		}
+	}
+	if !v4 || !v6 {
+		t.Errorf("candidates: IPv4 %v, IPv6 %v; want both", v4, v6)
+	}
+}
+
+// serverCandidates joins a new room over a raw WebSocket and returns the
+// server's ICE candidates (the a=candidate lines of its offer and the
+// trickled ones) gathered within a few seconds.
+func serverCandidates(t *testing.T, m *Main) []string {
+	t.Helper()
+	link := createRoom(t, m, "candidates")
 	c := dialRaw(t, m, nil)
 	c.send(joinMsg(joinToken(t, m, link)))
-	deadline := time.Now().Add(10 * time.Second)
 	var cands []string
-	for time.Now().Before(deadline) && len(cands) == 0 {
-		switch msg := c.next().(type) {
+	quiet := time.Now().Add(10 * time.Second)
+	for time.Now().Before(quiet) {
+		_ = c.conn.SetReadDeadline(quiet)
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			break
+		}
+		msg, perr := protocol.Decode(data)
+		if perr != nil {
+			t.Fatalf("server sent undecodable %s: %s", data, perr.Message)
+		}
+		switch msg := msg.(type) {
 		case *protocol.Offer:
 			for _, line := range strings.Split(msg.SDP, "\n") {
 				if strings.HasPrefix(line, "a=candidate:") {
-					cands = append(cands, strings.TrimSpace(line))
+					cands = append(cands, strings.TrimPrefix(strings.TrimSpace(line), "a="))
 				}
 			}
 		case *protocol.Candidate:
 			cands = append(cands, msg.Candidate.Candidate)
 		}
+		if len(cands) > 0 && quiet.Sub(time.Now()) > time.Second {
+			quiet = time.Now().Add(time.Second) // the rest trickle in soon after the first
+		}
 	}
 	if len(cands) == 0 {
 		t.Fatal("no candidates from the server")
 	}
-	for _, cand := range cands {
-		if !strings.Contains(cand, " 203.0.113.7 ") {
-			t.Errorf("candidate %q does not carry the public IP", cand)
-		}
-	}
+	return cands
 }
 
 // TestTLS checks parley serves HTTPS with --tls-cert/--tls-key and that its

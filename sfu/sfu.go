@@ -22,6 +22,11 @@ type Config struct {
 	Loopback    bool          // include loopback candidates (local use and tests)
 	PLIInterval time.Duration // minimum gap between keyframe requests (PLI) sent to one publisher track; 0 means 500ms
 	Logger      *slog.Logger  // nil means slog.Default()
+	// WrapTCPListener, if set, wraps the ICE-TCP listener before the mux
+	// accepts on it: the caller bounds connections per client address and
+	// in all there (connections arrive before any authentication), since
+	// sfu knows nothing of clients.
+	WrapTCPListener func(net.Listener) net.Listener
 }
 
 const defaultPLIInterval = 500 * time.Millisecond
@@ -96,7 +101,11 @@ func New(cfg Config) (*SFU, error) {
 			_ = s.udpConn.Close()
 			return nil, fmt.Errorf("sfu: listen tcp :%d: %w", cfg.TCPPort, err)
 		}
-		s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), s.tcpLn, 8)
+		var ln net.Listener = s.tcpLn
+		if cfg.WrapTCPListener != nil {
+			ln = cfg.WrapTCPListener(ln)
+		}
+		s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), ln, 8)
 	}
 
 	s.api, err = s.newAPI(cfg, lf)

@@ -122,21 +122,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("token signer: %w", err)
 	}
+	proxies := clientaddr.NewResolver(m.cfg.TrustedProxies)
+	conns := m.cfg.Conns
+	conns.Exempt = proxies.Trusted
+	if conns.Total <= 0 {
+		conns.Total = connlimit.DefaultTotal()
+	}
+	media := mediaTCPLimits(conns)
 	m.sfu, err = sfu.New(sfu.Config{
 		UDPPort:   m.cfg.UDPPort,
 		TCPPort:   m.cfg.TCPPort,
 		PublicIPs: m.cfg.PublicIPs,
 		Loopback:  len(m.cfg.PublicIPs) == 0,
 		Logger:    m.log.With("component", "sfu"),
+		// ICE-TCP connections arrive before any authentication.
+		WrapTCPListener: func(ln net.Listener) net.Listener { return connlimit.NewListener(ln, media) },
 	})
 	if err != nil {
 		return fmt.Errorf("start media server: %w", err)
-	}
-	proxies := clientaddr.NewResolver(m.cfg.TrustedProxies)
-	conns := m.cfg.Conns
-	conns.Exempt = proxies.Trusted
-	if conns.Total <= 0 {
-		conns.Total = connlimit.DefaultTotal()
 	}
 	sigCfg := m.cfg.Signaling
 	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
@@ -225,6 +228,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.log.Info("parley serving", attrs...)
 	return nil
+}
+
+// mediaTCPLimits bounds the ICE-TCP media connections, which arrive
+// before any authentication: a quarter of the HTTP total (each joined
+// participant on ICE-TCP holds one), and an eighth of that per client
+// address (at least 8), so one address cannot take them all. Media comes
+// straight from clients, never through the HTTP proxies, so none is exempt.
+func mediaTCPLimits(http connlimit.Config) connlimit.Config {
+	total := max(http.Total/4, 32)
+	return connlimit.Config{Total: total, PerClient: max(total/8, 8)}
 }
 
 // Wait blocks until ctx ends or the HTTP server fails.

@@ -18,6 +18,8 @@ type Stats struct {
 	PLIsOut               uint64 // keyframe requests sent to publishers
 	KeyframeRequestsIn    uint64 // PLI/FIR received from subscribers
 	Dropped               uint64 // packets not delivered to a subscriber (queue full, write error, waiting for keyframe is NOT a drop)
+	Layers                int    // live incoming RTP streams of published tracks: one per track without simulcast, one per simulcast layer
+	LayerSwitches         uint64 // down-tracks switched from one simulcast layer to another
 }
 
 // Stats returns the SFU's counters. The per-packet counters live on each
@@ -36,6 +38,8 @@ func (s *SFU) Stats() Stats {
 		RetransmitsSuppressed: s.stats.retransmitsSuppressed.Load(),
 		PLIsOut:               s.stats.plisOut.Load(),
 		KeyframeRequestsIn:    s.stats.keyframeRequestsIn.Load(),
+		Layers:                int(s.stats.layers.Load()),
+		LayerSwitches:         s.stats.layerSwitches.Load(),
 	}
 	s.statsMu.Lock()
 	s.stats.total.addTo(&st)
@@ -50,9 +54,9 @@ func (s *SFU) Stats() Stats {
 // registered and unregistered; the rare events (RTCP) are counted here
 // directly.
 type sfuStats struct {
-	routers, peers, upTracks, downTracks atomic.Int64
+	routers, peers, upTracks, downTracks, layers atomic.Int64
 
-	nacksIn, retransmits, retransmitsSuppressed, plisOut, keyframeRequestsIn atomic.Uint64
+	nacksIn, retransmits, retransmitsSuppressed, plisOut, keyframeRequestsIn, layerSwitches atomic.Uint64
 
 	total trackCounters // of ended up-tracks; guarded by SFU.statsMu
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -27,10 +26,8 @@ const switchTSGap = 90000 / 30
 // of simulcast needs to tell the layers apart (RFC 8852, RFC 8843 §15):
 // the MID, the RID and the repaired RID.
 func registerSimulcastExtensions(me *webrtc.MediaEngine) error {
-	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
-		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
-			return fmt.Errorf("sfu: simulcast extension %s: %w", uri, err)
-		}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return fmt.Errorf("sfu: simulcast header extensions: %w", err)
 	}
 	return nil
 }

@@ -54,7 +54,8 @@ type downTrack struct {
 	// target layer's reader takes it too, so it is not contended
 	// otherwise. It guards the fields below. It is held across the write
 	// to Pion, which does not block on UDP (ICE-TCP goes through the
-	// send queue).
+	// send queue). An up-track that can have only one layer (up.layered
+	// false) has one reader, which owns the fields without taking mu.
 	mu           sync.Mutex
 	rw           rewriter
 	vp8          vp8Munger          // VP8 picture ID and TL0PICIDX across layer switches
@@ -173,6 +174,9 @@ func (d *downTrack) writeLayer(l *layer, pkt *rtp.Packet, desc *vp8Desc) writeRe
 	if b == nil {
 		return writeSkipped
 	}
+	if !d.up.layered {
+		return d.writeLocked(l, pkt, desc, b) // one reader: no lock needed
+	}
 	d.mu.Lock()
 	r := d.writeLocked(l, pkt, desc, b)
 	d.mu.Unlock()
@@ -274,9 +278,11 @@ func (d *downTrack) requestKeyframe() {
 // resync makes the next packet continue the numbering after a pause in
 // the source, its timestamp gap on (see rewriter.switchSource).
 func (d *downTrack) resync(gap uint32) {
-	d.mu.Lock()
+	if d.up.layered {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+	}
 	d.rw.switchSource(gap)
-	d.mu.Unlock()
 }
 
 // sendQueue returns the subscriber's send queue, or nil if it is written

@@ -233,6 +233,7 @@ func (p *Peer) onPublisherTrack(pc *webrtc.PeerConnection, track *webrtc.TrackRe
 	}
 	p.pub.kinds[kind] = true
 	u := newUpTrackOn(p, pc, track, receiver)
+	u.layered = true
 	p.pub.tracks[receiver] = u
 	p.mu.Lock()
 	if p.closed {

@@ -55,7 +55,7 @@ func (u *upTrack) addLayer(track *webrtc.TrackRemote) bool {
 	lp := &l
 	u.mu.Lock()
 	old := u.layerList()
-	ok := !u.closed && len(old) < MaxLayers
+	ok := u.layered && !u.closed && len(old) < MaxLayers
 	for _, x := range old {
 		ok = ok && x.rid != l.rid
 	}

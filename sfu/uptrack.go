@@ -44,6 +44,12 @@ type upTrack struct {
 	pliInterval time.Duration
 	done        chan struct{} // closed by close; ends the keyframe loops
 
+	// layered is set, before the track starts, for a track that may get
+	// more layers (one arriving on the publisher connection): its
+	// down-tracks then lock their forwarding state, which several readers
+	// reach. A track of the main connection has one reader only.
+	layered bool
+
 	// layers is every layer started, the first included, in arrival
 	// order; replaced, never modified, by addLayer under mu. nil for an
 	// up-track built by hand in a test: then the embedded layer is the

@@ -107,6 +107,7 @@ func twoLayerFanOut(t testing.TB) (*upTrack, *layer, *downTrack, *recordingWrite
 	u, ws := newFakeFanOut(t, vp8Cap, 1)
 	l1 := &layer{idx: 1, rid: "f", ssrc: 2, keyframe: make(chan struct{}, 1), cache: packetcache.New(64)}
 	u.layer.rid = "q"
+	u.layered = true
 	u.layers.Store(&[]*layer{&u.layer, l1})
 	d := (*u.down.Load())[0]
 	return u, l1, d, ws[0]

@@ -125,17 +125,19 @@
 // mapping under which the packet was sent (seqMap). Nothing is allocated
 // per packet; a switch allocates the one new seqMap it publishes to the
 // RTCP goroutine. NACKs of packets sent before the latest switch are not
-// answered. The three readers of a layered track share a down-track, so
-// its forwarding state is guarded by a mutex which only the reader of the
-// layer forwarded takes, but for the few packets around a switch.
+// answered. The readers of a track of the publisher connection share its
+// down-tracks, so their forwarding state is guarded by a mutex which only
+// the reader of the layer forwarded takes, but for the few packets around
+// a switch; a track of the main connection has one reader and no lock.
 //
 // Pion receives simulcast only as the answerer: it writes a=rid:... recv
 // and a=simulcast:recv into an answer to an offer that has them, but
 // never into its own offer, and SetLocalDescription refuses an edited
 // offer (errSDPDoesNotMatchOffer, in webrtc/v4 peerconnection.go and
-// sdp.go). Chromium 156 would answer such a server offer with three
-// encodings (a=simulcast:send q;h;f; 320x180, 640x360 and 1280x720 sent,
-// docs/simulcast-recv-offer.html), but the server cannot make it. So a
+// sdp.go). Chromium 156 and Firefox 153 ESR would both answer such a
+// server offer with three encodings (a=simulcast:send q;h;f; 320x180,
+// 640x360 and 1280x720 sent, docs/simulcast-recv-offer.html), but the
+// server cannot make it. So a
 // client that publishes simulcast offers what it publishes, as Galène
 // and LiveKit have it: Peer.Publish applies the client's offer on a
 // second PeerConnection of the peer (the publisher connection: at most
@@ -186,9 +188,9 @@
 //     writes it to a copy-on-write snapshot of down-tracks. The reader of
 //     the layer a down-track forwards is the only goroutine that touches
 //     its forwarding state (rewriter, VP8 munger, keyframe gate,
-//     preallocated header), under the down-track's mutex, which another
-//     layer's reader takes only around a switch; no reader waits on a
-//     subscriber's queue.
+//     preallocated header), under the down-track's mutex for a track of
+//     the publisher connection, which another layer's reader takes only
+//     around a switch; no reader waits on a subscriber's queue.
 //   - Keyframe requests (PLI, RFC 4585 §6.3.1) to a publisher go through a
 //     per-layer goroutine that throttles them to Config.PLIInterval.
 //   - Every RTPSender and RTPReceiver has a goroutine draining its RTCP;

@@ -114,7 +114,11 @@
 // unrelated origins, and, if the VP8 payload descriptor (RFC 7741 §4.2)
 // has them, the next picture ID (15 or 7 bits, as the layer sends it) and
 // the next TL0PICIDX (vp8Munger). A receiver's decoder thus sees one
-// stream with no loss, and a keyframe where the resolution changes.
+// stream with no loss, and a keyframe where the resolution changes. If
+// the layer forwarded stops (a browser drops its top layer when its
+// bandwidth falls), the subscriber's video stops with it until it asks
+// for another: choosing layers by bandwidth, and falling back, is for a
+// later issue.
 //
 // The picture ID and TL0PICIDX are rewritten in place in the payload the
 // reader read: it parses the descriptor once per packet (vp8Desc), and

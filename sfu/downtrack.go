@@ -141,7 +141,8 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 // ID implements webrtc.TrackLocal.
 func (d *downTrack) ID() string { return d.id }
 
-// RID implements webrtc.TrackLocal; simulcast is not supported yet.
+// RID implements webrtc.TrackLocal: a down-track sends one stream, of
+// whichever layer it forwards.
 func (d *downTrack) RID() string { return "" }
 
 // StreamID implements webrtc.TrackLocal: the publisher's peer ID.

@@ -279,9 +279,16 @@ func (u *upTrack) drainRTCP(l *layer) {
 	}
 }
 
-// requestKeyframe asks the publisher for a keyframe on the track's first
-// layer, the one a new subscriber starts on; see layer.requestKeyframe.
-func (u *upTrack) requestKeyframe() { u.layer.requestKeyframe() }
+// requestKeyframe asks the publisher for a keyframe on layer 0, the one
+// a new subscriber starts on (or, until it arrives, on the first layer);
+// see layer.requestKeyframe.
+func (u *upTrack) requestKeyframe() {
+	if l := u.layerAt(0); l != nil {
+		l.requestKeyframe()
+		return
+	}
+	u.layer.requestKeyframe()
+}
 
 // requestKeyframe asks the publisher for a keyframe on this layer; the
 // layer's keyframeLoop throttles the requests. It never blocks and is a

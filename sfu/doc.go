@@ -128,8 +128,9 @@
 // publisher's bytes, and a retransmission writes the values of the
 // mapping under which the packet was sent (seqMap). Nothing is allocated
 // per packet; a switch allocates the one new seqMap it publishes to the
-// RTCP goroutine. NACKs of packets sent before the latest switch are not
-// answered. The readers of a track of the publisher connection share its
+// RTCP goroutine. A NACK is answered for packets sent under the
+// latest mapping and the one before it, so a loss just before a switch is
+// repaired from the old layer's cache. The readers of a track of the publisher connection share its
 // down-tracks, so their forwarding state is guarded by a mutex which only
 // the reader of the layer forwarded takes, but for the few packets around
 // a switch; a track of the main connection has one reader and no lock.

@@ -78,17 +78,39 @@ type binding struct {
 	writer      webrtc.TrackLocalWriter
 }
 
-// seqMap maps output sequence numbers from first onwards back to the
-// source's: source = output - seqOff, output timestamp = source + tsOff,
-// in the packet cache of the layer then forwarded; a VP8 picture ID and
-// TL0PICIDX go out moved by picOff and tl0Off (see vp8Munger).
+// seqMap maps output sequence numbers back to the source's: from its
+// own first onwards with its seqSpan, and from prev.first up to there
+// with prev, the mapping it replaced (if havePrev), so that a packet lost
+// just before a layer switch or a pause can still be resent.
 type seqMap struct {
+	seqSpan
+	prev     seqSpan
+	havePrev bool
+}
+
+// seqSpan is one mapping: source = output - seqOff, output timestamp =
+// source + tsOff, in the packet cache of the layer then forwarded; a VP8
+// picture ID and TL0PICIDX go out moved by picOff and tl0Off (see
+// vp8Munger).
+type seqSpan struct {
 	first  uint16 // first output sequence number sent with these offsets
 	seqOff uint16
 	tsOff  uint32
 	cache  *packetcache.Cache
 	picOff uint16
 	tl0Off uint8
+}
+
+// rangeOf returns the mapping output sequence number seq was sent with,
+// or nil if it was sent before both.
+func (m *seqMap) rangeOf(seq uint16) *seqSpan {
+	switch {
+	case !seqNewer(m.first, seq):
+		return &m.seqSpan
+	case m.havePrev && !seqNewer(m.prev.first, seq):
+		return &m.prev
+	}
+	return nil
 }
 
 // writeResult is what became of one packet offered to a down-track.
@@ -316,8 +338,12 @@ func (d *downTrack) rewriteHeader(src *rtp.Header, b *binding) {
 	seq, ts := d.rw.rewrite(src.SequenceNumber, src.Timestamp)
 	if d.rw.epoch != d.epoch {
 		d.epoch = d.rw.epoch
-		d.seqs.Store(&seqMap{first: seq, seqOff: d.rw.seqOff, tsOff: d.rw.tsOff,
-			cache: d.cache, picOff: d.vp8.picOff, tl0Off: d.vp8.tl0Off})
+		m := &seqMap{seqSpan: seqSpan{first: seq, seqOff: d.rw.seqOff, tsOff: d.rw.tsOff,
+			cache: d.cache, picOff: d.vp8.picOff, tl0Off: d.vp8.tl0Off}}
+		if old := d.seqs.Load(); old != nil {
+			m.prev, m.havePrev = old.seqSpan, true
+		}
+		d.seqs.Store(m)
 	}
 	fillHeader(&d.hdr, src, b, seq, ts)
 }
@@ -427,14 +453,16 @@ const (
 )
 
 // handleNACK resends the packets a generic NACK (RFC 4585 §6.2.1) lists,
-// if they are still in the forwarded layer's cache and rtxLimiter allows, and
-// returns how many it resent and how many it refused (repeats and over
-// budget; once the credit runs out, the rest of the NACK is refused
-// without looking in the cache). Each lost output sequence number is mapped back to the
-// source's, fetched, and written again with this subscriber's SSRC,
-// payload type, sequence number and timestamp; the payload is the
-// publisher's, byte for byte. Numbers sent before the current mapping
-// began are ignored. It runs on the RTCP goroutine and, after the first
+// if they are still in the cache of the layer they were sent from and
+// rtxLimiter allows, and returns how many it resent and how many it
+// refused (repeats and over budget; once the credit runs out, the rest of
+// the NACK is refused without looking in the cache). Each lost output
+// sequence number is mapped back to the source's, with the mapping it was
+// sent under (the current one or the one before: see seqMap), fetched,
+// and written again with this subscriber's SSRC, payload type, sequence
+// number and timestamp; the payload is the publisher's, byte for byte but
+// for the VP8 picture ID and TL0PICIDX the mapping gives. Numbers sent
+// before the previous mapping began are ignored. It runs on the RTCP goroutine and, after the first
 // NACK, does not allocate.
 func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) (resent, refused int) {
 	b, m := d.bound.Load(), d.seqs.Load()
@@ -450,12 +478,13 @@ func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) (resent, refused i
 	spent := false // the credit ran out: refuse the rest unseen
 	for i := range nack.Nacks {
 		nack.Nacks[i].Range(func(seq uint16) bool {
+			r := m.rangeOf(seq)
 			switch {
-			case seqNewer(m.first, seq):
+			case r == nil:
 			case spent:
 				refused++
 			default:
-				switch d.resend(b, m, seq, tick) {
+				switch d.resend(b, r, seq, tick) {
 				case rtxSent:
 					resent++
 				case rtxOverBudget:
@@ -473,7 +502,7 @@ func (d *downTrack) handleNACK(nack *rtcp.TransportLayerNack) (resent, refused i
 
 // resend writes output packet seq again, at tick, if its source is in
 // the cache and the limiter allows.
-func (d *downTrack) resend(b *binding, m *seqMap, seq uint16, tick uint32) rtxResult {
+func (d *downTrack) resend(b *binding, m *seqSpan, seq uint16, tick uint32) rtxResult {
 	src := seq - m.seqOff
 	if d.rtx.recent(src, tick) {
 		return rtxRepeat

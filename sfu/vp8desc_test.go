@@ -150,8 +150,9 @@ func (s *fakeLayerStream) next(u *upTrack, key bool) {
 // A down-track switched between layers goes on with the next sequence
 // number, the timestamp a frame on, and the next picture ID and
 // TL0PICIDX, at the target layer's first keyframe, allocating nothing per
-// packet; a NACK after the switch is answered from the new layer's
-// cache, with that layer's payload and the subscriber's picture ID.
+// packet; a NACK after the switch is answered from the cache of the layer
+// each packet was sent from, with its payload and the subscriber's
+// picture ID.
 func TestDownTrackLayerSwitch(t *testing.T) {
 	u, l1, d, w := twoLayerFanOut(t)
 	a := &fakeLayerStream{l: &u.layer, seq: 100, ts: 1000, pic: 0x7ff0, tl0: 250}
@@ -206,6 +207,13 @@ func TestDownTrackLayerSwitch(t *testing.T) {
 	d.handleNACK(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: []rtcp.NackPair{{PacketID: got.seq}}})
 	if w.n != n0+1 || last() != got {
 		t.Fatalf("NACK answered with %+v (%d written), want %+v", last(), w.n-n0, got)
+	}
+	// One of the last packet before the switch, from layer 0's, with the
+	// picture ID it was first sent with.
+	n0 = w.n
+	d.handleNACK(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: []rtcp.NackPair{{PacketID: prev.seq}}})
+	if w.n != n0+1 || last() != prev {
+		t.Fatalf("NACK of the packet before the switch answered with %+v (%d written), want %+v", last(), w.n-n0, prev)
 	}
 
 	// Forwarding one layer while a switch to the other waits for its

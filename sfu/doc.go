@@ -44,9 +44,10 @@
 //
 // # The forwarding path
 //
-// An up-track's reader goroutine reads each RTP packet into one reused
-// buffer, stores a copy in the track's packet cache (package packetcache)
-// and writes it to each down-track: the header is rewritten in place into
+// An up-track's reader goroutine (one per simulcast layer, see Simulcast)
+// reads each RTP packet into one reused buffer, stores a copy in the
+// layer's packet cache (package packetcache) and writes it to each
+// down-track that forwards that layer: the header is rewritten in place into
 // a per-down-track header (the subscriber's SSRC, payload type, sequence
 // number and timestamp, RFC 3550 §5.1) and handed with the publisher's
 // payload to Pion's RTP writer (RTCP sender reports, SRTP). Nothing is
@@ -58,8 +59,8 @@
 //
 // A subscriber's generic NACK (RFC 4585 §6.2.1) is read from the
 // down-track's RTPSender; each lost sequence number is mapped back to the
-// publisher's numbering, the packet fetched from the up-track's cache (the
-// last 512 video or 64 audio packets) and sent again under the
+// publisher's numbering, the packet fetched from the cache of the layer
+// forwarded when it was sent (the last 512 video or 64 audio packets) and sent again under the
 // subscriber's numbering on its own SSRC. The SFU's own losses from a
 // publisher are NACKed by Pion's NACK generator.
 //
@@ -109,10 +110,76 @@
 // the packet is dropped (counted in Stats.Dropped) and a video down-track
 // drops everything up to the next keyframe, which it requests.
 //
+// # Simulcast
+//
+// A camera published with simulcast (RFC 8853) is one up-track with up
+// to MaxLayers layers, each an RTP stream with its own RID, SSRC,
+// numbering, packet cache, reader goroutine and PLI throttle; a layer's
+// index is the position of its RID in the publisher's description
+// (lowest quality first, by the rule clients follow: e.g. "q;h;f"), and
+// Stats.Layers counts the layers arriving. Each layer's reader offers its
+// packets to every down-track; a down-track forwards exactly one layer at
+// a time and skips the others' packets with two atomic loads. A
+// subscriber asks for a layer with Peer.SetLayer (by RID); a new
+// down-track starts on layer 0, which a browser always sends, whatever
+// its bandwidth estimate. The switch is make-before-break: the current
+// layer goes on until the target layer's next keyframe, which is asked
+// for with a PLI on that layer's SSRC, and the keyframe is the first
+// packet of the new layer sent. From it the subscriber's numbering goes on
+// from the last packet of the old layer: the next sequence number, the
+// timestamp one frame (switchTSGap) on, since the layers' timestamps have
+// unrelated origins, and, if the VP8 payload descriptor (RFC 7741 §4.2)
+// has them, the next picture ID (15 or 7 bits, as the layer sends it) and
+// the next TL0PICIDX (vp8Munger). A receiver's decoder thus sees one
+// stream with no loss, and a keyframe where the resolution changes. If
+// the layer forwarded stops (a browser drops its top layer when its
+// bandwidth falls), the subscriber's video stops with it until it asks
+// for another: choosing layers by bandwidth, and falling back, is for a
+// later issue.
+//
+// The picture ID and TL0PICIDX are rewritten in place in the payload the
+// reader read: it parses the descriptor once per packet (vp8Desc), and
+// each down-track writes its own values into those bytes just before it
+// writes the packet, which Pion has encrypted into its own buffer (or the
+// send queue has copied) when the write returns; the cache keeps the
+// publisher's bytes, and a retransmission writes the values of the
+// mapping under which the packet was sent (seqMap). Nothing is allocated
+// per packet; a switch allocates the one new seqMap it publishes to the
+// RTCP goroutine. A NACK is answered for packets sent under the
+// latest mapping and the one before it, so a loss just before a switch is
+// repaired from the old layer's cache. The readers of a track of the publisher connection share its
+// down-tracks, so their forwarding state is guarded by a mutex which only
+// the reader of the layer forwarded takes, but for the few packets around
+// a switch; a track of the main connection has one reader and no lock.
+//
+// Pion receives simulcast only as the answerer: it writes a=rid:... recv
+// and a=simulcast:recv into an answer to an offer that has them, but
+// never into its own offer, and SetLocalDescription refuses an edited
+// offer (errSDPDoesNotMatchOffer, in webrtc/v4 peerconnection.go and
+// sdp.go). Chromium 156 and Firefox 153 ESR would both answer such a
+// server offer with three encodings (a=simulcast:send q;h;f; 320x180,
+// 640x360 and 1280x720 sent, docs/simulcast-recv-offer.html), but the
+// server cannot make it. So a
+// client that publishes simulcast offers what it publishes, as Galène
+// and LiveKit have it: Peer.Publish applies the client's offer on a
+// second PeerConnection of the peer (the publisher connection: at most
+// one audio and one video m-line, at most MaxLayers RIDs) and returns
+// the answer, while the server keeps making every offer on the main
+// connection, which carries the subscriptions; each connection has one
+// offerer, so there is still no glare. The answer carries the server's
+// candidates; the client's may be in its offer or trickled with
+// AddPublishCandidate, and count against the peer's one candidate budget.
+// This is the negotiation planned for protocol version 2 (docs/protocol.md);
+// a browser publishes with addTransceiver(track, {direction: "sendonly",
+// sendEncodings: [{rid: "q", scaleResolutionDownBy: 4}, {rid: "h",
+// scaleResolutionDownBy: 2}, {rid: "f"}]}), which Chrome, Firefox and
+// Safari all take.
+//
 // # Negotiation
 //
-// The server always offers and the client always answers, so there is no
-// glare. A Peer has at most one offer outstanding; changes made while one
+// The server always offers and the client always answers on the main
+// connection, so there is no glare (the publisher connection, where the
+// client offers, is described under Simulcast). A Peer has at most one offer outstanding; changes made while one
 // is outstanding set a pending flag and a fresh offer is sent as soon as
 // the answer arrives. An offer left unanswered for PeerConfig.OfferTimeout
 // (default 15 s) ends the peer, so a silent client holds neither.
@@ -133,7 +200,8 @@
 // one; those held before the first answer are among them. Passive TCP
 // remote candidates are dropped, since Pion would dial them: a client
 // cannot make the server open connections. A peer publishes
-// at most one track per publish transceiver. Each peer's operation queue
+// at most one track per publish transceiver, and on the publisher
+// connection one track per kind and MaxLayers layers per track. Each peer's operation queue
 // is bounded by the router's size, not by what the client sends (see
 // Peer.enqueue).
 //
@@ -145,13 +213,16 @@
 //     to it by enqueueing closures on a queue that never blocks, so a peer
 //     never blocks on another peer. OnOffer is called from run only, hence
 //     serially.
-//   - Each published track (upTrack) has one reader goroutine that reads
-//     RTP into a reused buffer and writes it to a copy-on-write snapshot of
-//     down-tracks. It is the only goroutine that touches a down-track's
-//     forwarding state (rewriter, keyframe gate, preallocated header) and it
-//     never waits on a subscriber's queue.
+//   - Each published track (upTrack) has one reader goroutine per layer
+//     (one without simulcast) that reads RTP into a reused buffer and
+//     writes it to a copy-on-write snapshot of down-tracks. The reader of
+//     the layer a down-track forwards is the only goroutine that touches
+//     its forwarding state (rewriter, VP8 munger, keyframe gate,
+//     preallocated header), under the down-track's mutex for a track of
+//     the publisher connection, which another layer's reader takes only
+//     around a switch; no reader waits on a subscriber's queue.
 //   - Keyframe requests (PLI, RFC 4585 §6.3.1) to a publisher go through a
-//     per-track goroutine that throttles them to Config.PLIInterval.
+//     per-layer goroutine that throttles them to Config.PLIInterval.
 //   - Every RTPSender and RTPReceiver has a goroutine draining its RTCP;
 //     a down-track's answers NACKs from the up-track's packet cache, which
 //     has its own lock.

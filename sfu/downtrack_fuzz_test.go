@@ -48,7 +48,7 @@ func (w *captureWriter) Write(b []byte) (int, error) {
 func FuzzDownTrackWriteRTP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, video bool, stream []byte) {
 		w := &captureWriter{}
-		u := &upTrack{kind: webrtc.RTPCodecTypeAudio, cache: packetcache.New(audioCacheSize)}
+		u := &upTrack{kind: webrtc.RTPCodecTypeAudio, layer: layer{cache: packetcache.New(audioCacheSize)}}
 		if video {
 			u.kind, u.keyframe = webrtc.RTPCodecTypeVideo, make(chan struct{}, 1)
 		}

@@ -90,9 +90,9 @@ func newSinkClient(tb testing.TB, r *Router, id string) *sinkClient {
 func newBenchUpTrack(s *SFU, r *Router) *upTrack {
 	pub := &Peer{id: "pub", router: r, sfu: s, log: r.log.With("peer", "pub")}
 	u := &upTrack{
-		sfu: s, peer: pub, cache: packetcache.New(videoCacheSize), id: "pub-video", kind: webrtc.RTPCodecTypeVideo, codec: vp8Cap,
-		ssrc: 1234, log: pub.log, pliInterval: s.pliInterval,
-		keyframe: make(chan struct{}, 1), done: make(chan struct{}),
+		sfu: s, peer: pub, id: "pub-video", kind: webrtc.RTPCodecTypeVideo, codec: vp8Cap,
+		layer: layer{cache: packetcache.New(videoCacheSize), ssrc: 1234, keyframe: make(chan struct{}, 1)},
+		log:   pub.log, pliInterval: s.pliInterval, done: make(chan struct{}),
 	}
 	u.down.Store(&[]*downTrack{})
 	r.mu.Lock()

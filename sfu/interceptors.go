@@ -60,6 +60,9 @@ func newInterceptors(me *webrtc.MediaEngine, lf logging.LoggerFactory) (*interce
 		return nil, fmt.Errorf("sfu: twcc: %w", err)
 	}
 	ir.Add(receiveOnly{tw})
+	if err := registerSimulcastExtensions(me); err != nil {
+		return nil, err
+	}
 	return ir, nil
 }
 

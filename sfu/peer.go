@@ -119,6 +119,10 @@ type Peer struct {
 	// audioOff is set by SetAudioForwarding (any goroutine) and read by
 	// the audio up-track's reader (see upTrack.forward).
 	audioOff atomic.Bool
+
+	// pub is the publisher connection, for a client that offers what it
+	// publishes (see Publish); it has its own lock.
+	pub publisher
 }
 
 func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
@@ -270,6 +274,7 @@ func (p *Peer) close(graceful bool) error {
 	for d := range downs {
 		d.up.removeDownTrack(d)
 	}
+	p.closePublisher(graceful)
 	var err error
 	if graceful {
 		err = p.pc.GracefulClose()

@@ -19,6 +19,8 @@ type Stats struct {
 	KeyframeRequestsIn    uint64 // PLI/FIR received from subscribers
 	Dropped               uint64 // packets not delivered to a subscriber (queue full, write error, waiting for keyframe is NOT a drop)
 	SendErrors            uint64 // packets queued for the UDP socket that the kernel then refused (batchConn)
+	Layers                int    // live incoming RTP streams of published tracks: one per track without simulcast, one per simulcast layer
+	LayerSwitches         uint64 // down-tracks switched from one simulcast layer to another
 }
 
 // Stats returns the SFU's counters. The per-packet counters live on each
@@ -37,6 +39,8 @@ func (s *SFU) Stats() Stats {
 		RetransmitsSuppressed: s.stats.retransmitsSuppressed.Load(),
 		PLIsOut:               s.stats.plisOut.Load(),
 		KeyframeRequestsIn:    s.stats.keyframeRequestsIn.Load(),
+		Layers:                int(s.stats.layers.Load()),
+		LayerSwitches:         s.stats.layerSwitches.Load(),
 	}
 	if s.batch != nil {
 		st.SendErrors = s.batch.refused.Load()
@@ -54,9 +58,9 @@ func (s *SFU) Stats() Stats {
 // registered and unregistered; the rare events (RTCP) are counted here
 // directly.
 type sfuStats struct {
-	routers, peers, upTracks, downTracks atomic.Int64
+	routers, peers, upTracks, downTracks, layers atomic.Int64
 
-	nacksIn, retransmits, retransmitsSuppressed, plisOut, keyframeRequestsIn atomic.Uint64
+	nacksIn, retransmits, retransmitsSuppressed, plisOut, keyframeRequestsIn, layerSwitches atomic.Uint64
 
 	total trackCounters // of ended up-tracks; guarded by SFU.statsMu
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +75,7 @@ func (l pionLogger) emit(level slog.Level, format string, args []any) {
 	}
 	msg := format
 	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
+		msg = fmt.Sprintf(format, shallow(args)...)
 	}
 	if level > slog.LevelDebug && isRoutine(msg) {
 		level = slog.LevelDebug
@@ -91,6 +92,25 @@ func (l pionLogger) emit(level slog.Level, format string, args []any) {
 		return
 	}
 	l.log.Log(ctx, level, msg)
+}
+
+// shallow replaces each pointer-to-struct argument by its type name. Pion
+// passes live objects to some messages ("got new track: %+v" with the
+// *TrackRemote that another of its goroutines is filling in), and
+// formatting them with %+v would read their fields unguarded: a data race,
+// and a dump no reader needs. Anything an error or Stringer says of itself
+// is kept.
+func shallow(args []any) []any {
+	for i, a := range args {
+		switch a.(type) {
+		case error, fmt.Stringer:
+			continue
+		}
+		if v := reflect.ValueOf(a); v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct {
+			args[i] = fmt.Sprintf("%T", a)
+		}
+	}
+	return args
 }
 
 func isRoutine(msg string) bool {

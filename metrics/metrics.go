@@ -24,7 +24,7 @@ type MediaStats struct {
 	NACKsIn, Retransmits              uint64
 	RetransmitsSuppressed             uint64
 	PLIsOut, KeyframeRequestsIn       uint64
-	Dropped                           uint64
+	Dropped, SendErrors               uint64
 }
 
 // CallStats are the signaling layer's gauges.
@@ -92,6 +92,7 @@ var (
 	descPLIs         = desc("plis_sent_total", "Keyframe requests (PLI) sent to publishers.")
 	descKeyframeReqs = desc("keyframe_requests_received_total", "PLI/FIR received from subscribers.")
 	descDropped      = desc("packets_dropped_total", "Packets not delivered to a subscriber.")
+	descSendErrors   = desc("media_send_errors_total", "Media packets the kernel refused to send on the UDP socket.")
 )
 
 // collector reads the sources at scrape time.
@@ -135,5 +136,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descPLIs, s.PLIsOut)
 		counter(descKeyframeReqs, s.KeyframeRequestsIn)
 		counter(descDropped, s.Dropped)
+		counter(descSendErrors, s.SendErrors)
 	}
 }

@@ -54,7 +54,7 @@ func TestParseAccess(t *testing.T) {
 
 func TestHandlerServesCounters(t *testing.T) {
 	m := New(Sources{
-		Media: func() MediaStats { return MediaStats{PacketsOut: 1234, PublishedTracks: 2} },
+		Media: func() MediaStats { return MediaStats{PacketsOut: 1234, PublishedTracks: 2, SendErrors: 7} },
 		Calls: func() CallStats { return CallStats{Calls: 1, Participants: 3, Sessions: 3} },
 	})
 	m.ObserveJoin(150 * time.Millisecond)
@@ -67,7 +67,7 @@ func TestHandlerServesCounters(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{"parley_rtp_packets_out_total 1234", "parley_tracks_published 2", "parley_participants 3", "parley_join_seconds_count 1", "go_goroutines"} {
+	for _, want := range []string{"parley_rtp_packets_out_total 1234", "parley_tracks_published 2", "parley_participants 3", "parley_media_send_errors_total 7", "parley_join_seconds_count 1", "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}

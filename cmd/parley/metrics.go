@@ -30,7 +30,7 @@ func mediaStats(s *sfu.SFU) metrics.MediaStats {
 		PacketsOut: st.PacketsOut, BytesOut: st.BytesOut,
 		NACKsIn: st.NACKsIn, Retransmits: st.Retransmits, RetransmitsSuppressed: st.RetransmitsSuppressed,
 		PLIsOut: st.PLIsOut, KeyframeRequestsIn: st.KeyframeRequestsIn,
-		Dropped: st.Dropped,
+		Dropped: st.Dropped, SendErrors: st.SendErrors,
 	}
 }
 

@@ -30,6 +30,12 @@ type PeerConfig struct {
 	// neither the offer nor a pending renegotiation.
 	OfferTimeout   time.Duration
 	OnOfferTimeout func() // called once, from the peer's goroutine, just before it closes; must not block
+
+	// OnMisbehaving is called once, from the peer's goroutine, just before
+	// the peer closes itself because the client broke a bound the sfu
+	// enforces on the media path: err wraps ErrTooManyStreams. Must not
+	// block; may be nil.
+	OnMisbehaving func(err error)
 }
 
 // DefaultOfferTimeout is how long a client has to answer an offer when
@@ -72,6 +78,8 @@ type Peer struct {
 	sfu       *SFU
 	cfg       PeerConfig
 	log       *slog.Logger
+	api       *webrtc.API // this peer's own, whose buffers streams accounts (see streamBudget)
+	streams   *streamBudget
 	pc        *webrtc.PeerConnection
 	audioTr   *webrtc.RTPTransceiver // nil unless cfg.PublishAudio
 	videoTr   *webrtc.RTPTransceiver // nil unless cfg.PublishVideo
@@ -138,7 +146,12 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 	if p.cfg.OfferTimeout <= 0 {
 		p.cfg.OfferTimeout = DefaultOfferTimeout
 	}
-	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{
+	p.streams = &streamBudget{onOver: func(err error) {
+		// On Pion's SRTP read loop: the peer closes on its own goroutine.
+		p.enqueue(func() { p.misbehaved(err) })
+	}}
+	p.api = r.sfu.api.newAPI(p.streams)
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
 	})
 	if err != nil {
@@ -152,12 +165,14 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: audio transceiver: %w", err)
 		}
+		p.streams.transceivers.Add(1)
 	}
 	if cfg.PublishVideo {
 		if p.videoTr, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, recvonly); err != nil {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: video transceiver: %w", err)
 		}
+		p.streams.transceivers.Add(1)
 	}
 	if !cfg.PublishAudio && !cfg.PublishVideo {
 		// A receive-only peer that joins before anyone publishes would get
@@ -168,6 +183,7 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: anchor transceiver: %w", err)
 		}
+		p.streams.transceivers.Add(1)
 	}
 	pc.OnTrack(p.onTrack)
 	pc.OnICECandidate(p.onICECandidate)
@@ -380,6 +396,16 @@ func (p *Peer) offerExpired() {
 	p.log.Info("offer not answered in time: closing the peer", "timeout", p.cfg.OfferTimeout)
 	if p.cfg.OnOfferTimeout != nil {
 		p.cfg.OnOfferTimeout()
+	}
+	_ = p.close(false)
+}
+
+// misbehaved runs on run when the client broke a media-path bound: it
+// tells the owner, then closes the peer.
+func (p *Peer) misbehaved(err error) {
+	p.log.Warn("client broke a media bound: closing the peer", "err", err)
+	if p.cfg.OnMisbehaving != nil {
+		p.cfg.OnMisbehaving(err)
 	}
 	_ = p.close(false)
 }
@@ -717,7 +743,7 @@ func (p *Peer) addDownTrack(u *upTrack) {
 // one is offered recvonly rather than inactive (see transceiverSlots).
 func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err error) {
 	if tr = p.slots.take(d.Kind()); tr != nil {
-		sender, err := p.sfu.api.NewRTPSender(d, p.pc.SCTP().Transport())
+		sender, err := p.api.NewRTPSender(d, p.pc.SCTP().Transport())
 		if err != nil {
 			p.slots.putBack(tr)
 			return nil, false, fmt.Errorf("sender for transceiver %q: %w", tr.Mid(), err)
@@ -734,6 +760,9 @@ func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err
 	tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
 		Direction: webrtc.RTPTransceiverDirectionSendrecv,
 	})
+	if err == nil {
+		p.streams.transceivers.Add(1)
+	}
 	return tr, false, err
 }
 

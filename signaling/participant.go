@@ -103,6 +103,7 @@ func (p *participant) SetAudioForwarding(on bool) {
 func (p *participant) sendOffer(o sfu.Offer)           { p.session().sendOffer(o) }
 func (p *participant) sendCandidate(c webrtcCandidate) { p.session().sendCandidate(c) }
 func (p *participant) onOfferTimeout()                 { p.session().onOfferTimeout() }
+func (p *participant) onMisbehaving(err error)         { p.session().onMisbehaving(err) }
 
 func (p *participant) onPeerState(state peerState) {
 	if isConnected(state) && p.connected.CompareAndSwap(false, true) && p.srv.cfg.OnJoined != nil {

@@ -126,8 +126,9 @@
 // own webrtc.API, built from the SFU's MediaEngine, interceptor Registry
 // and SettingEngine, whose BufferFactory counts the peer's live streams
 // (streamBudget): RTP buffers are bounded as Pion's are (1 MB), RTCP ones
-// at 16 kB, and past 64 + 4 per transceiver the peer is closed and
-// PeerConfig.OnMisbehaving given ErrTooManyStreams. Setting BufferFactory
+// at 16 kB, and past 64 + 4 per transceiver + 2 per reused one's new
+// sender the peer is closed and PeerConfig.OnMisbehaving given
+// ErrTooManyStreams. Setting BufferFactory
 // only changes when Pion starts reading RTX repair streams
 // (startRTPReaderImmediately), and the MediaEngine registers no RTX.
 //

@@ -165,14 +165,14 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: audio transceiver: %w", err)
 		}
-		p.streams.transceivers.Add(1)
+		p.streams.allow(streamsPerTransceiver)
 	}
 	if cfg.PublishVideo {
 		if p.videoTr, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, recvonly); err != nil {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: video transceiver: %w", err)
 		}
-		p.streams.transceivers.Add(1)
+		p.streams.allow(streamsPerTransceiver)
 	}
 	if !cfg.PublishAudio && !cfg.PublishVideo {
 		// A receive-only peer that joins before anyone publishes would get
@@ -183,7 +183,7 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: anchor transceiver: %w", err)
 		}
-		p.streams.transceivers.Add(1)
+		p.streams.allow(streamsPerTransceiver)
 	}
 	pc.OnTrack(p.onTrack)
 	pc.OnICECandidate(p.onICECandidate)
@@ -755,13 +755,14 @@ func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err
 			_ = sender.Stop()
 			return nil, false, fmt.Errorf("reuse transceiver %q: %w", tr.Mid(), err)
 		}
+		p.streams.allow(streamsPerReuse)
 		return tr, true, nil
 	}
 	tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
 		Direction: webrtc.RTPTransceiverDirectionSendrecv,
 	})
 	if err == nil {
-		p.streams.transceivers.Add(1)
+		p.streams.allow(streamsPerTransceiver)
 	}
 	return tr, false, err
 }

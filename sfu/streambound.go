@@ -31,15 +31,24 @@ const (
 	// dozen compound packets is plenty; Pion's default is 100 kB.
 	rtcpStreamBuffer = 16 << 10
 
-	// baseStreams and streamsPerTransceiver make the bound on a peer's
-	// live read streams: baseStreams + streamsPerTransceiver × its
-	// transceivers. A transceiver explains at most three streams (its
-	// sender's RTCP; its receiver's RTP and RTCP); the base covers SSRCs
-	// browsers name outside any m-line (RTCP feedback with media SSRC 0 or
-	// 1, probing padding) with a wide margin. An attacker can make a peer
-	// hold at most this many buffers, each bounded above.
+	// baseStreams, streamsPerTransceiver and streamsPerReuse make the
+	// bound on a peer's live read streams: baseStreams, plus
+	// streamsPerTransceiver for each of its transceivers, plus
+	// streamsPerReuse each time a transceiver gets a new sender. A
+	// transceiver explains at most three streams at once (its sender's
+	// RTCP; its receiver's RTP and RTCP). A sender's SSRC outlives it: the
+	// client's reports name it until it applies the next offer, and Pion
+	// keeps the stream a late report makes until the PeerConnection
+	// closes, so each sender the server replaces may leave one such
+	// stream behind, which streamsPerReuse allows for (the first sender's
+	// is in streamsPerTransceiver). The allowance grows only with what the
+	// server sends the client, never with what the client sends. The base
+	// covers SSRCs browsers name outside any m-line (RTCP feedback with
+	// media SSRC 0 or 1, probing padding) with a wide margin. A client can
+	// make a peer hold at most this many buffers, each bounded above.
 	baseStreams           = 64
 	streamsPerTransceiver = 4
+	streamsPerReuse       = 2
 )
 
 // apiParts are what every peer's webrtc.API is built from; set once by
@@ -67,16 +76,17 @@ func (a *apiParts) newAPI(b *streamBudget) *webrtc.API {
 // calls newBuffer from its SRTP read loop, once per new stream; the
 // stream's Close closes the buffer, which gives the slot back.
 type streamBudget struct {
-	transceivers atomic.Int64 // the peer's transceivers; updated by the peer as it adds them
-	live         atomic.Int64 // buffers made and not yet closed
-	over         atomic.Bool  // the bound was passed: set once
-	onOver       func(error)  // called once, on the goroutine of the newBuffer call that passed the bound; must not block or call into Pion synchronously
+	allowed atomic.Int64 // the bound beyond baseStreams: raised by the peer (allow) as it adds transceivers and senders
+	live    atomic.Int64 // buffers made and not yet closed
+	over    atomic.Bool  // the bound was passed: set once
+	onOver  func(error)  // called once, on the goroutine of the newBuffer call that passed the bound; must not block or call into Pion synchronously
 }
 
 // limit returns the bound on live streams.
-func (b *streamBudget) limit() int64 {
-	return baseStreams + streamsPerTransceiver*b.transceivers.Load()
-}
+func (b *streamBudget) limit() int64 { return baseStreams + b.allowed.Load() }
+
+// allow raises the bound by n streams.
+func (b *streamBudget) allow(n int64) { b.allowed.Add(n) }
 
 // newBuffer is the SettingEngine.BufferFactory. Past the bound it returns
 // a closed buffer, so the stream takes nothing (writes fail, reads end)

@@ -205,6 +205,18 @@
 // is bounded by the router's size, not by what the client sends (see
 // Peer.enqueue).
 //
+// Pion's SRTP layer makes a read stream, with a buffer, for every SSRC a
+// client names in RTP or as an RTCP destination, and keeps the ones
+// nothing negotiated until the PeerConnection closes. So each peer has its
+// own webrtc.API, built from the SFU's MediaEngine, interceptor Registry
+// and SettingEngine, whose BufferFactory counts the peer's live streams
+// (streamBudget): RTP buffers are bounded as Pion's are (1 MB), RTCP ones
+// at 16 kB, and past 64 + 4 per transceiver + 2 per reused one's new
+// sender the peer is closed and PeerConfig.OnMisbehaving given
+// ErrTooManyStreams. Setting BufferFactory
+// only changes when Pion starts reading RTX repair streams
+// (startRTPReaderImmediately), and the MediaEngine registers no RTX.
+//
 // # Threading model
 //
 //   - Each Peer has one owner goroutine (run) that serializes everything

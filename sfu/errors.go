@@ -23,3 +23,8 @@ var ErrBadDescription = errors.New("sfu: bad session description")
 // MaxRemoteCandidateBytes. The candidates are dropped; the peer goes on
 // with those it already has.
 var ErrTooManyCandidates = errors.New("sfu: too many remote candidates")
+
+// ErrTooManyStreams is what PeerConfig.OnMisbehaving is given when a
+// client named more SSRCs, in RTP or as RTCP destinations, than its
+// transceivers explain (see streamBudget); the peer is then closed.
+var ErrTooManyStreams = errors.New("sfu: too many media streams")

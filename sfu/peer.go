@@ -29,6 +29,12 @@ type PeerConfig struct {
 	// neither the offer nor a pending renegotiation.
 	OfferTimeout   time.Duration
 	OnOfferTimeout func() // called once, from the peer's goroutine, just before it closes; must not block
+
+	// OnMisbehaving is called once, from the peer's goroutine, just before
+	// the peer closes itself because the client broke a bound the sfu
+	// enforces on the media path: err wraps ErrTooManyStreams. Must not
+	// block; may be nil.
+	OnMisbehaving func(err error)
 }
 
 // DefaultOfferTimeout is how long a client has to answer an offer when
@@ -71,6 +77,8 @@ type Peer struct {
 	sfu       *SFU
 	cfg       PeerConfig
 	log       *slog.Logger
+	api       *webrtc.API // this peer's own, whose buffers streams accounts (see streamBudget)
+	streams   *streamBudget
 	pc        *webrtc.PeerConnection
 	audioTr   *webrtc.RTPTransceiver // nil unless cfg.PublishAudio
 	videoTr   *webrtc.RTPTransceiver // nil unless cfg.PublishVideo
@@ -142,7 +150,12 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 	if p.cfg.OfferTimeout <= 0 {
 		p.cfg.OfferTimeout = DefaultOfferTimeout
 	}
-	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{
+	p.streams = &streamBudget{onOver: func(err error) {
+		// On Pion's SRTP read loop: the peer closes on its own goroutine.
+		p.enqueue(func() { p.misbehaved(err) })
+	}}
+	p.api = r.sfu.api.newAPI(p.streams)
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
 	})
 	if err != nil {
@@ -156,12 +169,14 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: audio transceiver: %w", err)
 		}
+		p.streams.allow(streamsPerTransceiver)
 	}
 	if cfg.PublishVideo {
 		if p.videoTr, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, recvonly); err != nil {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: video transceiver: %w", err)
 		}
+		p.streams.allow(streamsPerTransceiver)
 	}
 	if !cfg.PublishAudio && !cfg.PublishVideo {
 		// A receive-only peer that joins before anyone publishes would get
@@ -172,6 +187,7 @@ func newPeer(r *Router, cfg PeerConfig) (*Peer, error) {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: anchor transceiver: %w", err)
 		}
+		p.streams.allow(streamsPerTransceiver)
 	}
 	pc.OnTrack(p.onTrack)
 	pc.OnICECandidate(p.onICECandidate)
@@ -385,6 +401,16 @@ func (p *Peer) offerExpired() {
 	p.log.Info("offer not answered in time: closing the peer", "timeout", p.cfg.OfferTimeout)
 	if p.cfg.OnOfferTimeout != nil {
 		p.cfg.OnOfferTimeout()
+	}
+	_ = p.close(false)
+}
+
+// misbehaved runs on run when the client broke a media-path bound: it
+// tells the owner, then closes the peer.
+func (p *Peer) misbehaved(err error) {
+	p.log.Warn("client broke a media bound: closing the peer", "err", err)
+	if p.cfg.OnMisbehaving != nil {
+		p.cfg.OnMisbehaving(err)
 	}
 	_ = p.close(false)
 }
@@ -734,7 +760,7 @@ func (p *Peer) addDownTrack(u *upTrack) {
 // one is offered recvonly rather than inactive (see transceiverSlots).
 func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err error) {
 	if tr = p.slots.take(d.Kind()); tr != nil {
-		sender, err := p.sfu.api.NewRTPSender(d, p.pc.SCTP().Transport())
+		sender, err := p.api.NewRTPSender(d, p.pc.SCTP().Transport())
 		if err != nil {
 			p.slots.putBack(tr)
 			return nil, false, fmt.Errorf("sender for transceiver %q: %w", tr.Mid(), err)
@@ -746,11 +772,15 @@ func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err
 			_ = sender.Stop()
 			return nil, false, fmt.Errorf("reuse transceiver %q: %w", tr.Mid(), err)
 		}
+		p.streams.allow(streamsPerReuse)
 		return tr, true, nil
 	}
 	tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
 		Direction: webrtc.RTPTransceiverDirectionSendrecv,
 	})
+	if err == nil {
+		p.streams.allow(streamsPerTransceiver)
+	}
 	return tr, false, err
 }
 

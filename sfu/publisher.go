@@ -147,7 +147,7 @@ func (p *Peer) publisherPC() (*webrtc.PeerConnection, error) {
 	if p.pub.pc != nil {
 		return p.pub.pc, nil
 	}
-	pc, err := p.sfu.api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}) // the peer's stream budget covers this connection too
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new publisher connection: %w", err)
 	}

@@ -260,7 +260,14 @@ func TestLongCallSDPStaysBounded(t *testing.T) {
 	if n := rtcpReaders(); n != 4 {
 		t.Errorf("%d RTCP readers, want 4: alice's two of zed and zed's two of alice", n)
 	}
-	t.Logf("after %d cycles: %d m-lines, %d bytes", cycles, len(ms), len(o.SDP))
+	// Streams are counted while live: 400 senders came and went, and
+	// alice's peer holds only those of her m-lines.
+	live := alice.peer.streams.live.Load()
+	if live > 2*int64(bound) {
+		t.Errorf("alice's peer has %d live read streams after %d cycles, want at most %d", live, cycles, 2*bound)
+	}
+	t.Logf("after %d cycles: %d m-lines, %d bytes, %d live read streams (limit %d)",
+		cycles, len(ms), len(o.SDP), live, alice.peer.streams.limit())
 	zed.leave(t)
 }
 

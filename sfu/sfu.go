@@ -37,7 +37,7 @@ type SFU struct {
 	// Set at construction, read-only afterwards.
 	log         *slog.Logger
 	pliInterval time.Duration
-	api         *webrtc.API
+	api         apiParts // each peer builds its own webrtc.API from these (see streamBudget)
 	udpConn     *net.UDPConn
 	batch       *batchConn // udpConn as the mux sees it
 	udpMux      ice.UDPMux
@@ -57,8 +57,8 @@ type SFU struct {
 	liveTracks map[*upTrack]struct{} // up-tracks whose counters Stats must add
 }
 
-// New binds the media sockets and builds the webrtc.API shared by every
-// PeerConnection: a MediaEngine with Opus and VP8 only, NACK, RTCP report
+// New binds the media sockets and builds what every PeerConnection's
+// webrtc.API is made of: a MediaEngine with Opus and VP8 only, NACK, RTCP report
 // and TWCC interceptors (see newInterceptors), and a SettingEngine using
 // the shared muxes.
 func New(cfg Config) (*SFU, error) {
@@ -117,7 +117,7 @@ func New(cfg Config) (*SFU, error) {
 	return s, nil
 }
 
-func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
+func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (apiParts, error) {
 	me := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{
 		{Type: webrtc.TypeRTCPFBGoogREMB},
@@ -143,13 +143,13 @@ func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
 	}
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.p, c.kind); err != nil {
-			return nil, fmt.Errorf("sfu: register codec %s: %w", c.p.MimeType, err)
+			return apiParts{}, fmt.Errorf("sfu: register codec %s: %w", c.p.MimeType, err)
 		}
 	}
 
 	ir, err := newInterceptors(me, lf)
 	if err != nil {
-		return nil, err
+		return apiParts{}, err
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -176,11 +176,7 @@ func (s *SFU) newAPI(cfg Config, lf pionLoggerFactory) (*webrtc.API, error) {
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(
-		webrtc.WithMediaEngine(me),
-		webrtc.WithInterceptorRegistry(ir),
-		webrtc.WithSettingEngine(se),
-	), nil
+	return apiParts{me: me, ir: ir, se: se}, nil
 }
 
 // announcedFamilies returns the address families host candidates are

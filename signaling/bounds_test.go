@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
@@ -186,4 +188,57 @@ func decodeError(data []byte) (*protocol.Error, bool) {
 	}
 	e, ok := msg.(*protocol.Error)
 	return e, ok
+}
+
+// TestSSRCFlood: a participant whose media sends receiver reports naming
+// thousands of SSRCs gets error too-many-streams and its connection ends,
+// the others see it leave with reason error, and the call carries on.
+func TestSSRCFlood(t *testing.T) {
+	ts := startTestServer(t, Config{}, 0)
+	alice := ts.join("alice", true)
+	observer := ts.watch()
+	waitFor(t, 10*time.Second, "the observer to connect", func() bool {
+		return observer.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	flooder := ts.watch()
+	waitFor(t, 10*time.Second, "the flooder to connect", func() bool {
+		return flooder.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	var id string
+	waitFor(t, 5*time.Second, "the observer to see the flooder join", func() bool {
+		observer.mu.Lock()
+		defer observer.mu.Unlock()
+		for p := range observer.joined {
+			id = p
+		}
+		return id != ""
+	})
+
+	for i := range 2048 / 31 {
+		rr := &rtcp.ReceiverReport{SSRC: 1}
+		for j := range 31 {
+			rr.Reports = append(rr.Reports, rtcp.ReceptionReport{SSRC: 1<<31 | uint32(i*31+j)})
+		}
+		if err := flooder.pc.WriteRTCP([]rtcp.Packet{rr}); err != nil {
+			break
+		}
+		if i%32 == 31 {
+			time.Sleep(time.Millisecond) // do not overrun loopback's socket buffers
+		}
+	}
+	select {
+	case <-flooder.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the flooder's connection did not end")
+	}
+	flooder.mu.Lock()
+	errs := flooder.errs
+	flooder.mu.Unlock()
+	if len(errs) != 1 || errs[0].Code != protocol.CodeTooManyStreams || errs[0].Message == "" {
+		t.Errorf("flooder got errors %+v, want one %q", errs, protocol.CodeTooManyStreams)
+	}
+	if reason := observer.waitLeft(t, id); reason != protocol.ReasonError {
+		t.Errorf("participant-left reason %q, want %q", reason, protocol.ReasonError)
+	}
+	undisturbed(t, alice)
 }

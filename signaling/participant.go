@@ -148,6 +148,14 @@ func (p *participant) onOfferTimeout() {
 	}
 }
 
+// onMisbehaving: the sfu closes the peer itself; a detached participant
+// then goes when its grace ends.
+func (p *participant) onMisbehaving(err error) {
+	if s := p.session(); s != nil {
+		s.onMisbehaving(err)
+	}
+}
+
 func (p *participant) onPeerState(state peerState) {
 	if isConnected(state) && p.connected.CompareAndSwap(false, true) && p.srv.cfg.OnJoined != nil {
 		p.srv.cfg.OnJoined(time.Since(p.joinStart))

@@ -432,6 +432,7 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 
 		OfferTimeout:   s.srv.cfg.OfferTimeout,
 		OnOfferTimeout: p.onOfferTimeout,
+		OnMisbehaving:  p.onMisbehaving,
 	})
 	if err != nil {
 		s.internal(ref, fmt.Errorf("add peer: %w", err))
@@ -493,6 +494,15 @@ func (s *session) onOfferTimeout() {
 	s.failed.Store(true)
 	s.sendError(protocol.CodeOfferTimeout, fmt.Sprintf("the offer was not answered within %v", timeout), protocol.TypeOffer)
 	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeOfferTimeout)
+}
+
+// onMisbehaving ends a session whose client's media broke an sfu bound
+// (err wraps sfu.ErrTooManyStreams); the sfu closes the peer right after.
+func (s *session) onMisbehaving(err error) {
+	s.log.Warn("media broke a bound: closing the connection", "err", err)
+	s.failed.Store(true)
+	s.sendError(protocol.CodeTooManyStreams, "the media named more SSRCs than the m-lines explain", "")
+	s.sendClose(websocket.ClosePolicyViolation, protocol.CodeTooManyStreams)
 }
 
 // Sending. All of these are safe from any goroutine and never block.

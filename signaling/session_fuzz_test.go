@@ -217,7 +217,7 @@ var knownCodes = map[string]bool{
 	protocol.CodeRoomNotFound: true, protocol.CodeNotJoined: true, protocol.CodeAlreadyJoined: true,
 	protocol.CodeBadRequest: true, protocol.CodeBadSDP: true, protocol.CodeRateLimited: true,
 	protocol.CodeJoinTimeout: true, protocol.CodeInternal: true, protocol.CodeTooManyCandidates: true,
-	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true,
+	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true, protocol.CodeTooManyStreams: true,
 }
 
 // FuzzSessionHandle dispatches one message, as a client sends it, to a

@@ -83,6 +83,12 @@ const (
 	// the connection closes (1008). A client reading nothing may only see
 	// the connection drop.
 	CodeTooSlow = "too-slow"
+	// CodeTooManyStreams: the client's media named more SSRCs (in RTP,
+	// or as the destinations of RTCP, such as receiver report blocks) than
+	// its m-lines explain: 64 + 4 per m-line + 2 each time the server put
+	// another track on an m-line, at once. The media connection is closed
+	// and the connection closes (1008).
+	CodeTooManyStreams = "too-many-streams"
 
 	// CodeNotHost: a moderation message from a participant who is not a
 	// host; nothing changed.

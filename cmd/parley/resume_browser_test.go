@@ -118,9 +118,12 @@ func reset(c net.Conn) {
 }
 
 // recordTiles runs in a page: it keeps, in window.__tileLog, every remote
-// tile added or removed and every change of a tile's data-connection.
+// tile added or removed and every change of a tile's data-connection from
+// now on (run again, it empties the log).
 const recordTiles = `(() => {
+	const fresh = !window.__tileLog;
 	window.__tileLog = [];
+	if (!fresh) return true;
 	const log = (kind, el, extra) => window.__tileLog.push(Object.assign({kind, id: el.dataset.participantId || ''}, extra));
 	new MutationObserver((records) => {
 		for (const r of records) {
@@ -261,26 +264,70 @@ func TestBrowserResume(t *testing.T) {
 	if st := readCall(t, alice); st.State != "connected" {
 		t.Errorf("Alice's header shows %q after the resume, want connected", st.State)
 	}
-	log, err := chromedp.Run(bob.ctx, chromedp.Evaluate[[]tileEvent](`window.__tileLog`))
+	checkTileLog(t, bob, before.Self, "the network drop")
+
+	// The media connection fails while the WebSocket stays up. (Chromium
+	// cannot be made to fail ICE on loopback at will: the page is told
+	// "failed" once, as the browser would.) Her page must drop the
+	// WebSocket without leave and resume, which restarts ICE.
+	if _, err := chromedp.Run(bob.ctx, chromedp.Evaluate[bool](recordTiles)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(alice.ctx, chromedp.Evaluate[bool](failMediaOnce)); err != nil {
+		t.Fatal(err)
+	}
+	// Her place is kept: Bob's log has her reconnecting, then connected.
+	waitCall(t, ctx, bob, "Bob sees Alice back after her media resume", func(st callState) bool {
+		n, err := chromedp.Run(bob.ctx, chromedp.Evaluate[int](
+			`window.__tileLog.filter((e) => e.kind !== 'connection' || e.connection === 'connected').length`))
+		return err == nil && n > 0
+	})
+	mctx, mcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer mcancel()
+	if _, err := waitDecoding(mctx, bob, ""); err != nil {
+		t.Fatalf("Bob does not decode Alice after her media resume: %v", err)
+	}
+	again := readPeer(t, alice)
+	if again.Self != before.Self || again.PCs != before.PCs || again.Ufrag == after.Ufrag {
+		t.Errorf("after a media failure Alice is %+v, was %+v: want the same participant and RTCPeerConnection, a new ufrag", again, after)
+	}
+	checkTileLog(t, bob, before.Self, "the media failure")
+}
+
+// checkTileLog checks b's tile log (recordTiles): id's tile went
+// reconnecting, then connected, and no tile was added or removed.
+func checkTileLog(t *testing.T, b *browser, id, what string) {
+	t.Helper()
+	log, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]tileEvent](`window.__tileLog`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Bob's tiles: %+v", log)
+	t.Logf("Bob's tiles during %s: %+v", what, log)
 	var seen []string
 	for _, e := range log {
 		if e.Kind != "connection" {
-			t.Errorf("Bob's page %s a tile (%s) during the resume: want Alice's tile kept", e.Kind, e.ID)
+			t.Errorf("during %s Bob's page %s a tile (%s): want Alice's tile kept", what, e.Kind, e.ID)
 			continue
 		}
-		if e.ID != before.Self {
-			t.Errorf("connection change for %q, want only Alice's %q", e.ID, before.Self)
+		if e.ID != id {
+			t.Errorf("during %s: connection change for %q, want only Alice's %q", what, e.ID, id)
 		}
 		seen = append(seen, e.Connection)
 	}
 	if strings.Join(seen, ",") != "reconnecting,connected" {
-		t.Errorf("Bob saw Alice's connection go %v, want reconnecting then connected", seen)
+		t.Errorf("during %s Bob saw Alice's connection go %v, want reconnecting then connected", what, seen)
 	}
 }
+
+// failMediaOnce makes the page's RTCPeerConnection report "failed" once
+// (connectionState reads "failed" while its handler runs, then the real
+// state again).
+const failMediaOnce = `(() => {
+	const pc = window.__pcs[window.__pcs.length - 1];
+	Object.defineProperty(pc, 'connectionState', {configurable: true, get: () => 'failed'});
+	try { pc.onconnectionstatechange(new Event('connectionstatechange')); } finally { delete pc.connectionState; }
+	return true;
+})()`
 
 func readPeer(t *testing.T, b *browser) peerView {
 	t.Helper()

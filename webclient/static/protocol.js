@@ -413,7 +413,9 @@ export class ParleyClient extends EventTarget {
     async leave() {
         if (this._closed) return;
         this._leaving = true;
-        if (this._ws && this._ws.readyState === WebSocket.OPEN) {
+        // While resuming there is no session to leave: the server ends the
+        // place when its grace period passes.
+        if (!this._resume && this._ws && this._ws.readyState === WebSocket.OPEN) {
             this._send({ type: 'leave' });
             // The server closes with 1000; don't wait long for it.
             await new Promise((resolve) => {

@@ -267,9 +267,10 @@ func TestBrowserResume(t *testing.T) {
 	checkTileLog(t, bob, before.Self, "the network drop")
 
 	// The media connection fails while the WebSocket stays up. (Chromium
-	// cannot be made to fail ICE on loopback at will: the page is told
-	// "failed" once, as the browser would.) Her page must drop the
-	// WebSocket without leave and resume, which restarts ICE.
+	// cannot be made to fail ICE on loopback at will: the page's
+	// RTCPeerConnection reads "failed" until an ICE restart, as a failed one
+	// would.) Her page must drop the WebSocket without leave and resume,
+	// which restarts ICE, and not drop the resumed one before the restart.
 	if _, err := chromedp.Run(bob.ctx, chromedp.Evaluate[bool](recordTiles)); err != nil {
 		t.Fatal(err)
 	}
@@ -319,13 +320,17 @@ func checkTileLog(t *testing.T, b *browser, id, what string) {
 	}
 }
 
-// failMediaOnce makes the page's RTCPeerConnection report "failed" once
-// (connectionState reads "failed" while its handler runs, then the real
-// state again).
+// failMediaOnce makes the page's RTCPeerConnection report "failed", as
+// a real failed one does, until the next offer (the ICE restart) is
+// applied; then it reads the real state again.
 const failMediaOnce = `(() => {
 	const pc = window.__pcs[window.__pcs.length - 1];
 	Object.defineProperty(pc, 'connectionState', {configurable: true, get: () => 'failed'});
-	try { pc.onconnectionstatechange(new Event('connectionstatechange')); } finally { delete pc.connectionState; }
+	pc.setRemoteDescription = async function(desc) {
+		delete pc.setRemoteDescription;
+		try { return await RTCPeerConnection.prototype.setRemoteDescription.call(pc, desc); } finally { delete pc.connectionState; }
+	};
+	pc.onconnectionstatechange(new Event('connectionstatechange'));
 	return true;
 })()`
 

@@ -127,6 +127,12 @@ function defaultBaseURL() {
     return globalThis.location ? globalThis.location.href : 'http://localhost/';
 }
 
+/** iceUfrag is the first a=ice-ufrag of an SDP, or "". */
+function iceUfrag(sdp) {
+    const m = /a=ice-ufrag:(\S+)/.exec(sdp || '');
+    return m ? m[1] : '';
+}
+
 /** wsURL turns a path on the HTTP origin into a ws: or wss: URL. */
 export function wsURL(path, baseURL = defaultBaseURL()) {
     const u = new URL(path, baseURL);
@@ -212,6 +218,9 @@ export class ParleyClient extends EventTarget {
         this._resume = null;
         this._disconnectedTimer = null; // a media connection "disconnected" while the WebSocket is up
         this._mediaResumes = 0;      // resumes in a row for the media's sake, reset once it connects
+        // _restartPending: resumed, and the ICE-restart offer not yet
+        // answered; a media connection still "failed" meanwhile is waited out.
+        this._restartPending = false;
     }
 
     /**
@@ -322,6 +331,7 @@ export class ParleyClient extends EventTarget {
         clearTimeout(this._disconnectedTimer);
         this._disconnectedTimer = null;
         this._resume = { attempt: 0, started: Date.now(), timer: null };
+        this._restartPending = false;
         this._setState('reconnecting');
         this._resumeAttempt();
     }
@@ -533,8 +543,9 @@ export class ParleyClient extends EventTarget {
             participants: [...this.participants.values()],
             call: this.call,
         });
-        // The ICE-restart offer follows; until then the media connection
-        // tells how things stand.
+        // The ICE-restart offer follows; until it is answered a failed
+        // media connection stays failed, and is not a reason to resume again.
+        this._restartPending = true;
         this._onPeerState();
     }
 
@@ -549,6 +560,9 @@ export class ParleyClient extends EventTarget {
     async _handleOffer(msg) {
         const pc = this._pc;
         if (!pc) return;
+        // After a resume the server may first send again an offer left
+        // unanswered, then the one that restarts ICE (a new ufrag).
+        const restart = this._restartPending && iceUfrag(msg.sdp) !== iceUfrag(pc.remoteDescription && pc.remoteDescription.sdp);
         await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
         await this._flushCandidates();
         const publish = msg.publish || {};
@@ -573,6 +587,10 @@ export class ParleyClient extends EventTarget {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
         this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+        if (restart && this._restartPending && !this._resume) {
+            this._restartPending = false;
+            this._onPeerState();
+        }
         // With no media to carry there is no ICE to wait for: the WebSocket
         // alone is the connection.
         if (pc.getTransceivers().length === 0 && this.state === 'connecting') this._setState('connected');
@@ -702,6 +720,10 @@ export class ParleyClient extends EventTarget {
             this._disconnectedTimer = null;
         }
         if (this._resume) return; // "reconnecting" until resumed
+        if (this._restartPending && (s === 'failed' || s === 'disconnected')) {
+            this._setState('reconnecting'); // until the ICE restart
+            return;
+        }
         switch (s) {
         case 'connected':
         case 'completed':

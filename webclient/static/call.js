@@ -18,8 +18,9 @@ import {
 
 // Goodbye reasons and error codes after which the client rejoins by
 // itself: the server restarted (a resume fails when it has forgotten us),
-// or something on the way failed that a new session may not meet. Any other reason (room-deleted, a bad token, a
-// reason this page does not know) ends the call.
+// or something on the way failed that a new session may not meet. Any
+// other reason (room-deleted, a bad token, a reason this page does not
+// know) ends the call.
 const REJOIN_BYES = new Set(['server-shutdown', 'media-failed']);
 const REJOIN_ERRORS = new Set([
     'network', 'rate-limited', 'internal', 'server-shutdown', 'join-timeout', 'offer-timeout', 'too-slow',

@@ -1,6 +1,7 @@
 // call.js — the call itself: joining, the ParleyClient's events, the call
-// page's controls, rejoining on its own when the connection or the server
-// goes away, and what the user sees when the call ends.
+// page's controls, resuming when the connection drops (the ParleyClient
+// does that itself; this module shows it), rejoining on its own when the
+// server no longer knows us, and what the user sees when the call ends.
 
 import { ParleyClient, ParleyError } from './protocol.js';
 import { REJOIN, backoffDelay } from './backoff.js';
@@ -12,15 +13,18 @@ import {
 } from './media.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
+    remoteIds,
 } from './tiles.js';
 
 // Goodbye reasons and error codes after which the client rejoins by
-// itself: the server restarted, or something on the way failed that a new
-// session may not meet. Any other reason (room-deleted, a bad token, a
-// reason this page does not know) ends the call.
+// itself: the server restarted (a resume fails when it has forgotten us),
+// or something on the way failed that a new session may not meet. Any
+// other reason (room-deleted, a bad token, a reason this page does not
+// know) ends the call.
 const REJOIN_BYES = new Set(['server-shutdown', 'media-failed']);
 const REJOIN_ERRORS = new Set([
     'network', 'rate-limited', 'internal', 'server-shutdown', 'join-timeout', 'offer-timeout', 'too-slow',
+    'resume-failed',
 ]);
 
 const STATE_TEXT = {
@@ -138,6 +142,8 @@ function listen(client) {
         if (call.client === client) fn(ev.detail);
     });
     on('joined', onJoined);
+    on('resuming', onResuming);
+    on('resumed', onResumed);
     on('participant-joined', ({ participant }) => { tileFor(participant.id).update(participant); layout(); });
     on('participant-updated', ({ participant }) => {
         if (participant.id === client.participantId) return; // we know our own state
@@ -173,6 +179,37 @@ function onJoined({ participantId, room, participants }) {
     selfTile().setId(participantId);
     for (const p of participants) tileFor(p.id).update(p);
     layout();
+}
+
+// onResuming: the WebSocket dropped and the client is taking our place
+// back; the others' tiles stay, dimmed, until it is back.
+function onResuming({ attempt }) {
+    setConnectionState('reconnecting');
+    $('grid').classList.add('reconnecting');
+    showBanner(`Reconnecting… (attempt ${attempt})`, { kind: 'warning' });
+}
+
+// onResumed: back in the call with the same participant id. The list of
+// the others replaces ours (nothing missed meanwhile is replayed): tiles
+// of those still here stay, with their tracks; the rest go.
+function onResumed({ participantId, room, participants }) {
+    $('grid').classList.remove('reconnecting');
+    if (room && room.name) {
+        call.room = room;
+        $('call-room-name').textContent = room.name;
+    }
+    selfTile().setId(participantId);
+    const here = new Set(participants.map((p) => p.id));
+    for (const id of remoteIds()) {
+        if (!here.has(id)) {
+            call.leftIds.add(id);
+            removeTile(id);
+        }
+    }
+    for (const p of participants) tileFor(p.id).update(p);
+    layout();
+    setConnectionState(call.client.state);
+    showBanner('Back in the call', { kind: 'info', timeout: 5000 });
 }
 
 function onTrack({ participantId, track, streams }) {

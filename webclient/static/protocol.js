@@ -7,11 +7,29 @@
 //
 // Negotiation rule: the server always offers, the client always answers.
 
+import { backoffDelay } from './backoff.js';
+
 /** The signaling protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
 
 /** Interval between application-level pings, in milliseconds. */
 export const PING_INTERVAL_MS = 20000;
+
+/**
+ * RESUME is how the client takes its place back after the WebSocket
+ * dropped (docs/protocol.md, "Resume after a dropped connection"): it tries
+ * again with backoff (backoff.js) until giveUpMs, which stays inside the
+ * server's 30 s grace period; an attempt that has no answer after
+ * attemptMs is abandoned. A media connection that stays "disconnected"
+ * for disconnectedMs while the WebSocket is up is resumed too, at most
+ * mediaTries times in a row before it counts as failed.
+ */
+export const RESUME = {
+    giveUpMs: 25000,
+    attemptMs: 5000,
+    disconnectedMs: 4000,
+    mediaTries: 3,
+};
 
 /** Error codes after which the server closes the connection. */
 export const FATAL_CODES = new Set([
@@ -109,6 +127,12 @@ function defaultBaseURL() {
     return globalThis.location ? globalThis.location.href : 'http://localhost/';
 }
 
+/** iceUfrag is the first a=ice-ufrag of an SDP, or "". */
+function iceUfrag(sdp) {
+    const m = /a=ice-ufrag:(\S+)/.exec(sdp || '');
+    return m ? m[1] : '';
+}
+
 /** wsURL turns a path on the HTTP origin into a ws: or wss: URL. */
 export function wsURL(path, baseURL = defaultBaseURL()) {
     const u = new URL(path, baseURL);
@@ -119,13 +143,22 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
 
 /**
  * ParleyClient is one participant's session in one call. It is single-use:
- * after it closes, make a new one to rejoin.
+ * after it closes, make a new one to rejoin. A WebSocket that drops
+ * without bye or a closing error does not close it: it resumes on a new
+ * WebSocket with the same RTCPeerConnection, participant id and tracks
+ * (events "resuming", then "resumed"); only a resume that fails or gives
+ * up closes it, with error code "resume-failed" (or "rate-limited", or
+ * "network"), after which a new client must join afresh.
  *
  * join rejects with code "no-webrtc" (before it connects) in a browser
  * that cannot make calls; see webrtcMissing.
  *
  * Events (all CustomEvents; the payload is in event.detail):
- *   joined               {participantId, room, participants}
+ *   joined               {participantId, role, room, participants, call}
+ *   resuming             {attempt}  the WebSocket dropped; attempt n of
+ *                        taking the place back has started
+ *   resumed              {participantId, role, self, room, participants, call}
+ *                        back in the call: participants replaces the list
  *   participant-joined   {participant}
  *   participant-updated  {participant}
  *   participant-left     {participantId, reason}
@@ -137,7 +170,8 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
  *   closed               {code, reason, expected, bye, error}
  *   pong                 {id, rtt}
  *
- * A participant is {id, name, audioMuted, videoMuted}.
+ * A participant is {id, name, role, audioMuted, videoMuted,
+ * audioMutedByHost, connection ("connected" or "reconnecting")}.
  */
 export class ParleyClient extends EventTarget {
     /**
@@ -153,6 +187,9 @@ export class ParleyClient extends EventTarget {
         this.ticket = null;          // the latest requestJoin answer
         this.room = null;            // {id, name}
         this.participantId = null;   // ours, from joined
+        this.role = '';              // ours, from joined or resumed
+        this.call = {};              // the call's state {locked}, from joined, resumed or call-updated
+        this.resumeToken = null;     // the latest, from joined or resumed; single use
         this.participants = new Map(); // id -> participant, everyone else
         this.state = 'new';
         this.localStream = null;
@@ -175,6 +212,15 @@ export class ParleyClient extends EventTarget {
         this._bye = null;
         this._fatal = null;
         this._closed = false;
+        this._wsPath = null;         // the WebSocket path joined on; resumes use it too
+        // _resume is the resume under way, or null:
+        // {attempt, started (ms), timer (next attempt or attempt timeout)}.
+        this._resume = null;
+        this._disconnectedTimer = null; // a media connection "disconnected" while the WebSocket is up
+        this._mediaResumes = 0;      // resumes in a row for the media's sake, reset once it connects
+        // _restartPending: resumed, and the ICE-restart offer not yet
+        // answered; a media connection still "failed" meanwhile is waited out.
+        this._restartPending = false;
     }
 
     /**
@@ -232,21 +278,111 @@ export class ParleyClient extends EventTarget {
         const joined = new Promise((resolve, reject) => {
             this._joinedWaiter = { resolve, reject };
         });
-        const ws = new WebSocket(wsURL(this.ticket.wsPath, this.baseURL));
+        this._wsPath = this.ticket.wsPath;
+        this._openSocket({
+            type: 'join',
+            version: PROTOCOL_VERSION,
+            token: this.ticket.token,
+            name,
+            publish: { audio: !!this._tracks.audio, video: !!this._tracks.video },
+        });
+        return joined;
+    }
+
+    /** _openSocket opens the WebSocket and sends first as its first message. */
+    _openSocket(first) {
+        const ws = new WebSocket(wsURL(this._wsPath, this.baseURL));
         this._ws = ws;
-        ws.onopen = () => {
-            this._send({
-                type: 'join',
-                version: PROTOCOL_VERSION,
-                token: this.ticket.token,
-                name,
-                publish: { audio: !!this._tracks.audio, video: !!this._tracks.video },
-            });
-        };
+        ws.onopen = () => this._send(first);
         ws.onmessage = (ev) => this._onMessage(ev.data);
         ws.onerror = () => { /* onclose follows and reports */ };
-        ws.onclose = (ev) => this._finish({ code: ev.code, reason: ev.reason });
-        return joined;
+        ws.onclose = (ev) => this._onSocketClose(ws, ev);
+    }
+
+    /**
+     * _onSocketClose: a joined participant whose WebSocket closed without
+     * bye or a closing error resumes; anything else ends the client.
+     */
+    _onSocketClose(ws, ev) {
+        if (this._closed || ws !== this._ws) return;
+        const announced = this._leaving || this._bye !== null || this._fatal !== null;
+        if (!announced && this.resumeToken && this._pc) {
+            this._detachSocket();
+            if (this._resume) this._retryResume();
+            else this._startResume();
+            return;
+        }
+        this._finish({ code: ev.code, reason: ev.reason });
+    }
+
+    /** _detachSocket forgets the current WebSocket (and closes it, without leave). */
+    _detachSocket() {
+        const ws = this._ws;
+        this._ws = null;
+        if (!ws) return;
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        try { ws.close(4000, 'resuming'); } catch (e) { /* already closing */ }
+    }
+
+    // ---- resuming after a dropped connection ----
+
+    /** _startResume begins taking the place back on a new WebSocket. */
+    _startResume() {
+        clearTimeout(this._disconnectedTimer);
+        this._disconnectedTimer = null;
+        this._resume = { attempt: 0, started: Date.now(), timer: null };
+        this._restartPending = false;
+        this._setState('reconnecting');
+        this._resumeAttempt();
+    }
+
+    _resumeAttempt() {
+        const r = this._resume;
+        if (!r || this._closed) return;
+        r.attempt++;
+        this._emit('resuming', { attempt: r.attempt });
+        this._openSocket({
+            type: 'resume',
+            version: PROTOCOL_VERSION,
+            participantId: this.participantId,
+            token: this.resumeToken,
+        });
+        // A WebSocket that opens but never answers (a network that drops
+        // packets) is given up on too.
+        const ws = this._ws;
+        r.timer = setTimeout(() => {
+            if (this._ws !== ws || this._resume !== r) return;
+            this._detachSocket();
+            this._retryResume();
+        }, RESUME.attemptMs);
+    }
+
+    /** _retryResume schedules the next attempt, or gives up. */
+    _retryResume() {
+        const r = this._resume;
+        if (!r) return;
+        clearTimeout(r.timer);
+        const wait = backoffDelay(r.attempt);
+        if (Date.now() + wait - r.started >= RESUME.giveUpMs) {
+            this._finish({ code: 0, reason: '', error: new ParleyError('network', 'Could not resume the call in time.') });
+            return;
+        }
+        r.timer = setTimeout(() => this._resumeAttempt(), wait);
+    }
+
+    /**
+     * _resumeOnNewSocket drops a WebSocket that is still up (without
+     * leave) and resumes on a new one, which restarts ICE: the way to mend
+     * a media connection in protocol version 1.
+     */
+    _resumeOnNewSocket() {
+        if (this._closed || this._resume) return;
+        if (!this.resumeToken || ++this._mediaResumes > RESUME.mediaTries) {
+            this._setState('failed');
+            return;
+        }
+        this._detachSocket();
+        this._startResume();
     }
 
     /**
@@ -287,7 +423,9 @@ export class ParleyClient extends EventTarget {
     async leave() {
         if (this._closed) return;
         this._leaving = true;
-        if (this._ws && this._ws.readyState === WebSocket.OPEN) {
+        // While resuming there is no session to leave: the server ends the
+        // place when its grace period passes.
+        if (!this._resume && this._ws && this._ws.readyState === WebSocket.OPEN) {
             this._send({ type: 'leave' });
             // The server closes with 1000; don't wait long for it.
             await new Promise((resolve) => {
@@ -330,6 +468,8 @@ export class ParleyClient extends EventTarget {
     get _handlers() {
         return {
             'joined': this._onJoined,
+            'resumed': this._onResumed,
+            'call-updated': this._onCallUpdated,
             'offer': this._onOffer,
             'candidate': this._onCandidate,
             'participant-joined': this._onParticipantJoined,
@@ -343,6 +483,9 @@ export class ParleyClient extends EventTarget {
 
     _onJoined(msg) {
         this.participantId = msg.participantId;
+        this.role = msg.role || '';
+        this.call = msg.call || {};
+        this.resumeToken = msg.resumeToken || null;
         if (msg.room) this.room = msg.room;
         this.participants.clear();
         for (const p of msg.participants || []) this.participants.set(p.id, p);
@@ -363,14 +506,51 @@ export class ParleyClient extends EventTarget {
         }
         const detail = {
             participantId: this.participantId,
+            role: this.role,
             room: this.room,
             participants: [...this.participants.values()],
+            call: this.call,
         };
         this._emit('joined', detail);
         if (this._joinedWaiter) {
             this._joinedWaiter.resolve(detail);
             this._joinedWaiter = null;
         }
+    }
+
+    _onResumed(msg) {
+        const r = this._resume;
+        if (!r) return; // not asked for
+        clearTimeout(r.timer);
+        this._resume = null;
+        this.resumeToken = msg.resumeToken || null;
+        if (msg.role) this.role = msg.role;
+        if (msg.call) this.call = msg.call;
+        if (msg.room) this.room = msg.room;
+        this.participants.clear();
+        for (const p of msg.participants || []) this.participants.set(p.id, p);
+        const self = msg.self || {};
+        // Mute changes made while the connection was down never reached
+        // the server: tell it how things are now.
+        if (!!self.audioMuted !== this.audioMuted || !!self.videoMuted !== this.videoMuted) {
+            this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
+        }
+        this._emit('resumed', {
+            participantId: this.participantId,
+            role: this.role,
+            self,
+            room: this.room,
+            participants: [...this.participants.values()],
+            call: this.call,
+        });
+        // The ICE-restart offer follows; until it is answered a failed
+        // media connection stays failed, and is not a reason to resume again.
+        this._restartPending = true;
+        this._onPeerState();
+    }
+
+    _onCallUpdated(msg) {
+        if (msg.call) this.call = msg.call;
     }
 
     _onOffer(msg) {
@@ -380,6 +560,9 @@ export class ParleyClient extends EventTarget {
     async _handleOffer(msg) {
         const pc = this._pc;
         if (!pc) return;
+        // After a resume the server may first send again an offer left
+        // unanswered, then the one that restarts ICE (a new ufrag).
+        const restart = this._restartPending && iceUfrag(msg.sdp) !== iceUfrag(pc.remoteDescription && pc.remoteDescription.sdp);
         await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
         await this._flushCandidates();
         const publish = msg.publish || {};
@@ -404,6 +587,10 @@ export class ParleyClient extends EventTarget {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
         this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+        if (restart && this._restartPending && !this._resume) {
+            this._restartPending = false;
+            this._onPeerState();
+        }
         // With no media to carry there is no ICE to wait for: the WebSocket
         // alone is the connection.
         if (pc.getTransceivers().length === 0 && this.state === 'connecting') this._setState('connected');
@@ -468,6 +655,17 @@ export class ParleyClient extends EventTarget {
     }
 
     _onError(msg) {
+        if (this._resume && msg.ref === 'resume') {
+            // The place is gone (or this address guessed too often): the
+            // caller joins afresh with a new client.
+            const code = msg.code === 'rate-limited' ? 'rate-limited' : 'resume-failed';
+            this._fatal = { code, message: msg.message || '', ref: 'resume', fatal: true };
+            this._resume = (clearTimeout(this._resume.timer), null);
+            this._leaving = true;
+            this._detachSocket();
+            this._finish({ code: 0, reason: code });
+            return;
+        }
         const fatal = FATAL_CODES.has(msg.code);
         const detail = { code: msg.code || 'internal', message: msg.message || '', ref: msg.ref || '', fatal };
         if (fatal) this._fatal = detail;
@@ -517,16 +715,34 @@ export class ParleyClient extends EventTarget {
         if (!pc || this._closed) return;
         // connectionState where supported, iceConnectionState otherwise.
         const s = pc.connectionState || pc.iceConnectionState;
+        if (s !== 'disconnected') {
+            clearTimeout(this._disconnectedTimer);
+            this._disconnectedTimer = null;
+        }
+        if (this._resume) return; // "reconnecting" until resumed
+        if (this._restartPending && (s === 'failed' || s === 'disconnected')) {
+            this._setState('reconnecting'); // until the ICE restart
+            return;
+        }
         switch (s) {
         case 'connected':
         case 'completed':
+            this._mediaResumes = 0;
             this._setState('connected');
             break;
         case 'disconnected':
             this._setState('reconnecting');
+            // It may come back by itself; if not, a resume restarts ICE.
+            if (!this._disconnectedTimer) {
+                this._disconnectedTimer = setTimeout(() => {
+                    this._disconnectedTimer = null;
+                    const now = this._pc && (this._pc.connectionState || this._pc.iceConnectionState);
+                    if (now === 'disconnected') this._resumeOnNewSocket();
+                }, RESUME.disconnectedMs);
+            }
             break;
         case 'failed':
-            this._setState('failed');
+            this._resumeOnNewSocket(); // or "failed", after RESUME.mediaTries
             break;
         default:
             if (this.state !== 'connected' && this.state !== 'reconnecting') this._setState('connecting');
@@ -552,6 +768,9 @@ export class ParleyClient extends EventTarget {
     _send(msg) {
         const ws = this._ws;
         if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        // Until resumed, the new WebSocket carries only the resume: the
+        // server has no session on it for anything else.
+        if (this._resume && msg.type !== 'resume') return false;
         ws.send(JSON.stringify(msg));
         return true;
     }
@@ -567,6 +786,9 @@ export class ParleyClient extends EventTarget {
         this._closed = true;
         clearInterval(this._pingTimer);
         this._pingTimer = null;
+        clearTimeout(this._disconnectedTimer);
+        if (this._resume) clearTimeout(this._resume.timer);
+        this._resume = null;
         if (this._pc) {
             this._pc.close();
         }

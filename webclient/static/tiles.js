@@ -14,7 +14,7 @@ class Tile {
         this.id = id;
         this.local = local;
         this.avatarName = avatarName; // the local tile's initials come from the bare name
-        this.participant = { id, name: '', audioMuted: false, videoMuted: false };
+        this.participant = { id, name: '', audioMuted: false, videoMuted: false, connection: 'connected' };
         this.el = $('tile-template').content.firstElementChild.cloneNode(true);
         this.el.classList.add(local ? 'local' : 'remote');
         this.el.dataset.participantId = id;
@@ -116,7 +116,12 @@ class Tile {
         show(this.el.querySelector('.tile-cam-off'), !!p.videoMuted);
         const videoOn = !p.videoMuted && this.hasLiveVideo();
         this.el.classList.toggle('video-off', !videoOn);
-        this.el.setAttribute('aria-label', `${name}${p.audioMuted ? ', microphone off' : ''}${p.videoMuted ? ', camera off' : ''}`);
+        // Their connection dropped; the server keeps their place a while.
+        const reconnecting = p.connection === 'reconnecting';
+        this.el.classList.toggle('reconnecting', reconnecting);
+        this.el.dataset.connection = p.connection || 'connected';
+        show(this.el.querySelector('.tile-status'), reconnecting);
+        this.el.setAttribute('aria-label', `${name}${p.audioMuted ? ', microphone off' : ''}${p.videoMuted ? ', camera off' : ''}${reconnecting ? ', reconnecting' : ''}`);
     }
 
     destroy() {
@@ -204,6 +209,11 @@ export function clearTiles() {
     }
     trackOwner.clear();
     layout();
+}
+
+/** remoteIds are the participant ids of the others' tiles. */
+export function remoteIds() {
+    return [...remote.keys()];
 }
 
 /** playAllAudio retries playing every tile's audio (after a click). */

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/signaling"
 )
 
 // logRecorder is a slog.Handler keeping every record at minLevel or above,
@@ -74,7 +75,9 @@ func describe(r slog.Record) string {
 // all of it is normal.
 func TestChurnLogsNoWarnings(t *testing.T) {
 	rec := newLogRecorder(slog.LevelDebug)
-	m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(rec))
+	// Drops are not resumed here: the stayer must see them leave at once.
+	m := NewMain(Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+		Signaling: signaling.Config{ResumeGrace: -1}}, slog.New(rec))
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,7 @@ type Client struct {
 	reading      bool // readLoop was started
 	resumeToken  string
 	history      []string // what the server said about others, in order; at most maxHistory
+	localPorts   []int    // UDP ports of this client's host candidates, for Vanish
 
 	done chan struct{} // closed when the current connection's read loop ends; replaced by Resume
 }
@@ -227,7 +228,12 @@ func NewAPI(o APIOptions) (*webrtc.API, error) {
 	if o.Networks == nil {
 		o.Networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	}
+	n, err := newCutoffNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
 	se := webrtc.SettingEngine{}
+	se.SetNet(n) // so that Vanish can cut the media off
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes(o.Networks)
@@ -268,6 +274,11 @@ func (c *Client) setupPeer() error {
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {
 			return
+		}
+		if cand.Typ == webrtc.ICECandidateTypeHost && cand.Protocol == webrtc.ICEProtocolUDP {
+			c.mu.Lock()
+			c.localPorts = append(c.localPorts, int(cand.Port))
+			c.mu.Unlock()
 		}
 		init := cand.ToJSON()
 		c.write(protocol.Candidate{Type: protocol.TypeCandidate, Candidate: protocol.ICECandidate{
@@ -587,20 +598,27 @@ func (c *Client) Leave() error {
 
 // Vanish closes the client as a lost network would, with no word to the
 // server: the TCP connection under the WebSocket ends without a close
-// frame or leave, and the media sockets close before the PeerConnection
-// does, so no DTLS close_notify goes out either. Tests use it to check
-// that the server cleans up after a participant on its own. It waits for
-// the read loop to end first: Pion's Close can hang if the media sockets
-// close while an offer is being applied.
+// frame or leave, and the media sockets are cut off before the
+// PeerConnection closes, so no DTLS close_notify reaches the server
+// either. Tests use it to check that the server cleans up after a
+// participant on its own. It waits for the read loop to end first:
+// Pion's Close can hang if the media sockets close while an offer is
+// being applied.
+//
+// With an API built by NewAPI the sockets stay open but pass nothing
+// (see cutoffNet): closing them, or stopping the ICE transport, under a
+// PeerConnection that receives two or more tracks can make Pion's Close
+// hang for ever. With another API, Vanish stops the ICE transport, and
+// takes that risk.
 func (c *Client) Vanish() error {
 	c.mu.Lock()
-	conn, done, reading := c.conn, c.done, c.reading
+	conn, done, reading, ports := c.conn, c.done, c.reading, c.localPorts
 	c.mu.Unlock()
 	err := conn.Close()
 	if reading {
 		<-done
 	}
-	if c.pc != nil {
+	if c.pc != nil && !cutOff(ports) {
 		err = errors.Join(err, c.pc.SCTP().Transport().ICETransport().Stop())
 	}
 	return errors.Join(err, c.Close())

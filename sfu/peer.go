@@ -744,8 +744,20 @@ func (p *Peer) addDownTrack(u *upTrack) {
 		p.forgetDownTrack(d)
 		return
 	}
-	p.senders[d] = tr
 	sender := tr.Sender()
+	// Pion closes the PeerConnection on its own on the client's DTLS
+	// close_notify, and a sender set on a closed one's transceiver is
+	// never started nor stopped: its RTCP reader would wait for ever.
+	// Close sets the signaling state closed before it stops the
+	// transceivers' senders, so it stops a sender set before this check,
+	// and this stops one set after.
+	if p.pc.SignalingState() == webrtc.SignalingStateClosed {
+		_ = sender.Stop()
+		p.log.Debug("add down-track: connection closed", "track", d.id)
+		p.forgetDownTrack(d)
+		return
+	}
+	p.senders[d] = tr
 	// The goroutine ends when the sender stops: when the down-track is
 	// removed (RemoveTrack) or the PeerConnection closes.
 	p.sfu.spawn(func() { d.readRTCP(sender) })

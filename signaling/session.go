@@ -70,12 +70,18 @@ type session struct {
 	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
 
 	// owned by run (and ServeHTTP, on run's goroutine)
-	slot       bool // holds an unjoined slot of srv
-	limiter    *rate.Limiter
-	excess     int
-	closing    bool // a fatal error was sent; later messages are ignored
-	leftReason string
-	part       *participant // the participant this session carries; nil until joined
+	slot    bool // holds an unjoined slot of srv
+	limiter *rate.Limiter
+	excess  int
+	// offerCredit counts the offers sent whose answer has not yet got
+	// past the limiter, at most maxOfferCredit: a message the limiter
+	// refuses takes one instead, so the answer the server asked for is
+	// never dropped (a long-lived client in a busy room gets more offers
+	// a second than the limit). Set by sendOffer, taken by run.
+	offerCredit atomic.Int32
+	closing     bool // a fatal error was sent; later messages are ignored
+	leftReason  string
+	part        *participant // the participant this session carries; nil until joined
 }
 
 // The states of session.joinState.
@@ -149,7 +155,7 @@ func (s *session) run() {
 			continue
 		}
 		s.extendDeadline()
-		if !s.limiter.Allow() {
+		if !s.limiter.Allow() && !s.takeOfferCredit() {
 			s.excess++
 			if s.excess >= s.srv.cfg.MaxExcess {
 				s.fatal(protocol.CodeRateLimited, "too many messages: closing the connection", "", websocket.ClosePolicyViolation)
@@ -465,7 +471,30 @@ func (s *session) cleanup() {
 // sendOffer, sendCandidate, mediaFailed and onOfferTimeout are called by
 // the sfu, through the participant the session carries.
 
+// maxOfferCredit bounds session.offerCredit: the sfu has one offer
+// outstanding at a time, and a new one may go out as its answer comes in.
+const maxOfferCredit = 2
+
+// takeOfferCredit takes one offer credit, if there is one.
+func (s *session) takeOfferCredit() bool {
+	for {
+		n := s.offerCredit.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.offerCredit.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
 func (s *session) sendOffer(o sfu.Offer) {
+	for {
+		n := s.offerCredit.Load()
+		if n >= maxOfferCredit || s.offerCredit.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
 	s.sendMsg(protocol.Offer{
 		Type:    protocol.TypeOffer,
 		SDP:     o.SDP,

@@ -30,21 +30,35 @@ const (
 	// churnBatch clients are in flight at once.
 	churnBatch = 20
 	// churnPublish makes the clients 4k+2 and 4k+3 publish audio until the
-	// long-lived listener hears them. It is off because the server fails
-	// it today: every track that comes and goes leaves an inactive
-	// transceiver (an m-line) in each long-lived peer's PeerConnection,
-	// which Pion never recycles. The long-lived peers' heap grows by tens
-	// of kB per visiting publisher (1.9 MB to 4.8 MB in the 100 warm-up
-	// cycles), their offers by ~300 bytes per track (60 kB at 198
-	// m-lines; protocol.MaxMessageBytes is 64 KiB), and after ~200
-	// visiting publishers both long-lived participants lose their
-	// connection and no one hears the newcomers. Turn it on once the sfu
-	// reuses down-track transceivers.
+	// long-lived listener hears them. It is off because the live heap
+	// check fails with it: +3 to +4 MB after 1,000 cycles (3.8 to 7.9 MB),
+	// and still after checkReturned's 20 s of polling; measured every 200
+	// cycles in one run it went up and down (8.3, 4.1, 6.2, 6.7, 5.7 MB;
+	// 4.8 MB at the end, from 4.9 MB), so it may be retention rather than
+	// a leak per cycle, but that is not shown: find what holds it (a heap
+	// profile diff between base and after, runtime.MemProfileRate lowered)
+	// before raising heapSlackMin. Everything else passes: 1,000 cycles,
+	// 500 visiting publishers all heard, in ~23 s under -race.
+	//
+	// Fixed on the way: the sfu reuses down-track transceivers, so the
+	// m-lines stay bounded; a vanishing client's PeerConnection.Close no
+	// longer hangs for ever (see client.Vanish and client/cutoff.go); the
+	// signaling rate limit no longer drops the listener's answers to the
+	// server's own offers, which in a busy room come faster than 20 a
+	// second (session.offerCredit), which closed the listener with
+	// offer-timeout 15 s later, so that newcomers went unheard.
 	churnPublish = false
 	// churnWarmup cycles run before the baseline is taken, so that what
 	// is allocated once (Pion's and the runtime's lazily built state, pools,
 	// the first timer buckets) is in the baseline, not counted as a leak.
 	churnWarmup = 5 * churnBatch
+	// churnStepTimeout bounds each wait of one client's visit (its media
+	// connection, the listener hearing it) and of the long-lived pair's
+	// setup; churnBatchTimeout bounds a whole batch, leave and close
+	// included, so that a hang fails with the stuck goroutines rather
+	// than at go test's timeout.
+	churnStepTimeout  = 20 * time.Second
+	churnBatchTimeout = 60 * time.Second
 
 	// goroutineSlack and fdSlack allow for the few that come and go on
 	// their own (a timer's goroutine, an HTTP connection closing); a leak
@@ -117,12 +131,14 @@ func TestJoinLeaveChurn(t *testing.T) {
 		stopPub()
 		pubDone.Wait()
 	}()
+	setupCtx, cancelSetup := context.WithTimeout(ctx, churnStepTimeout)
+	defer cancelSetup()
 	for _, c := range []*client.Client{pub, lis} {
-		if err := c.WaitConnected(ctx); err != nil {
-			t.Fatal(err)
+		if err := c.WaitConnected(setupCtx); err != nil {
+			t.Fatalf("%s: no media connection within %v: %v", c.ID, churnStepTimeout, err)
 		}
 	}
-	if err := r.heard.wait(ctx, pub.ID, 10); err != nil {
+	if err := r.heard.wait(setupCtx, pub.ID, 10); err != nil {
 		t.Fatalf("the listener never heard the publisher: %v", err)
 	}
 
@@ -145,7 +161,9 @@ func TestJoinLeaveChurn(t *testing.T) {
 	if st := lis.State(); st.Closed || st.PeerState != webrtc.PeerConnectionStateConnected || len(st.Participants) != 1 {
 		t.Fatalf("listener after churn: closed %v, media %v, sees %d others (want 1, the publisher)", st.Closed, st.PeerState, len(st.Participants))
 	}
-	if err := r.heard.wait(ctx, pub.ID, r.heard.count(pub.ID)+10); err != nil {
+	hearCtx, cancelHear := context.WithTimeout(ctx, churnStepTimeout)
+	defer cancelHear()
+	if err := r.heard.wait(hearCtx, pub.ID, r.heard.count(pub.ID)+10); err != nil {
 		t.Fatalf("the listener no longer hears the publisher: %v", err)
 	}
 }
@@ -211,7 +229,9 @@ func (r *churnRoom) churn(t *testing.T, ctx context.Context, first, cycles int) 
 				errs <- r.cycle(ctx, first+done+i)
 			}()
 		}
-		wg.Wait()
+		if !waitTimeout(&wg, churnBatchTimeout) {
+			t.Fatalf("churn: the batch of clients %d-%d not done within %v; goroutines:\n%s", first+done, first+done+n-1, churnBatchTimeout, goroutineDump())
+		}
 		close(errs)
 		for err := range errs {
 			if err != nil {
@@ -231,9 +251,11 @@ func (r *churnRoom) cycle(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("client %d join: %w", i, err)
 	}
-	if err := c.WaitConnected(ctx); err != nil {
+	stepCtx, cancel := context.WithTimeout(ctx, churnStepTimeout)
+	defer cancel()
+	if err := c.WaitConnected(stepCtx); err != nil {
 		c.Close()
-		return fmt.Errorf("client %d media: %w", i, err)
+		return fmt.Errorf("client %d: no media connection within %v: %w", i, churnStepTimeout, err)
 	}
 	if publish {
 		pubCtx, stop := context.WithCancel(ctx)
@@ -242,12 +264,12 @@ func (r *churnRoom) cycle(ctx context.Context, i int) error {
 			defer close(done)
 			publishAudio(pubCtx, c, i)
 		}()
-		err := r.heard.wait(ctx, c.ID, 1)
+		err := r.heard.wait(stepCtx, c.ID, 1)
 		stop()
-		<-done
+		<-done // publishAudio returns at once on stop
 		if err != nil {
 			c.Close()
-			return fmt.Errorf("client %d: the listener never heard it: %w", i, err)
+			return fmt.Errorf("client %d: the listener did not hear it within %v: %w", i, churnStepTimeout, err)
 		}
 	}
 	if i%2 == 0 {
@@ -260,6 +282,23 @@ func (r *churnRoom) cycle(ctx context.Context, i int) error {
 	// no DTLS close_notify), so the server must clean up on its own.
 	c.Vanish()
 	return nil
+}
+
+// waitTimeout waits for wg for at most d and reports whether it is done.
+// On a timeout the goroutine waiting for wg stays until wg is done: the
+// caller is failing the test.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // hearing counts the packets the listener receives from each publisher.

@@ -14,8 +14,10 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/parley ./cmd/parley
 
 ## test: gofmt, go vet, every fuzz target for a few seconds (fuzz-smoke), and every test with the race detector (installs Chromium and Firefox ESR for the browser tests when missing)
+# One test binary at a time (-p 1): the browser tests need the CPU a real browser gets (Chrome drops
+# simulcast layers and frames when starved), and the NACK-flood test compares CPU times.
 test: browser check fuzz-smoke
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 
 # FUZZTIME is how long `make fuzz` runs each target; FUZZFLAGS go to every
 # `go test -fuzz` (minimising a new input may otherwise take up to 60s).

@@ -124,7 +124,7 @@ func TestBrowserSimulcast(t *testing.T) {
 	}
 
 	sub := newBrowserSubscriber(t, r, subPage)
-	waitFor(t, 20*time.Second, "three incoming layers", func() bool {
+	waitFor(t, 45*time.Second, "three incoming layers", func() bool {
 		st := s.Stats()
 		return st.Layers == 3 && st.PublishedTracks == 1
 	})

@@ -27,8 +27,9 @@ import (
 // adjust, logging to log (nil: testLogger()).
 func startServerWith(t *testing.T, log *slog.Logger, adjust func(*Config)) *Main {
 	t.Helper()
-	cfg := Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), UDPPort: 0, TCPPort: 0}
+	cfg := Config{DataDir: t.TempDir()}
 	adjust(&cfg)
+	cfg.Listen, cfg.UDPPort, cfg.TCPPort = "127.0.0.1:0", 0, 0
 	if log == nil {
 		log = testLogger()
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -37,22 +36,13 @@ func startServer(t *testing.T, dataDir string) *Main {
 // empty DataDir are filled in).
 func startServerConfig(t *testing.T, cfg Config) *Main {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.Listen, cfg.UDPPort, cfg.TCPPort = "127.0.0.1:0", 0, 0
-	m := NewMain(cfg, testLogger())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close server: %v", err)
+	return startServerWith(t, nil, func(c *Config) {
+		dir := c.DataDir
+		*c = cfg
+		if c.DataDir == "" {
+			c.DataDir = dir
 		}
 	})
-	return m
 }
 
 // createRoom makes a room on m and returns its link id.

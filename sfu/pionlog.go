@@ -58,6 +58,8 @@ var routineMessages = []string{
 	"the DTLS transport has not started yet",
 	"handshake error: EOF",
 	"use of closed network connection",
+	// pc, as a peer closes: a stream arrived after its SRTCP session ended.
+	"failed to cast child",
 }
 
 type pionLogger struct {

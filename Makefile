@@ -26,14 +26,7 @@ FUZZFLAGS ?= -fuzzminimizetime=5s
 
 ## fuzz: run every Fuzz target in the module for FUZZTIME each (default 60s), one after another; a crasher is written to the package's testdata/fuzz
 fuzz:
-	@list="$$($(GO) test -list '^Fuzz' ./...)" || { echo "$$list"; exit 1; }; \
-	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } /^ok/ { if (names != "") print $$2 names; names = "" }' | \
-	while read -r pkg targets; do \
-		for t in $$targets; do \
-			echo "fuzz: $$t in $$pkg for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || exit 1; \
-		done; \
-	done
+	@GO="$(GO)" ./scripts/fuzz.sh $(FUZZTIME) $(FUZZFLAGS)
 
 ## fuzz-smoke: every Fuzz target for 3s (part of make test, so the targets keep working)
 fuzz-smoke:

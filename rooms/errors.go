@@ -17,3 +17,13 @@ var (
 	// wrapping error says which rule.
 	ErrInvalidName = errors.New("invalid room name")
 )
+
+// Errors about outgoing mail.
+var (
+	// ErrInvalidEmail means an e-mail address breaks the rules in
+	// ValidateEmail. The wrapping error says which rule.
+	ErrInvalidEmail = errors.New("invalid email address")
+
+	// ErrMailNotFound means no outbox message has the requested ID.
+	ErrMailNotFound = errors.New("mail not found")
+)

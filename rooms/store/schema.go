@@ -20,6 +20,10 @@ import (
 //	rooms_by_name  rooms.NameKey(name) → room ID
 //	rooms_by_link  link → room ID
 //
+// Schema version 2 adds:
+//
+//	outbox         mail ID → rooms.Mail JSON (queued and sent messages)
+//
 // Planned by later issues, each a new migration appended to migrations (the
 // shape above does not change for them):
 //
@@ -43,6 +47,7 @@ var (
 	bucketRooms       = []byte("rooms")
 	bucketRoomsByName = []byte("rooms_by_name")
 	bucketRoomsByLink = []byte("rooms_by_link")
+	bucketOutbox      = []byte("outbox")
 
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
@@ -57,6 +62,8 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketMeta, bucketRooms, bucketRoomsByName, bucketRoomsByLink)
 	},
+	// 1 → 2: the outbox of outgoing mail.
+	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox) },
 }
 
 // currentVersion is the schema version this build writes.

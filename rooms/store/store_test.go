@@ -414,8 +414,8 @@ func TestSchemaMigration(t *testing.T) {
 				t.Fatalf("Open: %v", err)
 			}
 			defer db.Close()
-			if v, err := db.SchemaVersion(); err != nil || v != 1 {
-				t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+			if v, err := db.SchemaVersion(); err != nil || v != store.CurrentVersion() {
+				t.Errorf("SchemaVersion = %d, %v; want %d", v, err, store.CurrentVersion())
 			}
 			if list, err := db.Rooms(context.Background()); err != nil || len(list) != 0 {
 				t.Errorf("Rooms = %v, %v; want none", list, err)
@@ -526,5 +526,56 @@ func TestCheck(t *testing.T) {
 	}
 	if !errors.Is(err, store.ErrCorrupt) || !named {
 		t.Fatalf("Check of a file with pages %v damaged: %v, want ErrCorrupt naming one of them", damaged, err)
+	}
+}
+
+// TestMigrateVersion1 opens a file left at schema version 1 (rooms only, as
+// the first release wrote it): its rooms survive and the outbox appears.
+func TestMigrateVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		for _, b := range []string{"meta", "rooms", "rooms_by_name", "rooms_by_link"} {
+			if _, err := tx.CreateBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		rec := `{"id":"r_aaaaaaaaaaaaaaaaaaaaaaaaaa","name":"Old","link":"bGlua2xpbmtsaW5rbGluaw","createdAt":"2026-01-01T00:00:00Z"}`
+		for b, kv := range map[string][2]string{
+			"meta":          {"schema_version", "1"},
+			"rooms":         {"r_aaaaaaaaaaaaaaaaaaaaaaaaaa", rec},
+			"rooms_by_name": {"old", "r_aaaaaaaaaaaaaaaaaaaaaaaaaa"},
+			"rooms_by_link": {"bGlua2xpbmtsaW5rbGluaw", "r_aaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		} {
+			if err := tx.Bucket([]byte(b)).Put([]byte(kv[0]), []byte(kv[1])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(); err != nil || v != store.CurrentVersion() {
+		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, store.CurrentVersion())
+	}
+	if r, err := db.RoomByName(context.Background(), "old"); err != nil || r.Link != "bGlua2xpbmtsaW5rbGluaw" {
+		t.Errorf("RoomByName(old) = %+v, %v; want the version-1 room", r, err)
+	}
+	m, err := rooms.NewMail("test", "a@example.org", "s", "t", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnqueueMail(context.Background(), m); err != nil {
+		t.Errorf("EnqueueMail after migration: %v", err)
 	}
 }

@@ -1,0 +1,4 @@
+package store
+
+// CurrentVersion is the schema version this build writes, for the external tests.
+var CurrentVersion = currentVersion

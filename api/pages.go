@@ -1,0 +1,37 @@
+package api
+
+import (
+	"net/http"
+)
+
+// The web pages of groups (docs/api.md, "Web pages"). Each is a static
+// HTML file under pages/ in the web client's files, with its script a
+// module under /assets/pages/; what a page shows it fetches from the JSON
+// API, so nothing here reads the store. /r/{link} stays the call page
+// (index.html).
+var pageFiles = map[string]string{
+	"GET /{$}":              "pages/front.html",
+	"GET /signup":           "pages/signup.html",
+	"GET /activate/{token}": "pages/activate.html",
+	"GET /admin":            "pages/admin.html",
+	"GET /group":            "pages/group.html",
+	"GET /endpoint":         "pages/endpoint.html",
+}
+
+// pages adds the routes of the web pages.
+func (s *Server) pages() {
+	for pattern, name := range pageFiles {
+		s.mux.HandleFunc(pattern, s.servePage(name))
+	}
+}
+
+// servePage serves one page's HTML. The pages are small and change with
+// each release, so the browser revalidates them every time (no-cache);
+// the activation page's URL holds a secret token, which no-referrer (see
+// ServeHTTP) keeps from leaking to anything the page loads.
+func (s *Server) servePage(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, s.cfg.Web, name)
+	}
+}

@@ -88,7 +88,7 @@ function roomRow(room) {
         el('div', { class: 'room-head' },
             el('span', { class: 'room-name', text: room.name }),
             el('div', { class: 'room-actions' },
-                el('a', { class: 'button small primary', href: roomURL(room), text: 'Join', 'aria-label': `Join ${room.name}` }))));
+                el('a', { class: 'button primary', href: roomURL(room), text: 'Join', 'aria-label': `Join ${room.name}` }))));
 }
 
 function main() {

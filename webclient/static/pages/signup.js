@@ -6,7 +6,7 @@
 // a reload keep it. The secrets are never stored: after a reload the page
 // asks for them again.
 
-import { request, ApiError } from './api.js';
+import { request, ApiError, sentence } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value, focusFirst } from './form.js';
 import { el } from './ui.js';
 import { initResend } from './resend.js';
@@ -181,6 +181,10 @@ function showStepErrors(errors) {
     const ids = Object.keys(errors);
     if (!ids.length) return false;
     const first = Math.min(...ids.map(stepOf));
+    if (first > state.step) { // not a field of these steps: say it in words
+        setFormMessage('form-error', ids.map((id) => sentence(errors[id])).join(' '));
+        return true;
+    }
     if (first !== state.step) goTo(first, { focus: false });
     const here = Object.fromEntries(ids.filter((id) => stepOf(id) === first).map((id) => [id, errors[id]]));
     showErrors(here);
@@ -204,6 +208,7 @@ function goTo(step, { focus = true, push = false } = {}) {
     $('back-button').hidden = step === 1;
     $('next-button').textContent = step === REVIEW ? 'Create group' : step === 4 ? 'Review' : 'Next';
     $('req-note').hidden = step === REVIEW;
+    if (step >= 4) $('restore-note').hidden = true; // the secrets are typed again
     setFormMessage('form-error', '');
     if (step === REVIEW) fillReview();
     document.title = `${step === REVIEW ? 'Review' : `Step ${step} of 4`} — Set up a group — Parley`;
@@ -273,8 +278,8 @@ function fillReview() {
     row('Your name', value('adminName'), 1);
     row('Email address', value('adminEmail'), 1);
     row('Group name', value('groupName'), 2);
-    row('Password', `${'•'.repeat(Math.min($('password').value.length, 12))} (hidden)`, 2);
-    row('Meeting PIN', `${'•'.repeat($('pin').value.trim().length)} (hidden)`, 3);
+    row('Password', '•••••••• (hidden)', 2);
+    row('Meeting PIN', '•••• (hidden)', 3);
     const members = memberInputs().map((i) => i.value.trim()).filter(Boolean);
     row(members.length === 1 ? 'Member' : `Members (${members.length})`,
         el('ul', { class: 'review-members' }, ...members.map((m) => el('li', { text: m }))), 4);

@@ -1,13 +1,14 @@
 // endpoint.js — /endpoint: a member's browser or a room system signs in
 // with its endpoint address and secret (a persistent cookie: a room
 // system's screen stays signed in across restarts), then joins the
-// group's rooms as that endpoint: POST /api/v1/join with the cookie issues
-// the join token for the endpoint, under its name.
+// group's rooms as that endpoint: Join opens /endpoint/rooms/{id}, which
+// leads to the room's call page, where POST /api/v1/join with the cookie
+// issues the join token for the endpoint, under its name.
 
 import { request, describe } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value } from './form.js';
 import { el, showView, say } from './ui.js';
-import { roomURL, roomsOf } from './rooms.js';
+import { roomsOf } from './rooms.js';
 
 // The call page's remembered name (dom.js STORAGE.name): its join form
 // starts with the endpoint's name.
@@ -88,10 +89,14 @@ function roomRow(room) {
         el('div', { class: 'room-head' },
             el('span', { class: 'room-name', text: room.name }),
             el('div', { class: 'room-actions' },
-                el('a', { class: 'button primary', href: roomURL(room), text: 'Join', 'aria-label': `Join ${room.name}` }))));
+                el('a', { class: 'button primary', href: `/endpoint/rooms/${encodeURIComponent(room.id)}`, text: 'Join', 'aria-label': `Join ${room.name}` }))));
 }
 
 function main() {
+    if (new URLSearchParams(location.search).has('gone')) {
+        say('That room no longer exists. Here are the rooms there are now.', 'error');
+        history.replaceState(null, '', '/endpoint');
+    }
     $('signin-form').addEventListener('submit', signIn);
     $('signout-button').addEventListener('click', signOut);
     for (const input of document.querySelectorAll('input')) {

@@ -28,8 +28,10 @@ type signupRun struct {
 // desktop size and then on a phone: the four steps (an error beside its
 // field for each kind of mistake, from the page's own checks and from the
 // server's, each fixed), Back and a reload keeping what was typed except
-// the secrets, the review, "check your email"; then the activation link
-// from the server's outbox, the administrator's console (add a member and
+// the secrets, the review, "check your email" and its "send the link
+// again"; then the activation links from the server's outbox (the
+// replaced one refused as expired, the new one activating, then refused
+// as used), the administrator's console (add a member and
 // a room system, whose secret is shown once), the group users' page (PIN
 // sign-in, create a room) and the room system's endpoint sign-in, which
 // survives a reload and lists the room to join. Screenshots of each page.
@@ -153,7 +155,7 @@ const readField = `((id) => {
 		describedBy: (f.getAttribute('aria-describedby') || '').split(/\s+/).includes(id + '-error'), beside: false, value: f.value || ''};
 	if (e && !e.hidden && e.checkVisibility()) {
 		out.error = e.textContent.trim();
-		const fr = (f.closest('.member-row') || f.closest('.secret-row') || f).getBoundingClientRect(), er = e.getBoundingClientRect();
+		const fr = (f.closest('.member-row, .secret-row, .inline-form .row') || f).getBoundingClientRect(), er = e.getBoundingClientRect();
 		out.beside = er.top >= fr.bottom - 1 && er.top - fr.bottom < 48 && er.left < fr.right && fr.left < er.right;
 	}
 	return out;
@@ -223,7 +225,7 @@ func (s *signupSession) loginStep() {
 		// Only the server knows the name is taken: its error shows beside the field.
 		s.do("type a taken group name", typeInto("#groupName", s.run.taken), typeInto("#password", s.run.password))
 		s.next()
-		s.wantError("groupName", "", true)
+		s.wantError("groupName", "already exists", true)
 		s.shot("signup-2-taken")
 	}
 	s.do("type group name and a short password", typeInto("#groupName", s.run.group), typeInto("#password", "abc"))
@@ -320,33 +322,59 @@ func (s *signupSession) reviewAndCreate() {
 	s.shot("signup-done")
 }
 
-// activationPath is the path of the activation link in the mail to the
-// administrator, read from the server's outbox.
-func (s *signupSession) activationPath() string {
+// activationPaths are the paths of the activation links in the mails to
+// the administrator, read from the server's outbox.
+func (s *signupSession) activationPaths() []string {
 	s.t.Helper()
 	mails, err := s.m.db.MailsTo(s.ctx, s.run.admin)
 	if err != nil {
 		s.t.Fatalf("outbox: %v", err)
 	}
 	re := regexp.MustCompile(`https?://\S+/activate/\S+`)
+	var paths []string
 	for _, ml := range mails {
 		if ml.Kind != "activation" {
 			continue
 		}
-		if link := re.FindString(ml.Text); link != "" {
-			u, err := url.Parse(link)
-			if err != nil {
-				s.t.Fatalf("activation link %q: %v", link, err)
-			}
-			return u.Path
+		link := re.FindString(ml.Text)
+		u, err := url.Parse(link)
+		if link == "" || err != nil {
+			s.t.Fatalf("activation mail without a link: %q (%v)", ml.Text, err)
 		}
+		paths = append(paths, u.Path)
 	}
-	s.t.Fatalf("no activation mail with a link to %s in the outbox: %+v", s.run.admin, mails)
-	return ""
+	return paths
 }
 
+// activate asks for the link again on the "check your email" page, finds
+// the first link replaced (said plainly), and activates with the new one,
+// which then says it was used.
 func (s *signupSession) activate() {
-	s.do("open the activation link", chromedp.Navigate(s.m.LocalURL()+s.activationPath()))
+	first := s.activationPaths()
+	if len(first) != 1 {
+		s.t.Fatalf("after sign-up the outbox holds %d activation links for %s, want 1", len(first), s.run.admin)
+	}
+	s.do("send the link again", typeInto("#resend-password", s.run.password), chromedp.Click(chromedp.CSS("#resend-button")))
+	s.waitTrue("a new link sent", `document.getElementById('resend-message').textContent.includes('We sent a new link')`)
+	var fresh string
+	for _, p := range s.activationPaths() {
+		if p != first[0] {
+			fresh = p
+		}
+	}
+	if fresh == "" {
+		s.fatalf("resend", "no second activation link in the outbox")
+	}
+
+	s.do("open the replaced link", chromedp.Navigate(s.m.LocalURL()+first[0]))
+	s.waitShown("failed")
+	if got := eval[string](s, `document.getElementById('failed-title').textContent`); !strings.Contains(got, "expired") {
+		s.fatalf("link-expired", "a replaced link says %q", got)
+	}
+	s.waitShown("resend-form")
+	s.shot("activation-expired")
+
+	s.do("open the new link", chromedp.Navigate(s.m.LocalURL()+fresh))
 	s.waitShown("activated")
 	if got := eval[string](s, `document.getElementById('activated-group').textContent`); got != s.run.group {
 		s.fatalf("activated", "activated %q, want %q", got, s.run.group)
@@ -358,6 +386,7 @@ func (s *signupSession) activate() {
 	if got := eval[string](s, `document.getElementById('failed-title').textContent`); !strings.Contains(got, "already used") {
 		s.fatalf("link-used", "a used link says %q", got)
 	}
+	s.waitShown("used-actions")
 	s.shot("activation-used")
 }
 

@@ -213,7 +213,7 @@ async function addEndpoint(ev, kind) {
     const ep = res.endpoint || {};
     await load();
     if (res.secret) showSecret(ep, res.secret, `${ep.name} is added.`);
-    else if (res.sentTo) say(`${ep.name || name} is added. We are emailing the endpoint details to ${res.sentTo}.`, 'ok');
+    else if (res.sentTo) say(`${ep.name || name} is added. We are emailing ${res.sentTo === (ep.name || name) ? 'them' : res.sentTo} their endpoint details.`, 'ok');
     else say(`${ep.name || name} is added. They get their endpoint details by email when the group is activated.`, 'ok');
     $(id).focus();
 }

@@ -32,9 +32,12 @@ type signupRun struct {
 // again"; then the activation links from the server's outbox (the
 // replaced one refused as expired, the new one activating, then refused
 // as used), the administrator's console (add a member and
-// a room system, whose secret is shown once), the group users' page (PIN
-// sign-in, create a room) and the room system's endpoint sign-in, which
-// survives a reload and lists the room to join. Screenshots of each page.
+// a room system, whose secret is shown once; re-issue it, disable, enable
+// and remove the member, change the PIN and the password), the group
+// users' page (sign-in with the new PIN, create a room) and the room
+// system's endpoint sign-in (the replaced secret refused), which survives
+// a reload, lists the room and joins its call, where the console shows it
+// online. Screenshots of each page.
 func TestBrowserSignup(t *testing.T) {
 	exe := chromiumPath(t)
 	m := startServer(t, "")
@@ -54,7 +57,7 @@ func TestBrowserSignup(t *testing.T) {
 					t.Fatalf("emulate a phone: %v", err)
 				}
 			}
-			s := &signupSession{t: t, ctx: ctx, b: b, m: m, run: run}
+			s := &signupSession{t: t, ctx: ctx, b: b, m: m, run: run, exe: exe}
 			s.frontPage()
 			s.contactStep()
 			s.loginStep()
@@ -63,9 +66,10 @@ func TestBrowserSignup(t *testing.T) {
 			s.backAndReload()
 			s.reviewAndCreate()
 			s.activate()
-			addr, secret := s.console()
+			addr, first := s.console()
+			secret := s.manage(first)
 			s.groupRooms()
-			s.endpoint(addr, secret)
+			s.endpoint(addr, first, secret)
 		})
 	}
 }
@@ -77,6 +81,7 @@ type signupSession struct {
 	b   *browser
 	m   *Main
 	run signupRun
+	exe string // chromium, for another browser
 }
 
 func (s *signupSession) shot(name string) { s.b.screenshot(s.t, name+"-"+s.run.size) }
@@ -105,7 +110,9 @@ func typeInto(sel, text string) chromedp.Action[chromedp.Void] {
 // eval evaluates js in the page.
 func eval[T any](s *signupSession, js string) T {
 	s.t.Helper()
-	v, err := chromedp.Run(s.b.ctx, chromedp.Evaluate[T](js))
+	ctx, cancel := context.WithTimeout(s.b.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
 		s.t.Fatalf("evaluate %s: %v", js, err)
 	}
@@ -115,9 +122,9 @@ func eval[T any](s *signupSession, js string) T {
 // waitTrue waits until js is true in the page.
 func (s *signupSession) waitTrue(what, js string) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(s.b.ctx, 20*time.Second)
 	defer cancel()
-	err := poll(ctx, func() (bool, error) { return chromedp.Run(s.b.ctx, chromedp.Evaluate[bool](js)) })
+	err := poll(ctx, func() (bool, error) { return chromedp.Run(ctx, chromedp.Evaluate[bool](js)) })
 	if err != nil {
 		s.fatalf(strings.ReplaceAll(what, " ", "-"), "%s: %v", what, err)
 	}
@@ -426,8 +433,64 @@ func (s *signupSession) console() (address, secret string) {
 	if want := fmt.Sprintf("%d of", len(s.run.members)+2); !strings.Contains(usage, want) {
 		s.fatalf("console", "the usage %q does not count %s endpoints", usage, want)
 	}
-	s.shot("console")
 	return address, secret
+}
+
+// row is the selector of the console's row for the endpoint of that name.
+func (s *signupSession) row(name string) string {
+	s.t.Helper()
+	id := eval[string](s, fmt.Sprintf(`[...document.querySelectorAll('#endpoint-list li')].find((li) =>
+		li.querySelector('.endpoint-name').textContent === %q)?.dataset.id || ''`, name))
+	if id == "" {
+		s.fatalf("console", "the console has no row for %s", name)
+	}
+	return fmt.Sprintf(`#endpoint-list li[data-id=%q]`, id)
+}
+
+// confirm waits for the console's confirm dialog and confirms.
+func (s *signupSession) confirm(shot string) {
+	s.t.Helper()
+	s.waitTrue("asked to confirm", `document.getElementById('confirm-dialog').open`)
+	if shot != "" {
+		s.shot(shot)
+	}
+	s.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+}
+
+// manage issues the room system new credentials (the new secret shown
+// once), disables, enables and removes the member added in the console,
+// and changes the PIN and the password; it returns the room system's new
+// secret.
+func (s *signupSession) manage(old string) string {
+	board, added := s.row("Board Room"), s.row(s.run.added)
+	s.do("issue new credentials", chromedp.Click(chromedp.CSS(board+` [data-action="reissue"]`)))
+	s.confirm("console-confirm")
+	s.waitTrue("the new secret shown", fmt.Sprintf(`document.getElementById('secret-dialog').open &&
+		document.getElementById('secret-value').value.length >= 20 && document.getElementById('secret-value').value !== %q`, old))
+	secret := eval[string](s, `document.getElementById('secret-value').value`)
+	s.do("close the secret", chromedp.Click(chromedp.CSS("#secret-close")))
+
+	s.do("disable the member", chromedp.Click(chromedp.CSS(added+` [data-action="toggle"]`)))
+	s.waitTrue("the member disabled", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent === 'Disabled'`, added))
+	s.do("enable the member", chromedp.Click(chromedp.CSS(added+` [data-action="toggle"]`)))
+	s.waitTrue("the member enabled", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent !== 'Disabled'`, added))
+	s.do("remove the member", chromedp.Click(chromedp.CSS(added+` [data-action="remove"]`)))
+	s.confirm("")
+	s.waitTrue("the member removed", fmt.Sprintf(`!document.getElementById('endpoint-list').textContent.includes(%q)`, s.run.added))
+
+	pin := s.run.pin + "0"
+	s.do("change the PIN", typeInto("#pin-password", s.run.password), typeInto("#pin-new", pin), chromedp.Click(chromedp.CSS("#pin-button")))
+	s.waitTrue("the PIN changed", `document.getElementById('pin-message').textContent.includes('is changed')`)
+	s.run.pin = pin
+	password := s.run.password + "-2"
+	s.do("change the password", typeInto("#pw-current", s.run.password), typeInto("#pw-new", password), chromedp.Click(chromedp.CSS("#password-button")))
+	s.waitTrue("the password changed", `document.getElementById('password-message').textContent.includes('is changed')`)
+	s.run.password = password
+	// The console's own session survives its password change.
+	s.do("reload the console", chromedp.Reload())
+	s.waitShown("endpoint-list")
+	s.shot("console")
+	return secret
 }
 
 func (s *signupSession) groupRooms() {
@@ -446,11 +509,15 @@ func (s *signupSession) groupRooms() {
 	s.shot("group")
 }
 
-// endpoint signs the room system in at /endpoint; it stays signed in
-// across a reload, lists the group's room, and Join opens its call page.
-func (s *signupSession) endpoint(address, secret string) {
+// endpoint signs the room system in at /endpoint, where its first
+// secret no longer works; it stays signed in across a reload, lists the
+// group's room, and Join opens its call page.
+func (s *signupSession) endpoint(address, old, secret string) {
 	s.do("open the endpoint page", chromedp.Navigate(s.m.LocalURL()+"/endpoint"))
 	s.waitShown("signin-form")
+	s.do("sign in with the replaced secret", typeInto("#signin-address", address), typeInto("#signin-secret", old),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitTrue("the replaced secret refused", `document.getElementById('signin-message').textContent.includes('not right')`)
 	s.do("sign in as the room system", typeInto("#signin-address", address), typeInto("#signin-secret", secret),
 		chromedp.Click(chromedp.CSS("#signin-button")))
 	s.waitShown("room-list")
@@ -465,4 +532,23 @@ func (s *signupSession) endpoint(address, secret string) {
 	if got := eval[string](s, `document.getElementById('join-name').value`); got != "Board Room" {
 		s.fatalf("join", "the join page's name is %q, want the endpoint's name", got)
 	}
+	s.waitTrue("the camera preview", `document.getElementById('preview-video').videoWidth > 0 && !document.getElementById('join-button').disabled`)
+	s.do("join the call", chromedp.Click(chromedp.CSS("#join-button")))
+	s.waitTrue("in the call", `document.body.dataset.screen === 'call' &&
+		document.getElementById('connection-state').dataset.state === 'connected'`)
+
+	// The administrator, in another browser, sees the room system online.
+	admin := &signupSession{t: s.t, ctx: s.ctx, b: newBrowser(s.t, s.ctx, s.exe), m: s.m, run: s.run, exe: s.exe}
+	if s.run.size == "phone" {
+		admin.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	}
+	admin.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	admin.waitShown("signin-form")
+	admin.do("sign in", typeInto("#signin-group", s.run.group), typeInto("#signin-password", s.run.password),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	admin.waitShown("endpoint-list")
+	board := admin.row("Board Room")
+	admin.waitTrue("the room system online", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent === 'Online' &&
+		document.getElementById('online-summary').textContent.startsWith('1 of')`, board))
+	admin.shot("console-online")
 }

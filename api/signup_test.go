@@ -24,6 +24,7 @@ type groupFixture struct {
 	*fixture
 	srvAPI *Server
 	clock  *fakeclock.Clock
+	tokens *auth.Tokens // the join tokens, on the fake clock
 }
 
 var groupEpoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -46,7 +47,7 @@ func newGroupFixture(t *testing.T, opts ...func(*Config)) *groupFixture {
 			t.Fatal(err)
 		}
 		cfg.Now = gf.clock.Now
-		cfg.Tokens = tokens
+		cfg.Tokens, gf.tokens = tokens, tokens
 		cfg.Groups = GroupConfig{
 			Store:    db,
 			Tokens:   tokens,

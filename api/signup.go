@@ -297,10 +297,16 @@ func (s *Server) groupByPassword(r *http.Request, name, password string) (*rooms
 	return g, nil
 }
 
-// SignUpCheckRequest is the body of POST /api/v1/signup/check.
+// SignUpCheckRequest is the body of POST /api/v1/signup/check: the step
+// (1-4) and the fields of rooms.SignUp.
 type SignUpCheckRequest struct {
-	Step int `json:"step"`
-	rooms.SignUp
+	Step       int      `json:"step"`
+	AdminName  string   `json:"adminName"`
+	AdminEmail string   `json:"adminEmail"`
+	GroupName  string   `json:"groupName"`
+	Password   string   `json:"password"`
+	PIN        string   `json:"pin"`
+	Members    []string `json:"members"`
 }
 
 func (s *Server) signupCheck(w http.ResponseWriter, r *http.Request) error {
@@ -311,7 +317,9 @@ func (s *Server) signupCheck(w http.ResponseWriter, r *http.Request) error {
 	if req.Step < 1 || req.Step > rooms.SignUpSteps {
 		return badRequest(fmt.Sprintf("\"step\" must be 1 to %d", rooms.SignUpSteps))
 	}
-	if fe := s.validateSignUp(r.Context(), &req.SignUp, req.Step); fe != nil {
+	su := rooms.SignUp{AdminName: req.AdminName, AdminEmail: req.AdminEmail, GroupName: req.GroupName,
+		Password: req.Password, PIN: req.PIN, Members: req.Members}
+	if fe := s.validateSignUp(r.Context(), &su, req.Step); fe != nil {
 		return invalid(fe)
 	}
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

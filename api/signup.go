@@ -229,8 +229,13 @@ func groupError(err error) *apiError {
 // answer gives back what it took. verify is nil when the name matched
 // nothing: a dummy check of the same cost runs, and the answer is wrong.
 func (s *Server) checkSecret(r *http.Request, target string, verify func(ctx context.Context) (bool, error)) (bool, error) {
+	return s.checkSecretFrom(r.Context(), clientKey(r), target, verify)
+}
+
+// checkSecretFrom is checkSecret for a client known by its throttle key
+// (clientaddr.Key of its address), for ways in other than HTTP.
+func (s *Server) checkSecretFrom(ctx context.Context, addr netip.Prefix, target string, verify func(ctx context.Context) (bool, error)) (bool, error) {
 	g := s.grp
-	addr := clientKey(r)
 	waitA, ok := g.byAddr.Reserve(addr)
 	if !ok {
 		return false, rateLimited(waitA)
@@ -242,16 +247,16 @@ func (s *Server) checkSecret(r *http.Request, target string, verify func(ctx con
 			msg: fmt.Sprintf("too many failed attempts for this account; try again in %d s", throttle.RetryAfter(waitT))}
 	}
 	if wait := max(waitA, waitT); wait > 0 {
-		if err := g.cfg.Wait(r.Context(), wait); err != nil {
+		if err := g.cfg.Wait(ctx, wait); err != nil {
 			return false, fmt.Errorf("wait for the throttle: %w", err)
 		}
 	}
 	var right bool
 	var err error
 	if verify == nil {
-		err = g.cfg.Verifier.VerifyNone(r.Context())
+		err = g.cfg.Verifier.VerifyNone(ctx)
 	} else {
-		right, err = verify(r.Context())
+		right, err = verify(ctx)
 	}
 	if err != nil {
 		// Nothing was learnt: do not charge the attempt.

@@ -31,13 +31,13 @@ type signupRun struct {
 // the secrets, the review, "check your email" and its "send the link
 // again"; then the activation links from the server's outbox (the
 // replaced one refused as expired, the new one activating, then refused
-// as used), the administrator's console (add a member and
-// a room system, whose secret is shown once; re-issue it, disable, enable
-// and remove the member, change the PIN and the password), the group
-// users' page (sign-in with the new PIN, create a room) and the room
-// system's endpoint sign-in (the replaced secret refused), which survives
-// a reload, lists the room and joins its call, where the console shows it
-// online. Screenshots of each page.
+// as used); the administrator's console (add a member and a room system,
+// whose secret is shown once; re-issue it; disable, enable and remove the
+// member; change the contact name, the PIN and the password); the group
+// users' page (sign-in with the new PIN, create and delete rooms, sign
+// out); and the room system's endpoint sign-in (the replaced secret
+// refused), which survives a reload, lists the room and joins its call,
+// where the console shows it online. Screenshots of each page.
 func TestBrowserSignup(t *testing.T) {
 	exe := chromiumPath(t)
 	m := startServer(t, "")
@@ -486,9 +486,14 @@ func (s *signupSession) manage(old string) string {
 	s.do("change the password", typeInto("#pw-current", s.run.password), typeInto("#pw-new", password), chromedp.Click(chromedp.CSS("#password-button")))
 	s.waitTrue("the password changed", `document.getElementById('password-message').textContent.includes('is changed')`)
 	s.run.password = password
+	s.do("change the contact name", typeInto("#adminName", "Ada King"), chromedp.Click(chromedp.CSS("#contact-button")))
+	s.waitTrue("the contact saved", `document.getElementById('contact-message').textContent === 'Saved.'`)
 	// The console's own session survives its password change.
 	s.do("reload the console", chromedp.Reload())
 	s.waitShown("endpoint-list")
+	if got := s.field("adminName").Value; got != "Ada King" {
+		s.fatalf("contact", "after a reload the contact name is %q, want the saved one", got)
+	}
 	s.shot("console")
 	return secret
 }
@@ -506,7 +511,17 @@ func (s *signupSession) groupRooms() {
 	s.do("create a room", typeInto("#room-name", "Weekly rehearsal"), chromedp.Click(chromedp.CSS("#create-button")))
 	s.waitTrue("the room listed with its link", `[...document.querySelectorAll('#room-list .room')].some((r) =>
 		r.textContent.includes('Weekly rehearsal') && r.querySelector('input.room-link').value.includes('/r/'))`)
+	s.do("create another room", typeInto("#room-name", "Spare room"), chromedp.Click(chromedp.CSS("#create-button")))
+	s.waitTrue("two rooms listed", `document.querySelectorAll('#room-list .room').length === 2`)
 	s.shot("group")
+	s.do("delete the spare room", chromedp.Click(chromedp.CSS(`#room-list .room button[aria-label="Delete Spare room"]`)))
+	s.confirm("")
+	s.waitTrue("the spare room deleted", `document.querySelectorAll('#room-list .room').length === 1 &&
+		!document.getElementById('room-list').textContent.includes('Spare room')`)
+	s.do("sign out", chromedp.Click(chromedp.CSS("#signout-button")))
+	s.waitShown("signin-form")
+	s.do("reload", chromedp.Reload())
+	s.waitShown("signin-form") // signed out for good
 }
 
 // endpoint signs the room system in at /endpoint, where its first

@@ -338,9 +338,7 @@ function restore() {
 
 function main() {
     const done = load(DONE_KEY);
-    if (done && !new URLSearchParams(location.search).has('new')) {
-        showDone(done);
-    }
+    if (done) showDone(done);
     $('start-over').addEventListener('click', () => { store(DONE_KEY, null); });
     initResend();
 

@@ -43,10 +43,11 @@ const recordSockets = `(() => {
 	Object.setPrototypeOf(window.WebSocket, Orig);
 })();`
 
-// asHost makes the page's HTTP join step hand it token instead of the
-// member token the API issues: the test's way to be a host, since no
-// public way exists yet (host keys come in a later issue).
-func asHost(token string) string {
+// withToken makes the page's HTTP join step hand it token instead of the
+// member token the API issues: the test's way to be a host or a guest,
+// since no public way exists yet (host keys and guest links come in later
+// issues).
+func withToken(token string) string {
 	return fmt.Sprintf(`(() => {
 	const orig = window.fetch;
 	window.fetch = async (input, init) => {
@@ -59,9 +60,9 @@ func asHost(token string) string {
 })();`, token)
 }
 
-// hostToken mints a host's join token for the room with link, signed with
-// the server's own key.
-func hostToken(t *testing.T, m *Main, link string) string {
+// roleToken mints a join token with role for the room with link, signed
+// with the server's own key.
+func roleToken(t *testing.T, m *Main, link, role string) string {
 	t.Helper()
 	key, err := m.DB().SigningKey()
 	if err != nil {
@@ -75,7 +76,7 @@ func hostToken(t *testing.T, m *Main, link string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := tokens.IssueJoin(rm.ID, auth.RoleHost)
+	tok, _, err := tokens.IssueJoin(rm.ID, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,8 @@ func TestBrowserModeration(t *testing.T) {
 	defer cancel()
 
 	alice := newBrowser(t, ctx, exe)
-	alice.addScript(t, asHost(hostToken(t, m, link)))
+	alice.addScript(t, recordSockets)
+	alice.addScript(t, withToken(roleToken(t, m, link, auth.RoleHost)))
 	joinAs(t, ctx, alice, url, "Alice Archer")
 	bob := newBrowser(t, ctx, exe)
 	bob.addScript(t, recordSockets)
@@ -271,6 +273,14 @@ func TestBrowserModeration(t *testing.T) {
 		t.Fatalf("Bob's refused lock was not explained: %v (last %+v)", err, readCall(t, bob))
 	}
 
+	// A host's command about someone not in the call, in plain words too.
+	if _, err := chromedp.Run(alice.ctx, chromedp.Evaluate[bool](`(window.__sockets.at(-1).send('{"type":"remove","participantId":"p_nobody"}'), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitBanner(ctx, alice, "that person is no longer in the call"); err != nil {
+		t.Fatalf("Alice's remove of no one was not explained: %v (last %+v)", err, readCall(t, alice))
+	}
+
 	// Alice mutes Bob.
 	if n := audioFlow(t, alice, 2*time.Second); n < 20 {
 		t.Fatalf("Alice received %d audio packets from Bob in 2 s before the mute, want a flow", n)
@@ -311,7 +321,8 @@ func TestBrowserModeration(t *testing.T) {
 	waitPeople(t, ctx, alice, "the lock button says unlock", func(v peopleView) bool { return v.LockButton == "Unlock call" })
 	alice.screenshot(t, "moderation-locked-host")
 	atPhoneSize(t, bob, "moderation-locked-member-mobile", nil)
-	carol := newBrowser(t, ctx, exe)
+	carol := newBrowser(t, ctx, exe) // a guest
+	carol.addScript(t, withToken(roleToken(t, m, link, auth.RoleGuest)))
 	joinAs(t, ctx, carol, url, "Carol Carpenter")
 	if err := waitText(carol.ctx, "#join-error", "This call is locked by its host"); err != nil {
 		carol.screenshot(t, "moderation-locked-join-failed")
@@ -321,9 +332,18 @@ func TestBrowserModeration(t *testing.T) {
 	click(t, alice, "#lock-button")
 	waitPeople(t, ctx, bob, "the call shows unlocked", func(v peopleView) bool { return !v.Locked })
 	click(t, carol, "#join-button")
-	waitPeople(t, ctx, alice, "Carol joins the unlocked call", func(v peopleView) bool {
-		return len(v.People) == 3 && v.Badge == "3" && v.find("Carol") != nil
+	waitPeople(t, ctx, alice, "Carol joins the unlocked call, marked a guest", func(v peopleView) bool {
+		c := v.find("Carol")
+		return len(v.People) == 3 && v.Badge == "3" && c != nil && c.Role == "guest" && c.Badge == "Guest"
 	})
+	if role, err := chromedp.Run(bob.ctx, chromedp.Evaluate[string](`(() => {
+		const tile = [...document.querySelectorAll('.tile.remote')].find((t) => t.textContent.includes('Carol'));
+		const r = tile && tile.querySelector('.tile-role');
+		return r && r.checkVisibility() ? r.textContent : '';
+	})()`)); err != nil || role != "Guest" {
+		t.Errorf("Carol's tile on Bob's page is marked %q (%v), want Guest", role, err)
+	}
+	alice.screenshot(t, "moderation-guest-desktop")
 
 	// Alice hands the host role to Bob: the controls move.
 	click(t, alice, hostAction(bobID, "set-host"))
@@ -336,6 +356,19 @@ func TestBrowserModeration(t *testing.T) {
 	})
 	bob.screenshot(t, "moderation-new-host")
 	atPhoneSize(t, bob, "moderation-new-host-mobile", nil)
+
+	// The new host mutes everyone who is not a host.
+	click(t, bob, "#mute-all-button")
+	for who, b := range map[string]*browser{"Alice": alice, "Carol": carol} {
+		if err := waitBanner(ctx, b, "a host muted you"); err != nil {
+			b.screenshot(t, "moderation-mute-all-failed")
+			t.Fatalf("%s was not told a host muted her: %v", who, err)
+		}
+	}
+	waitPeople(t, ctx, bob, "Bob sees everyone else muted by host", func(v peopleView) bool {
+		return strings.Contains(v.find("Alice").Status, "Muted by host") && strings.Contains(v.find("Carol").Status, "Muted by host") &&
+			!strings.Contains(v.find("Bob").Status, "Muted")
+	})
 
 	// Bob removes Alice, after saying yes.
 	click(t, bob, hostAction(aliceID, "remove"))

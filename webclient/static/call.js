@@ -3,7 +3,7 @@
 // does that itself; this module shows it), rejoining on its own when the
 // server no longer knows us, and what the user sees when the call ends.
 
-import { ParleyClient, ParleyError } from './protocol.js';
+import { ParleyClient, ParleyError, MODERATION } from './protocol.js';
 import { REJOIN, backoffDelay } from './backoff.js';
 import { $, show, showScreen } from './dom.js';
 import { showBanner, hideBanner, errorText, byeText, FINAL_BYES } from './notices.js';
@@ -183,7 +183,10 @@ function listen(client) {
     on('track', onTrack);
     on('connectionstate', ({ state }) => onConnectionState(state));
     on('error', (e) => {
-        if (!e.fatal && !call.joining) showBanner(errorText(e.code, e.message));
+        if (e.fatal || call.joining) return;
+        // A host's command refused: nothing changed, nothing to fix.
+        if (MODERATION.has(e.ref)) showBanner(errorText(e.code, e.message), { kind: 'warning', timeout: 8000 });
+        else showBanner(errorText(e.code, e.message));
     });
     on('bye', ({ reason }) => {
         if (reason === 'server-shutdown') showBanner('The server is restarting…', { kind: 'warning' });
@@ -218,6 +221,7 @@ function onJoined({ participantId, role, room, participants, call: state }) {
 function onResuming({ attempt }) {
     setConnectionState('reconnecting');
     $('grid').classList.add('reconnecting');
+    updateSelf({ connection: 'reconnecting' });
     showBanner(`Reconnecting… (attempt ${attempt})`, { kind: 'warning' });
 }
 

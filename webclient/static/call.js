@@ -337,6 +337,7 @@ function shouldRejoin({ expected, bye, error }) {
 
 /** endCall shows the "left" screen, saying why the call ended. */
 function endCall({ expected = true, bye = null, error = null, title = '', text = '' }) {
+    hideBanner(); // what the call said ("A host muted you", ...) is over; the cases below say their own
     stopRejoinLoop();
     call.back = null;
     call.client = null;

@@ -244,7 +244,10 @@ const MAX_CROP = 1.25;
  */
 export function layout() {
     const grid = $('grid');
-    const header = document.querySelector('.call-header');
+    // The banner and the phone's list of people go under the header, and
+    // under the call's deadline when it shows.
+    const deadline = $('call-deadline');
+    const header = deadline && !deadline.hidden ? deadline : document.querySelector('.call-header');
     if (header) document.body.style.setProperty('--call-top', `${Math.round(header.getBoundingClientRect().bottom)}px`);
     const others = remote.size;
     show($('alone-hint'), others === 0 && !!self && document.body.dataset.screen === 'call');

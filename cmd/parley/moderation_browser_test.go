@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -14,6 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/livecall/fakeclock"
+	"github.com/parley-dev/parley/rooms"
 )
 
 // addScript runs src in every document b loads from now on, before the
@@ -483,35 +485,53 @@ func TestBrowserKeepalive(t *testing.T) {
 	checkTileLog(t, bob, before.Self, "the silent WebSocket")
 }
 
-// TestBrowserCallDeadline shows the page a call with a deadline, as the
-// documented call object (endsAt, endReason) and call-warning carry it:
-// the countdown banner with its reason, a generic text for an unknown
-// reason, the notice of each warning, and no banner once the deadline is
-// lifted. The server does not set deadlines yet (its side is being
-// merged), so the test hands these messages to the page's real WebSocket
-// handler, as the server would send them.
+// deadlinePolicy is a call's rules as a test drives them on a fake clock:
+// at the first join a deadline 9:41 away (no-member); a minute later one
+// 90 minutes away with a reason no client knows; a minute later one 5 minutes
+// away, with a warning; a minute later none; a minute later one a minute
+// away, which ends the call when the clock gets there. The deadlines
+// shown to the page are reckoned from the real time, as the page counts
+// down on its own clock; only the timers run on the fake one.
+type deadlinePolicy struct {
+	livecall.DefaultPolicy
+}
+
+func (deadlinePolicy) OnEvent(ctl *livecall.Control, e livecall.Event) {
+	if e.Kind != livecall.EventFirstJoin {
+		return
+	}
+	ctl.SetDeadline(time.Now().Add(9*time.Minute+41*time.Second+500*time.Millisecond), "no-member")
+	ctl.AfterFunc(time.Minute, func(ctl *livecall.Control) {
+		// 90 minutes: far enough that the fake clock's next minutes do not reach it.
+		ctl.SetDeadline(time.Now().Add(90*time.Minute), "something-new")
+	})
+	ctl.AfterFunc(2*time.Minute, func(ctl *livecall.Control) {
+		ctl.SetDeadline(time.Now().Add(5*time.Minute+time.Second), "no-member")
+		ctl.Warn()
+	})
+	ctl.AfterFunc(3*time.Minute, func(ctl *livecall.Control) { ctl.ClearDeadline() })
+	ctl.AfterFunc(4*time.Minute, func(ctl *livecall.Control) { ctl.SetDeadline(ctl.Now().Add(time.Minute), "no-member") })
+}
+
+// TestBrowserCallDeadline: a call whose rules (deadlinePolicy) give it a
+// deadline. The page counts down to it with the reason in words, a
+// generic text for a reason it does not know, shows the notice of each
+// call-warning, hides the countdown when the deadline is lifted, and when
+// the deadline comes says why the call ended and does not rejoin.
 func TestBrowserCallDeadline(t *testing.T) {
 	exe := chromiumPath(t)
-	m := startServer(t, "")
+	clock := fakeclock.New(time.Now())
+	m := startServerWith(t, nil, func(c *Config) {
+		c.Signaling.Clock = clock
+		c.Signaling.Policy = func(*rooms.Room) livecall.Policy { return deadlinePolicy{} }
+	})
 	url := m.LocalURL() + "/r/" + createRoom(t, m, "Deadline test")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b := newBrowser(t, ctx, exe)
-	b.addScript(t, recordSockets)
 	joinAs(t, ctx, b, url, "Alice Archer")
 	waitCall(t, ctx, b, "Alice is in the call", func(st callState) bool { return st.Screen == "call" && st.State == "connected" })
 
-	deliver := func(msg map[string]any) {
-		t.Helper()
-		data, err := json.Marshal(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		js := fmt.Sprintf(`(window.__sockets.at(-1).dispatchEvent(new MessageEvent('message', {data: %q})), true)`, data)
-		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	deadline := func() string {
 		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector('#call-deadline'); return e.checkVisibility() ? e.textContent.trim() : ''; })()`))
 		if err != nil {
@@ -522,7 +542,9 @@ func TestBrowserCallDeadline(t *testing.T) {
 	waitDeadline := func(what string, ok func(string) bool) string {
 		t.Helper()
 		var last string
-		err := pollEvery(ctx, 100*time.Millisecond, func() (bool, error) { last = deadline(); return ok(last), nil })
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		err := pollEvery(tctx, 100*time.Millisecond, func() (bool, error) { last = deadline(); return ok(last), nil })
 		if err != nil {
 			b.screenshot(t, "deadline-failed")
 			t.Fatalf("%s: %v (last %q)", what, err, last)
@@ -530,9 +552,7 @@ func TestBrowserCallDeadline(t *testing.T) {
 		return last
 	}
 
-	endsAt := time.Now().Add(9*time.Minute + 41*time.Second + 500*time.Millisecond).UTC().Format(time.RFC3339Nano)
-	deliver(map[string]any{"type": "call-updated", "call": map[string]any{"locked": false, "endsAt": endsAt, "endReason": "no-member"}})
-	got := waitDeadline("the countdown", func(s string) bool { return strings.HasPrefix(s, "This call will end in 9:4") })
+	got := waitDeadline("the countdown", func(s string) bool { return strings.HasPrefix(s, "This call will end in 9:") })
 	if want := "— no member of the room has joined"; !strings.HasSuffix(got, want) {
 		t.Errorf("countdown %q, want it to end %q", got, want)
 	}
@@ -541,17 +561,30 @@ func TestBrowserCallDeadline(t *testing.T) {
 	b.screenshot(t, "deadline-desktop")
 	atPhoneSize(t, b, "deadline-mobile", nil)
 
-	deliver(map[string]any{"type": "call-warning", "endsAt": time.Now().Add(5*time.Minute + time.Second).UTC().Format(time.RFC3339), "reason": "no-member"})
-	if err := waitBanner(ctx, b, "the call ends in 5 minutes"); err != nil {
+	clock.Advance(time.Minute)
+	waitDeadline("a generic text for an unknown reason", func(s string) bool {
+		return strings.HasPrefix(s, "This call will end in 1:29:") && !strings.Contains(s, "—")
+	})
+
+	clock.Advance(time.Minute)
+	waitDeadline("the countdown moved", func(s string) bool { return strings.HasPrefix(s, "This call will end in 5:0") })
+	if err := waitBanner(ctx, b, "the call ends in 5 minutes — no member of the room has joined"); err != nil {
 		t.Fatalf("no notice for call-warning: %v (last %+v)", err, readCall(t, b))
 	}
 	b.screenshot(t, "deadline-warning")
 
-	deliver(map[string]any{"type": "call-updated", "call": map[string]any{"locked": false,
-		"endsAt": time.Now().Add(90 * time.Second).UTC().Format(time.RFC3339), "endReason": "something-new"}})
-	waitDeadline("a generic text for an unknown reason", func(s string) bool {
-		return strings.HasPrefix(s, "This call will end in 1:") && !strings.Contains(s, "—")
+	clock.Advance(time.Minute)
+	waitDeadline("no countdown once the deadline is lifted", func(s string) bool { return s == "" })
+
+	clock.Advance(time.Minute) // a deadline a minute away…
+	waitDeadline("the last deadline", func(s string) bool { return s != "" })
+	clock.Advance(time.Minute) // …reached
+	waitCall(t, ctx, b, "Alice is told why the call ended", func(st callState) bool {
+		return st.Screen == "left" && st.LeftTitle == "The call has ended: no member of the room joined"
 	})
-	deliver(map[string]any{"type": "call-updated", "call": map[string]any{"locked": false}})
-	waitDeadline("no countdown without endsAt", func(s string) bool { return s == "" })
+	b.screenshot(t, "deadline-ended")
+	time.Sleep(3 * time.Second)
+	if st := readCall(t, b); st.Screen != "left" {
+		t.Errorf("3 s after the deadline ended the call the page shows %q: want no rejoin", st.Screen)
+	}
 }

@@ -6,7 +6,7 @@
 import { ParleyClient, ParleyError, MODERATION } from './protocol.js';
 import { REJOIN, backoffDelay } from './backoff.js';
 import { $, show, showScreen } from './dom.js';
-import { showBanner, hideBanner, errorText, byeText, FINAL_BYES } from './notices.js';
+import { showBanner, hideBanner, errorText, byeText, endReasonText, FINAL_BYES } from './notices.js';
 import {
     initParticipants, resetParticipants, clearParticipants, updateSelf, upsertParticipant, removeParticipant,
     setCallState,
@@ -356,7 +356,8 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
         title = 'You left the call';
     } else if (bye && bye !== 'left' && bye !== 'error') {
         title = byeText(bye);
-        if (!FINAL_BYES.has(bye)) showBanner(title); // a host's decision needs no alarm: the page says it
+        // A host's decision or the call's deadline needs no alarm: the page says it.
+        if (!FINAL_BYES.has(bye) && !endReasonText(bye)) showBanner(title);
     } else if (error && error.code === 'call-locked') {
         title = 'This call is locked by its host';
         text = 'Ask a host to unlock it, then rejoin.';

@@ -86,7 +86,10 @@ export function byeText(reason) {
     case 'left': return 'You left the call';
     case 'ended-by-host': return 'The host ended the call for everyone';
     case 'removed': return 'A host removed you from the call';
-    default: return endReasonText(reason) ? `The call has ended: ${endReasonText(reason)}` : 'The call has ended';
+    // A deadline's reasons (call.endReason):
+    case 'no-member': return 'The call has ended: no member of the room joined';
+    case 'booking-over': return 'The call has ended: the booked time is over';
+    default: return 'The call has ended';
     }
 }
 

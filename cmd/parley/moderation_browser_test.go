@@ -378,6 +378,7 @@ func TestBrowserModeration(t *testing.T) {
 		t.Fatalf("no question before removing Alice: %v", err)
 	}
 	bob.screenshot(t, "moderation-confirm-remove")
+	atPhoneSize(t, bob, "moderation-confirm-remove-mobile", nil)
 	click(t, bob, "#confirm-ok")
 	waitCall(t, ctx, alice, "Alice is told she was removed", func(st callState) bool {
 		return st.Screen == "left" && st.LeftTitle == "A host removed you from the call"

@@ -120,7 +120,15 @@ function render() {
     show($('host-controls'), host);
     $('lock-button').textContent = locked ? 'Unlock call' : 'Lock call';
     $('lock-button').setAttribute('aria-pressed', String(locked));
+    // The rows are drawn anew: keep the keyboard focus on the same button.
+    const focused = document.activeElement && document.activeElement.closest('#people-list .person button');
+    const keep = focused && { id: focused.closest('.person').dataset.participantId, action: focused.dataset.action };
     $('people-list').replaceChildren(...people.map((p) => row(p, host)));
+    if (keep) {
+        const again = $('people-list').querySelector(`.person[data-participant-id="${CSS.escape(keep.id)}"] button[data-action="${keep.action}"]`);
+        if (again && !again.disabled) again.focus();
+        else $('people-close').focus();
+    }
 }
 
 function row(p, host) {

@@ -87,11 +87,12 @@ func roleToken(t *testing.T, m *Main, link, role string) string {
 
 // peopleView is what a page's list of people shows.
 type peopleView struct {
-	Open         bool     `json:"open"`     // the panel is on screen
-	OnScreen     bool     `json:"onScreen"` // …wholly inside the viewport
-	Badge        string   `json:"badge"`    // the count on the people button
-	Count        string   `json:"count"`    // the count in the header
-	Locked       bool     `json:"locked"`   // the header's lock indicator shows
+	Open         bool     `json:"open"`       // the panel is on screen
+	OnScreen     bool     `json:"onScreen"`   // …wholly inside the viewport
+	Badge        string   `json:"badge"`      // the count on the people button
+	Count        string   `json:"count"`      // the count in the header
+	CountShown   bool     `json:"countShown"` // …wholly on screen
+	Locked       bool     `json:"locked"`     // the header's lock indicator shows
 	HostControls bool     `json:"hostControls"`
 	LockButton   string   `json:"lockButton"`
 	People       []person `json:"people"`
@@ -126,6 +127,8 @@ const readPeople = `(() => {
 	return {open: panel.checkVisibility(), onScreen: r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth + 0.5 && r.bottom <= innerHeight + 0.5,
 		badge: document.querySelector('#people-count-badge').textContent,
 		count: document.querySelector('#participant-count').textContent,
+		countShown: (() => { const c = document.querySelector('#participant-count'), cr = c.getBoundingClientRect();
+			return c.checkVisibility() && cr.width > 0 && cr.left >= 0 && cr.top >= 0 && cr.right <= innerWidth + 0.5 && cr.bottom <= innerHeight + 0.5; })(),
 		locked: visible('#lock-indicator'), hostControls: visible('#host-controls'),
 		lockButton: document.querySelector('#lock-button').textContent, people,
 		muteButton: document.querySelector('#mute-button').getAttribute('aria-pressed'),
@@ -263,6 +266,9 @@ func TestBrowserModeration(t *testing.T) {
 		v := waitPeople(t, ctx, alice, "Alice's list at phone size", func(v peopleView) bool { return v.Open })
 		if !v.OnScreen || !v.HostControls {
 			t.Errorf("at 390×844 the list is not wholly on screen with its host controls: %+v", v)
+		}
+		if !v.CountShown || v.Count != "2 people" {
+			t.Errorf("at 390×844 with the list open the count reads %q, shown %v: want \"2 people\" on screen", v.Count, v.CountShown)
 		}
 	})
 

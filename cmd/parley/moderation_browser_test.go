@@ -351,6 +351,19 @@ func TestBrowserModeration(t *testing.T) {
 	})()`)); err != nil || role != "Guest" {
 		t.Errorf("Carol's tile on Bob's page is marked %q (%v), want Guest", role, err)
 	}
+	// Refused once, admitted now: her video plays for the others.
+	for who, b := range map[string]*browser{"Alice": alice, "Bob": bob} {
+		var last tileView
+		err := poll(ctx, func() (bool, error) {
+			v, err := b.tile(b.ctx, "Carol")
+			last = v
+			return v.Found && v.Width > 0 && v.Frames > 0, err
+		})
+		if err != nil {
+			b.screenshot(t, "moderation-carol-no-video")
+			t.Fatalf("%s never played Carol's video after she was let in: %v (last %+v)", who, err, last)
+		}
+	}
 	alice.screenshot(t, "moderation-guest-desktop")
 
 	// Alice hands the host role to Bob: the controls move.

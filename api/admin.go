@@ -164,7 +164,7 @@ type GroupView struct {
 	Admin       Contact          `json:"admin"`
 	Limits      rooms.Limits     `json:"limits"`
 	Usage       rooms.Limits     `json:"usage"`
-	Endpoints   []EndpointView   `json:"endpoints,omitempty"`
+	Endpoints   []EndpointView   `json:"endpoints,omitzero"` // nil: not asked for
 	CreatedAt   time.Time        `json:"createdAt"`
 	ActivatedAt time.Time        `json:"activatedAt,omitzero"`
 }

@@ -172,6 +172,13 @@ func (s *Server) groupJoin(w http.ResponseWriter, r *http.Request, req JoinReque
 		}
 		return false, nil
 	}
+	if _, err := r.Cookie(cookieEndpoint); err == nil {
+		// A join carrying an endpoint's session is state-changing like
+		// the routes behind sameOrigin.
+		if err := s.grp.csrf.Check(r); err != nil {
+			return true, &apiError{status: http.StatusForbidden, code: "cross-origin", msg: "cross-origin requests are not allowed here"}
+		}
+	}
 	ctx := r.Context()
 	var rm *rooms.Room
 	var err error

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,6 +164,15 @@ func TestEndpointJoin(t *testing.T) {
 	check(alice.call("POST", "/api/v1/join", map[string]string{"link": weekly.Link}), me.ID)
 	check(gf.browser(t).call("POST", "/api/v1/join", map[string]string{"link": weekly.Link}), "")
 	alice.call("POST", "/api/v1/join", map[string]string{"room": "r_nope"}).want(t, 404, "room-not-found")
+	// A cross-site request carrying the endpoint's cookie is refused.
+	req, _ := http.NewRequest("POST", gf.srv.URL+"/api/v1/join", strings.NewReader(`{"room":"`+weekly.ID+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := alice.c.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("cross-site join with the endpoint cookie: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// An operator's room is not the endpoint's to join by ID.
 	op, err := rooms.New("Lobby", gf.clock.Now())
 	if err != nil {

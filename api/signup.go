@@ -413,11 +413,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		}
 		members = append(members, ep)
 	}
-	token, m, err := s.newActivation(g, now)
+	m, err := s.newActivation(g, now)
 	if err != nil {
 		return err
 	}
-	_ = token
 	err = gc.Store.CreateGroup(ctx, g, members, []*rooms.Mail{m})
 	var taken *rooms.EmailTakenError
 	switch {
@@ -438,8 +437,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 // newActivation gives g a fresh activation link (its hash and expiry set
-// on g) and returns the token and the mail carrying it.
-func (s *Server) newActivation(g *rooms.Group, now time.Time) (string, *rooms.Mail, error) {
+// on g) and returns the mail carrying it: the token itself is kept
+// nowhere else.
+func (s *Server) newActivation(g *rooms.Group, now time.Time) (*rooms.Mail, error) {
 	token := auth.RandomToken(16)
 	g.ActivationHash = rooms.TokenHash(token)
 	g.ActivationExpires = now.Add(rooms.ActivationTTL).UTC()
@@ -458,9 +458,9 @@ link expires.
 `, g.AdminName, g.Name, link)
 	m, err := rooms.NewMail("activation", g.AdminEmail, "Activate your group "+g.Name, text, now)
 	if err != nil {
-		return "", nil, fmt.Errorf("activation mail: %w", err)
+		return nil, fmt.Errorf("activation mail: %w", err)
 	}
-	return token, m, nil
+	return m, nil
 }
 
 // absURL is path under the server's public URL.
@@ -489,7 +489,7 @@ func (s *Server) signupResend(w http.ResponseWriter, r *http.Request) error {
 		if cur.State != rooms.GroupPending {
 			return errNotPending
 		}
-		_, m, err := s.newActivation(cur, now)
+		m, err := s.newActivation(cur, now)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ type signupRun struct {
 // field for each kind of mistake, from the page's own checks and from the
 // server's, each fixed), Back and a reload keeping what was typed except
 // the secrets, the review, "check your email" and its "send the link
-// again"; then the activation links from the server's outbox (the
+// again"; the console of the pending group; then the activation links from the server's outbox (the
 // replaced one refused as expired, the new one activating, then refused
 // as used); the administrator's console (add a member and a room system,
 // whose secret is shown once; re-issue it; disable, enable and remove the
@@ -65,6 +65,7 @@ func TestBrowserSignup(t *testing.T) {
 			s.membersStep()
 			s.backAndReload()
 			s.reviewAndCreate()
+			s.pendingConsole()
 			s.activate()
 			addr, first := s.console()
 			secret := s.manage(first)
@@ -327,6 +328,28 @@ func (s *signupSession) reviewAndCreate() {
 		s.fatalf("done", "the done page says the link went to %q, want %q", got, s.run.admin)
 	}
 	s.shot("signup-done")
+}
+
+// pendingConsole signs in to the console before activation: it says the
+// group waits for its activation link, and room systems cannot be added
+// yet. Back at /signup, "check your email" is still shown.
+func (s *signupSession) pendingConsole() {
+	s.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	s.waitShown("signin-form")
+	s.do("sign in", typeInto("#signin-group", s.run.group), typeInto("#signin-password", s.run.password),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitShown("pending-panel")
+	if got := eval[string](s, `document.getElementById('pending-email').textContent`); got != s.run.admin {
+		s.fatalf("pending", "the pending console names %q, want %q", got, s.run.admin)
+	}
+	if !eval[bool](s, `document.getElementById('add-room').disabled && document.getElementById('add-room-button').disabled`) {
+		s.fatalf("pending", "a room system can be added before activation")
+	}
+	s.shot("console-pending")
+	s.do("sign out", chromedp.Click(chromedp.CSS("#signout-button")))
+	s.waitShown("signin-form")
+	s.do("back to the sign-up", chromedp.Navigate(s.m.LocalURL()+"/signup"))
+	s.waitShown("done-view")
 }
 
 // activationPaths are the paths of the activation links in the mails to

@@ -212,6 +212,8 @@ function goTo(step, { focus = true, push = false } = {}) {
     setFormMessage('form-error', '');
     if (step === REVIEW) fillReview();
     document.title = `${step === REVIEW ? 'Review' : `Step ${step} of 4`} — Set up a group — Parley`;
+    const title = $(`step-${step}-title`);
+    $('step-announce').textContent = title.textContent.replace(/^(Step \d of 4|Last step)/, '$1: ');
     if (push) history.pushState({ signupStep: step }, '');
     else history.replaceState({ signupStep: step }, '');
     save();

@@ -233,12 +233,12 @@ async function next() {
     const step = state.step;
     clearErrors($('signup-form'));
     setFormMessage('form-error', '');
-    if (step === REVIEW) return create();
     // The quick checks of this step and every one before it: after a
-    // reload, an earlier step may miss its secret.
+    // reload (or the browser's Forward), an earlier step may miss its secret.
     const errors = {};
-    for (let s = 1; s <= step; s++) Object.assign(errors, localErrors(s));
+    for (let s = 1; s <= Math.min(step, 4); s++) Object.assign(errors, localErrors(s));
     if (showStepErrors(errors)) return;
+    if (step === REVIEW) return create();
     try {
         await busy($('next-button'), 'Checking…', () => request('POST', '/api/v1/signup/check', { step, ...body(step) }));
     } catch (e) {

@@ -1,7 +1,7 @@
 // Package webclient holds the browser client, embedded into the binary.
 //
 // The client is plain ES modules, HTML and CSS under static/, served by the
-// HTTP layer under /assets/ (index.html also answers / and /r/{link}). No
+// HTTP layer under /assets/ (index.html, the call page, also answers /r/{link}). No
 // build step: go build embeds the files as they are. static/protocol.js
 // talks to the server (see docs/protocol.md); the user interface is split
 // by concern: app.js (entry), join.js (landing and join pages), media.js

@@ -30,8 +30,11 @@ import (
 
 // Config says where and how to join.
 type Config struct {
-	BaseURL      string // e.g. "http://127.0.0.1:8080"
-	Link         string // the room's link id (the last part of /r/<link>)
+	BaseURL string // e.g. "http://127.0.0.1:8080"
+	Link    string // the room's link id (the last part of /r/<link>)
+	// Token, if set, is a join token got another way (a direct call's
+	// call-accepted token); Join then skips the HTTP join and uses /ws.
+	Token        string
 	Name         string
 	PublishAudio bool
 	PublishVideo bool
@@ -101,9 +104,12 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	token, wsPath, err := fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link)
-	if err != nil {
-		return nil, err
+	token, wsPath := cfg.Token, "/ws"
+	if token == "" {
+		var err error
+		if token, wsPath, err = fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link); err != nil {
+			return nil, err
+		}
 	}
 	wsURL, err := websocketURL(cfg.BaseURL, wsPath)
 	if err != nil {

@@ -51,18 +51,26 @@ func newResumeToken() (token string, hash [sha256.Size]byte) {
 }
 
 // register makes p resumable by its id; forget undoes it.
+// An endpoint's participant counts it in a call meanwhile (directory.go).
 func (s *Server) register(p *participant) {
 	s.mu.Lock()
 	s.parts[p.id] = p
 	s.mu.Unlock()
+	if p.as != nil {
+		s.dir.seated(p.as, 1)
+	}
 }
 
 func (s *Server) forget(p *participant) {
 	s.mu.Lock()
-	if s.parts[p.id] == p {
+	known := s.parts[p.id] == p
+	if known {
 		delete(s.parts, p.id)
 	}
 	s.mu.Unlock()
+	if known && p.as != nil {
+		s.dir.seated(p.as, -1)
+	}
 }
 
 func (s *Server) lookup(id string) *participant {

@@ -30,11 +30,8 @@ import (
 
 // Config says where and how to join.
 type Config struct {
-	BaseURL string // e.g. "http://127.0.0.1:8080"
-	Link    string // the room's link id (the last part of /r/<link>)
-	// Token, if set, is a join token got another way (a direct call's
-	// call-accepted token); Join then skips the HTTP join and uses /ws.
-	Token        string
+	BaseURL      string // e.g. "http://127.0.0.1:8080"
+	Link         string // the room's link id (the last part of /r/<link>)
 	Name         string
 	PublishAudio bool
 	PublishVideo bool
@@ -54,6 +51,9 @@ type Config struct {
 	// keyframe (RTCP PLI or FIR) on the published video. It runs on the
 	// goroutine draining the video sender's RTCP and must not block.
 	OnKeyframeRequest func()
+	// Token, if set, is a join token got another way (a direct call's
+	// call-accepted token); Join then skips the HTTP join and uses /ws.
+	Token string
 }
 
 // ErrClosed is returned by calls on a closed Client.

@@ -63,6 +63,9 @@ type Directory interface {
 	Authenticate(ctx context.Context, token string) (Endpoint, error)
 	// Endpoints lists the endpoints of a group that may be called.
 	Endpoints(ctx context.Context, groupID string) ([]Endpoint, error)
+	// Endpoint returns one endpoint, by id (one that joins a room with a
+	// token naming it).
+	Endpoint(ctx context.Context, id string) (Endpoint, error)
 }
 
 // Errors a Directory returns.
@@ -99,8 +102,9 @@ type directCall struct {
 	expiry  livecall.Timer
 }
 
-// seat is what a direct call's join token admits: one endpoint into one
-// call. Set at construction.
+// seat is an endpoint's place in a call: what a direct call's join token
+// admits to, or (call nil) an endpoint's place in a room's call. Set at
+// construction.
 type seat struct {
 	call *directCall
 	ep   Endpoint
@@ -482,6 +486,24 @@ func (d *directory) cancel(p *presence, callID string) error {
 	return nil
 }
 
+// endpointSeat returns the seat of endpoint id (from its join token) in
+// a room's call, so that its presence shows it in a call; nil for "", or
+// with no Directory, or an endpoint the Directory does not know.
+func (s *session) endpointSeat(id string) *seat {
+	dir := s.srv.cfg.Directory
+	if id == "" || dir == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ep, err := dir.Endpoint(ctx, id)
+	if err != nil {
+		s.log.Debug("endpoint of a join token", "endpoint", id, "err", err)
+		return nil
+	}
+	return &seat{ep: ep}
+}
+
 // seatFor returns the seat a direct call's join token admits to.
 func (d *directory) seatFor(token string) (seat, bool) {
 	h := sha256.Sum256([]byte(token))
@@ -501,13 +523,14 @@ func (d *directory) seated(st *seat, n int) {
 	if d.inCall[st.ep.ID] <= 0 {
 		delete(d.inCall, st.ep.ID)
 	}
-	dc := st.call
-	dc.members[st.ep.ID] += n
-	if dc.members[st.ep.ID] <= 0 {
-		delete(dc.members, st.ep.ID)
-	}
-	if n > 0 {
-		dc.started = true
+	if dc := st.call; dc != nil {
+		dc.members[st.ep.ID] += n
+		if dc.members[st.ep.ID] <= 0 {
+			delete(dc.members, st.ep.ID)
+		}
+		if n > 0 {
+			dc.started = true
+		}
 	}
 	d.changed(st.ep, before)
 }
@@ -531,6 +554,19 @@ func (d *directory) online(groupID string) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// connected returns the ids of every endpoint online.
+func (d *directory) connected() map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]bool)
+	for _, g := range d.groups {
+		for id := range g {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // signOut ends the presence connections of endpoint id with bye
@@ -706,6 +742,6 @@ func (s *session) joinDirect(token string, publish protocol.Publish) (ok bool) {
 	if utf8.RuneCountInString(name) > maxNameRunes {
 		name = string([]rune(name)[:maxNameRunes])
 	}
-	s.enter(st.call.room, livecall.RoleMember, name, publish, &st)
+	s.enter(st.call.room, livecall.RoleMember, name, st.ep.ID, publish, &st)
 	return true
 }

@@ -38,6 +38,15 @@ func (d *testDirectory) Authenticate(_ context.Context, token string) (Endpoint,
 	return Endpoint{}, fmt.Errorf("check session: %w", ErrBadSession)
 }
 
+func (d *testDirectory) Endpoint(_ context.Context, id string) (Endpoint, error) {
+	for _, e := range d.endpoints {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return Endpoint{}, fmt.Errorf("endpoint %s: not found", id)
+}
+
 func (d *testDirectory) Endpoints(_ context.Context, groupID string) ([]Endpoint, error) {
 	var out []Endpoint
 	for _, e := range d.endpoints {
@@ -538,4 +547,22 @@ func TestPresenceReplacedAndSignedOut(t *testing.T) {
 		t.Errorf("bye %q", b.Reason)
 	}
 	waitFor(t, 5*time.Second, "bob offline", func() bool { return len(ts.srv.OnlineEndpoints("g_choir")) == 1 })
+}
+
+// An endpoint that joins a room's call with a token naming it (the groups
+// API's endpoint join) is shown in a call to its group.
+func TestPresenceInRoomCall(t *testing.T) {
+	ts := startDirectoryServer(t, Config{})
+	alice, _ := ts.register("token-ep_alice")
+	tok, _, err := ts.tokens.IssueEndpointJoin(ts.room.ID, "member", "ep_hall", "Rehearsal hall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hall := ts.joinWith(client.Config{Token: tok, Name: "ignored"})
+	alice.presenceOf("ep_hall", true, true)
+	if got := ts.srv.ConnectedEndpoints(); !got["ep_hall"] || !got["ep_alice"] || len(got) != 2 {
+		t.Errorf("ConnectedEndpoints = %v: want alice (presence) and the hall (in a call)", got)
+	}
+	hall.Leave()
+	alice.presenceOf("ep_hall", false, false)
 }

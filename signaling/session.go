@@ -382,6 +382,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 		s.fatal(protocol.CodeBadToken, "the join token is not valid", ref, websocket.ClosePolicyViolation)
 		return
 	}
+	if claims.Name != "" {
+		m.Name = claims.Name // a registered endpoint joins under its own name
+	}
 	name, err := validDisplayName(m.Name)
 	if err != nil {
 		s.sendError(protocol.CodeBadRequest, err.Error(), ref)
@@ -399,18 +402,19 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, m.Publish, nil)
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Publish, s.endpointSeat(claims.Endpoint))
 }
 
 // enter takes the authenticated joiner into the live call of room, then
-// starts its media peer. as is the direct call seat it takes (nil for a
-// room's call).
-func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publish protocol.Publish, as *seat) {
+// starts its media peer. endpoint is the registered endpoint it joins as
+// ("" for none), and as its seat for presence (directory.go; nil if none).
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, publish protocol.Publish, as *seat) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	p.endpoint = endpoint
 	p.as = as
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries

@@ -297,8 +297,10 @@ type GroupStore interface {
 	UpdateGroup(ctx context.Context, id string, fn func(tx GroupTx) error) error
 	// DeleteGroup removes the group, its endpoints and its rooms (and
 	// their indexes), freeing the name and e-mail addresses. It returns
-	// the IDs of the rooms removed, so their live calls can be ended.
-	DeleteGroup(ctx context.Context, id string) (roomIDs []string, err error)
+	// the IDs of the rooms removed, so their live calls can be ended. If
+	// check is not nil it runs first, inside the transaction, on the
+	// group as stored: its error cancels the delete and is returned.
+	DeleteGroup(ctx context.Context, id string, check func(*Group) error) (roomIDs []string, err error)
 	// Endpoint returns the endpoint with this ID, or ErrEndpointNotFound.
 	Endpoint(ctx context.Context, id string) (*Endpoint, error)
 	// EndpointByAddress returns the endpoint with this address (compared

@@ -132,7 +132,7 @@ func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(tx rooms.Group
 
 // DeleteGroup removes the group, its endpoints, its rooms and their index
 // entries, returning the removed rooms' IDs.
-func (db *DB) DeleteGroup(ctx context.Context, id string) ([]string, error) {
+func (db *DB) DeleteGroup(ctx context.Context, id string, check func(*rooms.Group) error) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: delete group %s: %w", id, err)
 	}
@@ -141,6 +141,11 @@ func (db *DB) DeleteGroup(ctx context.Context, id string) ([]string, error) {
 		g, err := getGroup(tx, []byte(id))
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(g); err != nil {
+				return err
+			}
 		}
 		gt := &groupTx{tx: tx, g: g}
 		eps, err := gt.Endpoints()

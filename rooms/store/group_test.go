@@ -216,7 +216,14 @@ func TestUpdateGroupAndDelete(t *testing.T) {
 		t.Errorf("group room by link: %+v, %v", r, err)
 	}
 
-	ids, err := db.DeleteGroup(ctx, g.ID)
+	keep := errors.New("keep it")
+	if _, err := db.DeleteGroup(ctx, g.ID, func(*rooms.Group) error { return keep }); !errors.Is(err, keep) {
+		t.Errorf("DeleteGroup with a failing check: %v", err)
+	}
+	if _, err := db.Group(ctx, g.ID); err != nil {
+		t.Errorf("a refused delete removed the group: %v", err)
+	}
+	ids, err := db.DeleteGroup(ctx, g.ID, nil)
 	if err != nil || len(ids) != 1 || ids[0] != roomID {
 		t.Fatalf("DeleteGroup = %v, %v", ids, err)
 	}

@@ -7,6 +7,9 @@
 // by concern: app.js (entry), join.js (landing and join pages), media.js
 // (camera and microphone), call.js (the call and its connection), tiles.js
 // (video tiles and layout), notices.js (banner and messages), dom.js.
+// static/pages/ holds the group pages (front page, sign-up, activation,
+// the administrator's console, group rooms, endpoint sign-in): an HTML
+// file and a module each, sharing api.js, form.js and ui.js.
 package webclient
 
 import (

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var (
+	pageRefRE    = regexp.MustCompile(`(?i)\s(?:src|href)="([^"]*)"`)
+	pageImportRE = regexp.MustCompile(`(?m)^\s*import\s[^'"]*['"]([^'"]+)['"]`)
+)
+
+// TestGroupPages serves every group page: HTML with the strict CSP, no
+// inline script or style, and every file it loads (and every module those
+// import, transitively) served from /assets/.
+func TestGroupPages(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/", "/signup", "/activate/some-token", "/admin", "/group", "/endpoint"} {
+		resp, data := f.do(t, "GET", path, "", nil)
+		html := string(data)
+		if resp.StatusCode != 200 || !strings.Contains(html, "<html") {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+			t.Errorf("%s: Cache-Control %q, want no-cache", path, cc)
+		}
+		for _, bad := range []string{" style=", "<style", "javascript:", " onclick=", " onload=", " oninput="} {
+			if strings.Contains(strings.ToLower(html), bad) {
+				t.Errorf("%s contains %q, which the CSP forbids", path, bad)
+			}
+		}
+		for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(html, -1) {
+			if !strings.Contains(m, ` src="/assets/`) || !strings.Contains(m, `type="module"`) {
+				t.Errorf("%s: script tag %s: want a module with src under /assets/", path, m)
+			}
+		}
+		var assets []string
+		for _, m := range pageRefRE.FindAllStringSubmatch(html, -1) {
+			if strings.HasPrefix(m[1], "/assets/") {
+				assets = append(assets, m[1])
+			}
+		}
+		if len(assets) < 3 {
+			t.Errorf("%s loads %d assets, want the icon, the stylesheet and its script", path, len(assets))
+		}
+		seen := map[string]bool{}
+		for len(assets) > 0 {
+			a := assets[0]
+			assets = assets[1:]
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			resp, data := f.do(t, "GET", a, "", nil)
+			if resp.StatusCode != 200 {
+				t.Errorf("%s loads %s: %d", path, a, resp.StatusCode)
+				continue
+			}
+			if !strings.HasSuffix(a, ".js") {
+				continue
+			}
+			dir := a[:strings.LastIndex(a, "/")+1]
+			for _, m := range pageImportRE.FindAllStringSubmatch(string(data), -1) {
+				rel, ok := strings.CutPrefix(m[1], "./")
+				if !ok {
+					t.Errorf("%s imports %q: want a relative ./ path", a, m[1])
+					continue
+				}
+				assets = append(assets, dir+rel)
+			}
+		}
+	}
+	// The call page is unchanged.
+	if _, data := f.do(t, "GET", "/r/some-link", "", nil); !strings.Contains(string(data), `src="/assets/app.js"`) {
+		t.Errorf("/r/{link} is not the call page")
+	}
+}

@@ -59,7 +59,8 @@ func TestBrowserDirectCall(t *testing.T) {
 
 			board.do("open Add someone", chromedp.Click(chromedp.CSS("#add-button")))
 			board.waitTrue("the group listed to add", fmt.Sprintf(`document.getElementById('add-dialog').open &&
-				!!document.querySelector('#add-list li[data-id=%q][data-state="in-call"]')`, eps[1].id))
+				[...document.querySelectorAll('#add-list li')].some((li) => li.dataset.id === %q && li.dataset.state === 'in-call' &&
+					li.textContent.includes('In this call') && !li.querySelector('.call-button'))`, eps[1].id))
 			board.shot("add-someone")
 			board.do("close Add someone", chromedp.Click(chromedp.CSS("#add-close")))
 

@@ -246,15 +246,22 @@ function answer(accept) {
 function endpointRows(list, { callId = '' } = {}) {
     const p = dir.presence;
     const endpoints = [...p.endpoints.values()].sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
+    // In a call, those in it already: the call's tiles carry their names.
+    const here = new Set(callId ? [...document.querySelectorAll('.tile.remote .tile-name')].map((n) => n.textContent.trim()) : []);
     list.replaceChildren(...endpoints.map((e) => {
         const ringing = dir.outgoing.get(e.id);
-        const status = ringing ? 'Ringing…' : e.inCall ? 'In a call' : e.online ? 'Online' : 'Offline';
+        const inThis = e.inCall && here.has(nameOf(e));
+        const status = ringing ? 'Ringing…' : inThis ? 'In this call' : e.inCall ? 'In a call' : e.online ? 'Online' : 'Offline';
         const state = ringing ? 'ringing' : e.inCall ? 'in-call' : e.online ? 'online' : 'offline';
-        const button = ringing
-            ? el('button', { type: 'button', class: 'button small subtle', text: 'Cancel', 'aria-label': `Cancel the call to ${nameOf(e)}`,
-                onclick: () => p.cancel(ringing.callId) })
-            : el('button', { type: 'button', class: 'button small primary call-button', text: 'Call', 'aria-label': `Call ${nameOf(e)}`,
-                disabled: !e.online || p.state !== 'online', onclick: () => p.call(e.id, callId) });
+        let button = null;
+        if (ringing) {
+            button = el('button', { type: 'button', class: 'button small subtle', text: 'Cancel', 'aria-label': `Cancel the call to ${nameOf(e)}`,
+                onclick: () => p.cancel(ringing.callId) });
+        } else if (!inThis) {
+            const can = e.online && p.state === 'online';
+            button = el('button', { type: 'button', class: `button small call-button ${can ? 'primary' : 'subtle'}`, text: 'Call',
+                'aria-label': `Call ${nameOf(e)}`, disabled: !can, onclick: () => p.call(e.id, callId) });
+        }
         return el('li', { class: 'endpoint directory-endpoint', 'data-id': e.id, 'data-state': state },
             el('span', { class: 'presence', 'data-online': String(!!e.online), 'data-state': state, 'aria-hidden': 'true' }),
             el('div', { class: 'endpoint-who' },

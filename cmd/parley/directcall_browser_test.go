@@ -16,8 +16,9 @@ import (
 // TestBrowserDirectCall: two room systems' endpoint pages, signed in as a
 // person would, list each other online; one calls, the other rings (the
 // caller's name, a sound) and accepts, and both decode each other's video
-// in the direct call. Then, at desktop size, a call declined and a call
-// missed after 30 s on the server's clock. Screenshots of the directory,
+// in the direct call. At desktop size, also a call declined, a call
+// missed after 30 s on the server's clock, and a third endpoint rung into
+// the call with "Add someone" (a conference of three). Screenshots of the directory,
 // the incoming call, the ringing caller, "Add someone" and the call, at
 // desktop and phone (390×844) sizes.
 func TestBrowserDirectCall(t *testing.T) {
@@ -29,9 +30,13 @@ func TestBrowserDirectCall(t *testing.T) {
 	for _, size := range []string{"desktop", "phone"} {
 		t.Run(size, func(t *testing.T) {
 			group := map[string]string{"desktop": "Choir", "phone": "Brass Band"}[size]
-			eps := activeGroup(t, m, group, "Board Room", "Rehearsal Hall")
+			eps := activeGroup(t, m, group, "Board Room", "Rehearsal Hall", "Studio")
 			board := endpointPage(t, ctx, exe, m, size, eps[0])
 			hall := endpointPage(t, ctx, exe, m, size, eps[1])
+			var studio *signupSession // at desktop size, a third endpoint joins the call
+			if size == "desktop" {
+				studio = endpointPage(t, ctx, exe, m, size, eps[2])
+			}
 			board.waitTrue("the hall online in the board room's directory", rowState(eps[1].id, "online"))
 			hall.waitTrue("the board room online in the hall's directory", rowState(eps[0].id, "online"))
 			board.shot("directory")
@@ -62,8 +67,32 @@ func TestBrowserDirectCall(t *testing.T) {
 				[...document.querySelectorAll('#add-list li')].some((li) => li.dataset.id === %q && li.dataset.state === 'in-call' &&
 					li.textContent.includes('In this call') && !li.querySelector('.call-button'))`, eps[1].id))
 			board.shot("add-someone")
-			board.do("close Add someone", chromedp.Click(chromedp.CSS("#add-close")))
+			if studio != nil {
+				// A third endpoint rung into the call: a conference.
+				board.waitTrue("the studio callable", fmt.Sprintf(`!!document.querySelector('#add-list li[data-id=%q] .call-button:not([disabled])')`, eps[2].id))
+				board.do("ring the studio", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#add-list li[data-id=%q] .call-button`, eps[2].id))))
+				studio.waitIncoming("Board Room")
+				if got := eval[string](studio, `document.getElementById('incoming-from').textContent`); !strings.Contains(got, "call under way") {
+					studio.fatalf("conference-ring", "the studio's ring says %q", got)
+				}
+				studio.shot("incoming-conference")
+				studio.do("accept", chromedp.Click(chromedp.CSS("#accept-button")))
+				board.do("close Add someone", chromedp.Click(chromedp.CSS("#add-close")))
+				for _, p := range []*signupSession{board, hall, studio} {
+					p.waitTrue("three in the call, each seeing two others' video", `(() => {
+						const vs = [...document.querySelectorAll('.tile.remote video')];
+						return document.body.dataset.screen === 'call' && vs.length === 2 && vs.every((v) => v.videoWidth > 0);
+					})()`)
+				}
+				board.shot("conference")
+				studio.shot("conference-studio")
+			} else {
+				board.do("close Add someone", chromedp.Click(chromedp.CSS("#add-close")))
+			}
 
+			if studio != nil {
+				studio.do("leave", chromedp.Click(chromedp.CSS("#leave-button")))
+			}
 			hall.do("leave", chromedp.Click(chromedp.CSS("#leave-button")))
 			board.do("leave", chromedp.Click(chromedp.CSS("#leave-button")))
 			board.waitTrue("the page after the call leads back", `document.body.dataset.screen === 'left' &&

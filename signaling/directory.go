@@ -79,6 +79,7 @@ const (
 	DefaultEndpointCookie   = "parley_endpoint"
 	DefaultMaxPresence      = 4
 	DefaultDirectJoinWindow = 2 * time.Minute
+	DefaultRecheckInterval  = time.Minute
 	// maxDirectTokens bounds the join tokens of one direct call (two per
 	// accepted ring).
 	maxDirectTokens = 64
@@ -86,9 +87,10 @@ const (
 
 // presence is one presence connection. Set at construction.
 type presence struct {
-	id   string
-	sess *session
-	ep   Endpoint
+	id    string
+	sess  *session
+	ep    Endpoint
+	token string // the endpoint session token it registered with, checked again every Config.RecheckInterval
 }
 
 // directCall is a call started by an accepted ring. Guarded by directory.mu.
@@ -133,6 +135,9 @@ type directory struct {
 	seats   map[[sha256.Size]byte]seat     // by hash of the join token
 	parties map[ringKey][2]Endpoint        // the caller and callee of each ring waiting
 	closed  bool
+	recheck livecall.Timer // the next check of the presence connections' sessions, while there are any; nil if none is set
+
+	rechecking sync.WaitGroup // a check under way (close waits for it)
 }
 
 func newDirectory(srv *Server) *directory {
@@ -155,6 +160,52 @@ func newDirectory(srv *Server) *directory {
 		OnMissed:    d.missed,
 	})
 	return d
+}
+
+// armRecheck sets the next check of the sessions, if none is set and
+// there is a presence connection to check. Called with mu held.
+func (d *directory) armRecheck() {
+	if d.recheck == nil && !d.closed && len(d.conns) > 0 {
+		d.recheck = d.clock().AfterFunc(d.srv.cfg.RecheckInterval, d.recheckSessions)
+	}
+}
+
+// recheckSessions checks the session of every presence connection with
+// the Directory again, and ends with bye signed-out those that no longer
+// pass (the endpoint was re-issued, disabled or removed, or its session
+// expired), so a revoked endpoint does not stay ringable until its
+// connection drops. Then it sets the next check.
+func (d *directory) recheckSessions() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.recheck = nil
+	d.rechecking.Add(1)
+	defer d.rechecking.Done()
+	var all []*presence
+	for _, cs := range d.conns {
+		all = append(all, cs...)
+	}
+	d.mu.Unlock()
+	dir := d.srv.cfg.Directory
+	for _, p := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ep, err := dir.Authenticate(ctx, p.token)
+		cancel()
+		revoked := errors.Is(err, ErrBadSession) || errors.Is(err, auth.ErrTokenInvalid) ||
+			errors.Is(err, ErrSessionExpired) || errors.Is(err, auth.ErrTokenExpired) || (err == nil && ep.ID != p.ep.ID)
+		if revoked {
+			p.sess.log.Info("endpoint session no longer valid: signing out", "err", err)
+			p.sess.bye(protocol.ReasonSignedOut, websocket.CloseGoingAway)
+		} else if err != nil {
+			p.sess.log.Warn("recheck endpoint session", "err", err)
+		}
+	}
+	d.mu.Lock()
+	d.armRecheck()
+	d.mu.Unlock()
 }
 
 // status is ep's presence. Called with mu held.
@@ -200,8 +251,8 @@ func (d *directory) changed(ep Endpoint, before protocol.EndpointStatus) {
 // register makes s a presence connection of ep, sends it registered with
 // the group's endpoints (all, as listed) and tells the group. An endpoint
 // over its presence connections loses its oldest, with bye replaced.
-func (d *directory) register(s *session, ep Endpoint, all []Endpoint) *presence {
-	p := &presence{id: auth.RandomToken(12), sess: s, ep: ep}
+func (d *directory) register(s *session, ep Endpoint, token string, all []Endpoint) *presence {
+	p := &presence{id: auth.RandomToken(12), sess: s, ep: ep, token: token}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before := d.status(ep)
@@ -217,6 +268,7 @@ func (d *directory) register(s *session, ep Endpoint, all []Endpoint) *presence 
 	s.sendMsg(protocol.Registered{Type: protocol.TypeRegistered, Version: protocol.Version, Endpoint: ep.wire(), Endpoints: list})
 	d.conns[ep.ID] = append(d.conns[ep.ID], p)
 	d.byID[p.id] = p
+	d.armRecheck()
 	if cs := d.conns[ep.ID]; len(cs) > d.srv.cfg.MaxPresence {
 		old := cs[0]
 		d.conns[ep.ID] = slices.Delete(cs, 0, 1)
@@ -408,7 +460,7 @@ func (d *directory) sendSeat(c *presence, dc *directCall, ep Endpoint, msg proto
 func (d *directory) newCall(id string, caller, callee Endpoint) *directCall {
 	dc := &directCall{
 		id:      id,
-		room:    &rooms.Room{ID: "dc_" + strings.TrimPrefix(id, "c_"), Name: callName(caller.Name, callee.Name)},
+		room:    &rooms.Room{ID: "dc_" + strings.TrimPrefix(id, "c_"), Name: callName(caller.Name, callee.Name), GroupID: caller.GroupID},
 		group:   caller.GroupID,
 		members: make(map[string]int),
 	}
@@ -579,10 +631,10 @@ func (d *directory) signOut(id string) {
 	}
 }
 
-// close stops the timers of rings and calls; the server is shutting down.
+// close stops the timers of rings, calls and session checks, and waits
+// for a check under way; the server is shutting down.
 func (d *directory) close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.closed = true
 	d.x.Close()
 	for _, dc := range d.calls {
@@ -590,6 +642,11 @@ func (d *directory) close() {
 			dc.expiry.Stop()
 		}
 	}
+	if d.recheck != nil {
+		d.recheck.Stop()
+	}
+	d.mu.Unlock()
+	d.rechecking.Wait()
 }
 
 // OnlineEndpoints returns the ids of the endpoints of group groupID that
@@ -648,7 +705,7 @@ func (s *session) handleRegister(m *protocol.Register) {
 	}
 	s.releaseSlot()
 	s.log = s.log.With("endpoint", ep.Address)
-	s.pres = s.srv.dir.register(s, ep, all)
+	s.pres = s.srv.dir.register(s, ep, token, all)
 	s.extendDeadline()
 	s.log.Info("endpoint registered")
 }

@@ -24,11 +24,25 @@ import (
 // built on the store.
 type testDirectory struct {
 	endpoints []Endpoint
+
+	mu      sync.Mutex
+	revoked map[string]bool // endpoint ids whose sessions no longer pass
+}
+
+func (d *testDirectory) revoke(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.revoked == nil {
+		d.revoked = map[string]bool{}
+	}
+	d.revoked[id] = true
 }
 
 func (d *testDirectory) Authenticate(_ context.Context, token string) (Endpoint, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for _, e := range d.endpoints {
-		if token == "token-"+e.ID {
+		if token == "token-"+e.ID && !d.revoked[e.ID] {
 			return e, nil
 		}
 	}
@@ -565,4 +579,28 @@ func TestPresenceInRoomCall(t *testing.T) {
 	}
 	hall.Leave()
 	alice.presenceOf("ep_hall", false, false)
+}
+
+// A presence connection whose session stops passing (its endpoint
+// re-issued, disabled or removed) is signed out at the next check, on
+// the server's clock.
+func TestRecheckSignsOut(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC))
+	d := &testDirectory{endpoints: choir.endpoints[:2]}
+	ts := startTestServer(t, Config{Directory: d, Clock: clock}, 0)
+	alice, _ := ts.register("token-ep_alice")
+	bob, _ := ts.register("token-ep_bob")
+	clock.Advance(DefaultRecheckInterval)
+	time.Sleep(50 * time.Millisecond)
+	bob.none(protocol.TypeBye)
+	d.revoke("ep_bob")
+	clock.Advance(DefaultRecheckInterval)
+	if b := bob.await(protocol.TypeBye, nil).(*protocol.Bye); b.Reason != protocol.ReasonSignedOut {
+		t.Errorf("bye %q", b.Reason)
+	}
+	alice.presenceOf("ep_bob", false, false)
+	alice.none(protocol.TypeBye)
+	// A resume on a presence connection is refused like a second register.
+	alice.send(protocol.Resume{Type: protocol.TypeResume, Version: 1, ParticipantID: "p_x", Token: "x"})
+	alice.expectError(protocol.CodeAlreadyJoined, protocol.TypeResume)
 }

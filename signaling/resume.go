@@ -175,8 +175,8 @@ func (p *participant) resume(s *session, token string) error {
 // handleResume takes back the place named by a resume message.
 func (s *session) handleResume(m *protocol.Resume) {
 	const ref = protocol.TypeResume
-	if s.part != nil {
-		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
+	if s.part != nil || s.pres != nil {
+		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
 	if m.Version != protocol.Version {

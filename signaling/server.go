@@ -119,6 +119,11 @@ type Config struct {
 	// Clock, for its first participant before its tokens stop working;
 	// default DefaultDirectJoinWindow (2 minutes).
 	DirectJoinWindow time.Duration
+	// RecheckInterval is how often, on Clock, the session of every
+	// presence connection is checked with the Directory again; one that
+	// no longer passes (re-issued, disabled, removed, expired) is ended
+	// with bye signed-out. Default DefaultRecheckInterval (1 minute).
+	RecheckInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -175,6 +180,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DirectJoinWindow <= 0 {
 		c.DirectJoinWindow = DefaultDirectJoinWindow
+	}
+	if c.RecheckInterval <= 0 {
+		c.RecheckInterval = DefaultRecheckInterval
 	}
 }
 

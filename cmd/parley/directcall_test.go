@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/signaling"
 	"github.com/parley-dev/parley/signaling/protocol"
 )
 
@@ -229,7 +230,7 @@ func (c *packetsFrom) count(id string) int {
 // receive each other's media. A re-issued endpoint's session no longer
 // registers.
 func TestDirectCallEndpoints(t *testing.T) {
-	m := startServer(t, "")
+	m := startServerConfig(t, Config{Signaling: signaling.Config{RecheckInterval: 100 * time.Millisecond}})
 	eps := activeGroup(t, m, "Choir", "Board Room", "Rehearsal Hall")
 	other := activeGroup(t, m, "Brass Band", "Band Room")
 	hall, _ := registerEndpoint(t, m, eps[1])
@@ -293,10 +294,14 @@ func TestDirectCallEndpoints(t *testing.T) {
 		t.Errorf("the board room sees %q, want the hall's endpoint name", p.Name)
 	}
 
-	// Re-issuing the hall's secret signs its session out.
+	// Re-issuing the hall's secret signs its session out: its presence
+	// connection at the next check, and a new register at once.
 	bc.Leave()
 	hc.Leave()
 	reissue(t, m, "Choir", eps[1].id)
+	if b, ok := hall.await(protocol.TypeBye).(*protocol.Bye); !ok || b.Reason != protocol.ReasonSignedOut {
+		t.Errorf("the re-issued hall's presence connection got %+v, want bye signed-out", b)
+	}
 	u := strings.Replace(m.LocalURL(), "http://", "ws://", 1) + "/ws"
 	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {

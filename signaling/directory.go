@@ -430,7 +430,7 @@ func (d *directory) accept(p *presence, callID string) error {
 			switch {
 			case c == p:
 				d.sendSeat(c, dc, ends[1], msg)
-			case c == ringer && dc.members[r.From] == 0:
+			case c == ringer && !dc.started && dc.members[r.From] == 0: // the first accept: the caller joins too
 				d.sendSeat(c, dc, ends[0], msg)
 			default:
 				c.sess.send(plain)

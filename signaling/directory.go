@@ -299,18 +299,17 @@ func (d *directory) unregister(p *presence) {
 	delete(d.conns, p.ep.ID)
 	incoming, outgoing := d.x.Drop(p.ep.ID)
 	for _, r := range incoming {
-		d.tell(protocol.TypeCallMissed, r, "")
+		d.tell(protocol.TypeCallMissed, r)
 	}
 	for _, r := range outgoing {
-		d.tell(protocol.TypeCallCancelled, r, "")
+		d.tell(protocol.TypeCallCancelled, r)
 	}
 	d.changed(p.ep, before)
 }
 
 // tell sends the message typ about ring r to every presence connection of
-// its caller and callee, skipping the one with id skip, and pops the
-// ring's parties. Called with mu held.
-func (d *directory) tell(typ string, r ringing.Ring, skip string) {
+// its caller and callee, and pops the ring's parties. Called with mu held.
+func (d *directory) tell(typ string, r ringing.Ring) {
 	msg := d.ringMsg(typ, r)
 	delete(d.parties, ringKey{r.CallID, r.To})
 	data, err := encode(msg)
@@ -319,9 +318,7 @@ func (d *directory) tell(typ string, r ringing.Ring, skip string) {
 	}
 	for _, id := range []string{r.From, r.To} {
 		for _, p := range d.conns[id] {
-			if p.id != skip {
-				p.sess.send(data)
-			}
+			p.sess.send(data)
 		}
 	}
 }
@@ -336,7 +333,7 @@ func (d *directory) ringMsg(typ string, r ringing.Ring) protocol.Ring {
 func (d *directory) missed(r ringing.Ring) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.tell(protocol.TypeCallMissed, r, "")
+	d.tell(protocol.TypeCallMissed, r)
 }
 
 // directError is a refusal of a direct-call message: its protocol code
@@ -508,7 +505,7 @@ func (d *directory) forgetCall(dc *directCall) {
 		dc.expiry.Stop()
 	}
 	for _, r := range d.x.EndCall(dc.id) {
-		d.tell(protocol.TypeCallCancelled, r, "")
+		d.tell(protocol.TypeCallCancelled, r)
 	}
 }
 
@@ -520,7 +517,7 @@ func (d *directory) decline(p *presence, callID string) error {
 	if err != nil {
 		return errUnknownRing
 	}
-	d.tell(protocol.TypeCallDeclined, r, "")
+	d.tell(protocol.TypeCallDeclined, r)
 	return nil
 }
 
@@ -533,7 +530,7 @@ func (d *directory) cancel(p *presence, callID string) error {
 		return refuse(protocol.CodeUnknownCall, "you are not calling anyone in call %q (they answered, declined or missed it, or it never was)", callID)
 	}
 	for _, r := range rs {
-		d.tell(protocol.TypeCallCancelled, r, "")
+		d.tell(protocol.TypeCallCancelled, r)
 	}
 	return nil
 }

@@ -48,10 +48,7 @@ func (s *Server) setSession(w http.ResponseWriter, r *http.Request, name, token 
 	}
 	if persistent {
 		c.Expires = exp
-		c.MaxAge = int(time.Until(exp).Seconds())
-		if c.MaxAge <= 0 {
-			c.MaxAge = int(endpointSessionTTL.Seconds())
-		}
+		c.MaxAge = max(int(exp.Sub(s.cfg.Now()).Seconds()), 1)
 	}
 	http.SetCookie(w, c)
 }
@@ -167,7 +164,7 @@ type GroupView struct {
 	Admin       Contact          `json:"admin"`
 	Limits      rooms.Limits     `json:"limits"`
 	Usage       rooms.Limits     `json:"usage"`
-	Endpoints   []EndpointView   `json:"endpoints,omitempty"`
+	Endpoints   []EndpointView   `json:"endpoints,omitzero"` // nil: not asked for
 	CreatedAt   time.Time        `json:"createdAt"`
 	ActivatedAt time.Time        `json:"activatedAt,omitzero"`
 }

@@ -255,3 +255,18 @@ func (gf *groupFixture) group(t *testing.T) *rooms.Group {
 	}
 	return g
 }
+
+// TestConsoleNoEndpoints: a group with no endpoints left shows an empty
+// list, not none.
+func TestConsoleNoEndpoints(t *testing.T) {
+	gf := newGroupFixture(t)
+	gf.activeGroup(t)
+	admin := gf.adminBrowser(t, "hunter2")
+	for _, ep := range admin.console(t).Endpoints {
+		admin.call("DELETE", "/api/v1/admin/endpoints/"+ep.ID, nil).want(t, 204, "")
+	}
+	r := admin.call("GET", "/api/v1/admin/group", nil)
+	if !strings.Contains(string(r.body), `"endpoints":[]`) || !strings.Contains(string(r.body), `"usage":{"endpoints":0,`) {
+		t.Errorf("console with no endpoints: %s", r.body)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/rooms"
 )
 
@@ -23,7 +25,7 @@ import (
 // transport. Errors are the API's: wrong credentials, rate-limited (with
 // the wait), busy, group pending or disabled, endpoint disabled.
 type Registrar interface {
-	Register(ctx context.Context, r *http.Request, address, secret string) (*rooms.Registration, error)
+	Register(ctx context.Context, client netip.Addr, address, secret string) (*rooms.Registration, error)
 }
 
 var _ Registrar = (*Server)(nil)
@@ -34,9 +36,10 @@ func (s *Server) endpointRoutes(api, post func(method, path string, h handlerFun
 	api("GET", "/api/v1/endpoint/me", s.endpointMe)
 }
 
-// Register checks address and secret for the client of r (its address is
-// what the per-client throttle counts). See Registrar.
-func (s *Server) Register(ctx context.Context, r *http.Request, address, secret string) (*rooms.Registration, error) {
+// Register checks address and secret for a client at the address client
+// (what the per-client throttle counts: clientaddr.Key of it). See
+// Registrar.
+func (s *Server) Register(ctx context.Context, client netip.Addr, address, secret string) (*rooms.Registration, error) {
 	if s.grp == nil {
 		return nil, errForbidden
 	}
@@ -50,7 +53,7 @@ func (s *Server) Register(ctx context.Context, r *http.Request, address, secret 
 	if ep != nil {
 		verify = s.verifyHash(ep.SecretHash, secret)
 	}
-	ok, err := s.checkSecret(r.WithContext(ctx), "ep:"+address, verify)
+	ok, err := s.checkSecretFrom(ctx, clientaddr.Key(client), "ep:"+address, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +84,7 @@ func (s *Server) endpointLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &req); err != nil {
 		return err
 	}
-	reg, err := s.Register(r.Context(), r, req.Address, strings.TrimSpace(req.Secret))
+	reg, err := s.Register(r.Context(), clientaddr.FromRequest(r), req.Address, strings.TrimSpace(req.Secret))
 	if err != nil {
 		return err
 	}
@@ -168,6 +171,13 @@ func (s *Server) groupJoin(w http.ResponseWriter, r *http.Request, req JoinReque
 			return true, badRequest("joining by room id needs a registered endpoint; send the room's link")
 		}
 		return false, nil
+	}
+	if _, err := r.Cookie(cookieEndpoint); err == nil {
+		// A join carrying an endpoint's session is state-changing like
+		// the routes behind sameOrigin.
+		if err := s.grp.csrf.Check(r); err != nil {
+			return true, &apiError{status: http.StatusForbidden, code: "cross-origin", msg: "cross-origin requests are not allowed here"}
+		}
 	}
 	ctx := r.Context()
 	var rm *rooms.Room

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,6 +164,15 @@ func TestEndpointJoin(t *testing.T) {
 	check(alice.call("POST", "/api/v1/join", map[string]string{"link": weekly.Link}), me.ID)
 	check(gf.browser(t).call("POST", "/api/v1/join", map[string]string{"link": weekly.Link}), "")
 	alice.call("POST", "/api/v1/join", map[string]string{"room": "r_nope"}).want(t, 404, "room-not-found")
+	// A cross-site request carrying the endpoint's cookie is refused.
+	req, _ := http.NewRequest("POST", gf.srv.URL+"/api/v1/join", strings.NewReader(`{"room":"`+weekly.ID+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := alice.c.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("cross-site join with the endpoint cookie: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// An operator's room is not the endpoint's to join by ID.
 	op, err := rooms.New("Lobby", gf.clock.Now())
 	if err != nil {
@@ -220,4 +231,38 @@ func TestGroupRooms(t *testing.T) {
 	user.call("DELETE", "/api/v1/group/rooms/"+weekly.ID, nil).want(t, 404, "room-not-found")
 	user.call("POST", "/api/v1/group/logout", nil).want(t, 204, "")
 	user.call("GET", "/api/v1/group/rooms", nil).want(t, 401, "unauthorized")
+}
+
+// TestVerificationCap: a burst of sign-ins beyond what the Verifier runs
+// and queues is answered 503 busy with Retry-After, never an error or a
+// wrong answer, and the right password still works after it.
+func TestVerificationCap(t *testing.T) {
+	gf := newGroupFixture(t, trustLoopback, func(cfg *Config) {
+		// The real argon2id cost, one at a time, one more queued.
+		cfg.Groups.Verifier = auth.NewVerifier(auth.VerifierConfig{Concurrent: 1, Queue: 1, MaxWait: time.Minute})
+	})
+	gf.activeGroup(t)
+	const n = 8 // under the group's burst of 10: none is held for its turn
+	replies := make(chan reply, n)
+	for i := range n {
+		b := gf.from(t, netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}).String())
+		go func() {
+			replies <- b.call("POST", "/api/v1/admin/login", map[string]string{"groupName": "choir", "password": "wrong-password"})
+		}()
+	}
+	busy := 0
+	for range n {
+		r := recv(t, replies)
+		switch {
+		case r.status == 503 && r.code == "busy" && r.hdr.Get("Retry-After") != "":
+			busy++
+		case r.status == 401:
+		default:
+			t.Errorf("burst answer %d %s", r.status, r.body)
+		}
+	}
+	if busy == 0 {
+		t.Errorf("none of %d simultaneous sign-ins was refused busy with a cap of 1 running and 1 queued", n)
+	}
+	gf.adminBrowser(t, "hunter2")
 }

@@ -229,8 +229,13 @@ func groupError(err error) *apiError {
 // answer gives back what it took. verify is nil when the name matched
 // nothing: a dummy check of the same cost runs, and the answer is wrong.
 func (s *Server) checkSecret(r *http.Request, target string, verify func(ctx context.Context) (bool, error)) (bool, error) {
+	return s.checkSecretFrom(r.Context(), clientKey(r), target, verify)
+}
+
+// checkSecretFrom is checkSecret for a client known by its throttle key
+// (clientaddr.Key of its address), for ways in other than HTTP.
+func (s *Server) checkSecretFrom(ctx context.Context, addr netip.Prefix, target string, verify func(ctx context.Context) (bool, error)) (bool, error) {
 	g := s.grp
-	addr := clientKey(r)
 	waitA, ok := g.byAddr.Reserve(addr)
 	if !ok {
 		return false, rateLimited(waitA)
@@ -242,16 +247,16 @@ func (s *Server) checkSecret(r *http.Request, target string, verify func(ctx con
 			msg: fmt.Sprintf("too many failed attempts for this account; try again in %d s", throttle.RetryAfter(waitT))}
 	}
 	if wait := max(waitA, waitT); wait > 0 {
-		if err := g.cfg.Wait(r.Context(), wait); err != nil {
+		if err := g.cfg.Wait(ctx, wait); err != nil {
 			return false, fmt.Errorf("wait for the throttle: %w", err)
 		}
 	}
 	var right bool
 	var err error
 	if verify == nil {
-		err = g.cfg.Verifier.VerifyNone(r.Context())
+		err = g.cfg.Verifier.VerifyNone(ctx)
 	} else {
-		right, err = verify(r.Context())
+		right, err = verify(ctx)
 	}
 	if err != nil {
 		// Nothing was learnt: do not charge the attempt.
@@ -297,10 +302,16 @@ func (s *Server) groupByPassword(r *http.Request, name, password string) (*rooms
 	return g, nil
 }
 
-// SignUpCheckRequest is the body of POST /api/v1/signup/check.
+// SignUpCheckRequest is the body of POST /api/v1/signup/check: the step
+// (1-4) and the fields of rooms.SignUp.
 type SignUpCheckRequest struct {
-	Step int `json:"step"`
-	rooms.SignUp
+	Step       int      `json:"step"`
+	AdminName  string   `json:"adminName"`
+	AdminEmail string   `json:"adminEmail"`
+	GroupName  string   `json:"groupName"`
+	Password   string   `json:"password"`
+	PIN        string   `json:"pin"`
+	Members    []string `json:"members"`
 }
 
 func (s *Server) signupCheck(w http.ResponseWriter, r *http.Request) error {
@@ -311,7 +322,9 @@ func (s *Server) signupCheck(w http.ResponseWriter, r *http.Request) error {
 	if req.Step < 1 || req.Step > rooms.SignUpSteps {
 		return badRequest(fmt.Sprintf("\"step\" must be 1 to %d", rooms.SignUpSteps))
 	}
-	if fe := s.validateSignUp(r.Context(), &req.SignUp, req.Step); fe != nil {
+	su := rooms.SignUp{AdminName: req.AdminName, AdminEmail: req.AdminEmail, GroupName: req.GroupName,
+		Password: req.Password, PIN: req.PIN, Members: req.Members}
+	if fe := s.validateSignUp(r.Context(), &su, req.Step); fe != nil {
 		return invalid(fe)
 	}
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -400,11 +413,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		}
 		members = append(members, ep)
 	}
-	token, m, err := s.newActivation(g, now)
+	m, err := s.newActivation(g, now)
 	if err != nil {
 		return err
 	}
-	_ = token
 	err = gc.Store.CreateGroup(ctx, g, members, []*rooms.Mail{m})
 	var taken *rooms.EmailTakenError
 	switch {
@@ -425,8 +437,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 // newActivation gives g a fresh activation link (its hash and expiry set
-// on g) and returns the token and the mail carrying it.
-func (s *Server) newActivation(g *rooms.Group, now time.Time) (string, *rooms.Mail, error) {
+// on g) and returns the mail carrying it: the token itself is kept
+// nowhere else.
+func (s *Server) newActivation(g *rooms.Group, now time.Time) (*rooms.Mail, error) {
 	token := auth.RandomToken(16)
 	g.ActivationHash = rooms.TokenHash(token)
 	g.ActivationExpires = now.Add(rooms.ActivationTTL).UTC()
@@ -445,9 +458,9 @@ link expires.
 `, g.AdminName, g.Name, link)
 	m, err := rooms.NewMail("activation", g.AdminEmail, "Activate your group "+g.Name, text, now)
 	if err != nil {
-		return "", nil, fmt.Errorf("activation mail: %w", err)
+		return nil, fmt.Errorf("activation mail: %w", err)
 	}
-	return token, m, nil
+	return m, nil
 }
 
 // absURL is path under the server's public URL.
@@ -476,7 +489,7 @@ func (s *Server) signupResend(w http.ResponseWriter, r *http.Request) error {
 		if cur.State != rooms.GroupPending {
 			return errNotPending
 		}
-		_, m, err := s.newActivation(cur, now)
+		m, err := s.newActivation(cur, now)
 		if err != nil {
 			return err
 		}

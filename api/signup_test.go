@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -430,5 +431,44 @@ func TestCrossOrigin(t *testing.T) {
 	resp, body := gf.do(t, "POST", "/api/v1/signup", string(data), map[string]string{"Content-Type": "application/json", "Origin": "https://meet.example.org", "Sec-Fetch-Site": "same-origin"})
 	if resp.StatusCode != 201 {
 		t.Errorf("same origin: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSignUpRace: of sign-ups racing for one group name, one wins and the
+// others get 422 beside the name, leaving nothing of theirs behind.
+func TestSignUpRace(t *testing.T) {
+	gf := newGroupFixture(t)
+	const n = 6
+	replies := make(chan reply, n)
+	for i := range n {
+		su := goodSignUp()
+		su["adminEmail"] = fmt.Sprintf("admin%d@example.org", i)
+		su["members"] = []string{fmt.Sprintf("m%d@example.org", i)}
+		b := gf.browser(t)
+		go func() { replies <- b.call("POST", "/api/v1/signup", su) }()
+	}
+	won := 0
+	for range n {
+		r := <-replies
+		switch {
+		case r.status == 201:
+			won++
+		case r.status == 422 && r.fields["groupName"] == msgGroupTaken:
+		default:
+			t.Errorf("racing sign-up: %d %s", r.status, r.body)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d sign-ups won the name, want 1", won)
+	}
+	ctx := context.Background()
+	members := 0
+	for i := range n {
+		if _, err := gf.db.EndpointByEmail(ctx, fmt.Sprintf("m%d@example.org", i)); err == nil {
+			members++
+		}
+	}
+	if gs, _ := gf.db.Groups(ctx); len(gs) != 1 || members != 1 {
+		t.Errorf("%d groups and %d members stored, want 1 and 1", len(gs), members)
 	}
 }

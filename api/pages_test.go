@@ -1,10 +1,15 @@
 package api
 
 import (
+	"context"
+	"net/http"
 	pathpkg "path"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parley-dev/parley/rooms"
 )
 
 var (
@@ -84,4 +89,41 @@ func TestGroupPages(t *testing.T) {
 	if _, data := f.do(t, "GET", "/r/some-link", "", nil); !strings.Contains(string(data), `src="/assets/app.js"`) {
 		t.Errorf("/r/{link} is not the call page")
 	}
+}
+
+// TestEndpointJoinPage follows the endpoint page's Join: for a room of the
+// signed-in endpoint's group, a redirect to its call page; without a
+// session, or for a room that is not the group's, back to /endpoint.
+func TestEndpointJoinPage(t *testing.T) {
+	gf := newGroupFixture(t)
+	gf.activeGroup(t)
+	user := gf.browser(t)
+	user.call("POST", "/api/v1/group/login", map[string]string{"groupName": "choir", "pin": "2468"}).want(t, 200, "")
+	var weekly RoomView
+	r := user.call("POST", "/api/v1/group/rooms", map[string]string{"name": "Weekly"})
+	r.want(t, 201, "")
+	r.decode(t, &weekly)
+
+	alice := gf.browser(t)
+	alice.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	wantRedirect := func(path, want string) {
+		t.Helper()
+		r := alice.call("GET", path, nil)
+		if r.status != http.StatusSeeOther || r.hdr.Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want 303 to %q", path, r.status, r.hdr.Get("Location"), want)
+		}
+	}
+	wantRedirect("/endpoint/rooms/"+weekly.ID, "/endpoint") // not signed in
+	addr, secret := gf.credentials(t, "alice@example.org")
+	alice.call("POST", "/api/v1/endpoint/login", map[string]string{"address": addr, "secret": secret}).want(t, 200, "")
+	wantRedirect("/endpoint/rooms/"+weekly.ID, "/r/"+weekly.Link)
+	wantRedirect("/endpoint/rooms/r_nosuchroom", "/endpoint?gone=1")
+	op, err := rooms.New("Operator room", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gf.db.CreateRoom(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect("/endpoint/rooms/"+op.ID, "/endpoint?gone=1") // not the group's
 }

@@ -28,11 +28,16 @@ type signupRun struct {
 // desktop size and then on a phone: the four steps (an error beside its
 // field for each kind of mistake, from the page's own checks and from the
 // server's, each fixed), Back and a reload keeping what was typed except
-// the secrets, the review, "check your email"; then the activation link
-// from the server's outbox, the administrator's console (add a member and
-// a room system, whose secret is shown once), the group users' page (PIN
-// sign-in, create a room) and the room system's endpoint sign-in, which
-// survives a reload and lists the room to join. Screenshots of each page.
+// the secrets, the review, "check your email" and its "send the link
+// again"; the console of the pending group; then the activation links from the server's outbox (the
+// replaced one refused as expired, the new one activating, then refused
+// as used); the administrator's console (add a member and a room system,
+// whose secret is shown once; re-issue it; disable, enable and remove the
+// member; change the contact name, the PIN and the password); the group
+// users' page (sign-in with the new PIN, create and delete rooms, sign
+// out); and the room system's endpoint sign-in (the replaced secret
+// refused), which survives a reload, lists the room and joins its call,
+// where the console shows it online. Screenshots of each page.
 func TestBrowserSignup(t *testing.T) {
 	exe := chromiumPath(t)
 	m := startServer(t, "")
@@ -52,7 +57,7 @@ func TestBrowserSignup(t *testing.T) {
 					t.Fatalf("emulate a phone: %v", err)
 				}
 			}
-			s := &signupSession{t: t, ctx: ctx, b: b, m: m, run: run}
+			s := &signupSession{t: t, ctx: ctx, b: b, m: m, run: run, exe: exe}
 			s.frontPage()
 			s.contactStep()
 			s.loginStep()
@@ -60,10 +65,12 @@ func TestBrowserSignup(t *testing.T) {
 			s.membersStep()
 			s.backAndReload()
 			s.reviewAndCreate()
+			s.pendingConsole()
 			s.activate()
-			addr, secret := s.console()
+			addr, first := s.console()
+			secret := s.manage(first)
 			s.groupRooms()
-			s.endpoint(addr, secret)
+			s.endpoint(addr, first, secret)
 		})
 	}
 }
@@ -75,6 +82,7 @@ type signupSession struct {
 	b   *browser
 	m   *Main
 	run signupRun
+	exe string // chromium, for another browser
 }
 
 func (s *signupSession) shot(name string) { s.b.screenshot(s.t, name+"-"+s.run.size) }
@@ -103,7 +111,9 @@ func typeInto(sel, text string) chromedp.Action[chromedp.Void] {
 // eval evaluates js in the page.
 func eval[T any](s *signupSession, js string) T {
 	s.t.Helper()
-	v, err := chromedp.Run(s.b.ctx, chromedp.Evaluate[T](js))
+	ctx, cancel := context.WithTimeout(s.b.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
 		s.t.Fatalf("evaluate %s: %v", js, err)
 	}
@@ -113,9 +123,9 @@ func eval[T any](s *signupSession, js string) T {
 // waitTrue waits until js is true in the page.
 func (s *signupSession) waitTrue(what, js string) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(s.b.ctx, 20*time.Second)
 	defer cancel()
-	err := poll(ctx, func() (bool, error) { return chromedp.Run(s.b.ctx, chromedp.Evaluate[bool](js)) })
+	err := poll(ctx, func() (bool, error) { return chromedp.Run(ctx, chromedp.Evaluate[bool](js)) })
 	if err != nil {
 		s.fatalf(strings.ReplaceAll(what, " ", "-"), "%s: %v", what, err)
 	}
@@ -153,7 +163,7 @@ const readField = `((id) => {
 		describedBy: (f.getAttribute('aria-describedby') || '').split(/\s+/).includes(id + '-error'), beside: false, value: f.value || ''};
 	if (e && !e.hidden && e.checkVisibility()) {
 		out.error = e.textContent.trim();
-		const fr = (f.closest('.member-row') || f.closest('.secret-row') || f).getBoundingClientRect(), er = e.getBoundingClientRect();
+		const fr = (f.closest('.member-row, .secret-row, .inline-form .row') || f).getBoundingClientRect(), er = e.getBoundingClientRect();
 		out.beside = er.top >= fr.bottom - 1 && er.top - fr.bottom < 48 && er.left < fr.right && fr.left < er.right;
 	}
 	return out;
@@ -223,7 +233,7 @@ func (s *signupSession) loginStep() {
 		// Only the server knows the name is taken: its error shows beside the field.
 		s.do("type a taken group name", typeInto("#groupName", s.run.taken), typeInto("#password", s.run.password))
 		s.next()
-		s.wantError("groupName", "", true)
+		s.wantError("groupName", "already exists", true)
 		s.shot("signup-2-taken")
 	}
 	s.do("type group name and a short password", typeInto("#groupName", s.run.group), typeInto("#password", "abc"))
@@ -320,33 +330,81 @@ func (s *signupSession) reviewAndCreate() {
 	s.shot("signup-done")
 }
 
-// activationPath is the path of the activation link in the mail to the
-// administrator, read from the server's outbox.
-func (s *signupSession) activationPath() string {
+// pendingConsole signs in to the console before activation: it says the
+// group waits for its activation link, and room systems cannot be added
+// yet. Back at /signup, "check your email" is still shown.
+func (s *signupSession) pendingConsole() {
+	s.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	s.waitShown("signin-form")
+	s.do("sign in", typeInto("#signin-group", s.run.group), typeInto("#signin-password", s.run.password),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitShown("pending-panel")
+	if got := eval[string](s, `document.getElementById('pending-email').textContent`); got != s.run.admin {
+		s.fatalf("pending", "the pending console names %q, want %q", got, s.run.admin)
+	}
+	if !eval[bool](s, `document.getElementById('add-room').disabled && document.getElementById('add-room-button').disabled`) {
+		s.fatalf("pending", "a room system can be added before activation")
+	}
+	s.shot("console-pending")
+	s.do("sign out", chromedp.Click(chromedp.CSS("#signout-button")))
+	s.waitShown("signin-form")
+	s.do("back to the sign-up", chromedp.Navigate(s.m.LocalURL()+"/signup"))
+	s.waitShown("done-view")
+}
+
+// activationPaths are the paths of the activation links in the mails to
+// the administrator, read from the server's outbox.
+func (s *signupSession) activationPaths() []string {
 	s.t.Helper()
 	mails, err := s.m.db.MailsTo(s.ctx, s.run.admin)
 	if err != nil {
 		s.t.Fatalf("outbox: %v", err)
 	}
 	re := regexp.MustCompile(`https?://\S+/activate/\S+`)
+	var paths []string
 	for _, ml := range mails {
 		if ml.Kind != "activation" {
 			continue
 		}
-		if link := re.FindString(ml.Text); link != "" {
-			u, err := url.Parse(link)
-			if err != nil {
-				s.t.Fatalf("activation link %q: %v", link, err)
-			}
-			return u.Path
+		link := re.FindString(ml.Text)
+		u, err := url.Parse(link)
+		if link == "" || err != nil {
+			s.t.Fatalf("activation mail without a link: %q (%v)", ml.Text, err)
 		}
+		paths = append(paths, u.Path)
 	}
-	s.t.Fatalf("no activation mail with a link to %s in the outbox: %+v", s.run.admin, mails)
-	return ""
+	return paths
 }
 
+// activate asks for the link again on the "check your email" page, finds
+// the first link replaced (said plainly), and activates with the new one,
+// which then says it was used.
 func (s *signupSession) activate() {
-	s.do("open the activation link", chromedp.Navigate(s.m.LocalURL()+s.activationPath()))
+	first := s.activationPaths()
+	if len(first) != 1 {
+		s.t.Fatalf("after sign-up the outbox holds %d activation links for %s, want 1", len(first), s.run.admin)
+	}
+	s.do("send the link again", typeInto("#resend-password", s.run.password), chromedp.Click(chromedp.CSS("#resend-button")))
+	s.waitTrue("a new link sent", `document.getElementById('resend-message').textContent.includes('We sent a new link')`)
+	var fresh string
+	for _, p := range s.activationPaths() {
+		if p != first[0] {
+			fresh = p
+		}
+	}
+	if fresh == "" {
+		s.fatalf("resend", "no second activation link in the outbox")
+	}
+
+	s.do("open the replaced link", chromedp.Navigate(s.m.LocalURL()+first[0]))
+	s.waitShown("failed")
+	if got := eval[string](s, `document.getElementById('failed-title').textContent`); !strings.Contains(got, "expired") {
+		s.fatalf("link-expired", "a replaced link says %q", got)
+	}
+	s.waitShown("resend-form")
+	s.shot("activation-expired")
+
+	s.do("open the new link", chromedp.Navigate(s.m.LocalURL()+fresh))
 	s.waitShown("activated")
 	if got := eval[string](s, `document.getElementById('activated-group').textContent`); got != s.run.group {
 		s.fatalf("activated", "activated %q, want %q", got, s.run.group)
@@ -358,6 +416,7 @@ func (s *signupSession) activate() {
 	if got := eval[string](s, `document.getElementById('failed-title').textContent`); !strings.Contains(got, "already used") {
 		s.fatalf("link-used", "a used link says %q", got)
 	}
+	s.waitShown("used-actions")
 	s.shot("activation-used")
 }
 
@@ -397,8 +456,69 @@ func (s *signupSession) console() (address, secret string) {
 	if want := fmt.Sprintf("%d of", len(s.run.members)+2); !strings.Contains(usage, want) {
 		s.fatalf("console", "the usage %q does not count %s endpoints", usage, want)
 	}
-	s.shot("console")
 	return address, secret
+}
+
+// row is the selector of the console's row for the endpoint of that name.
+func (s *signupSession) row(name string) string {
+	s.t.Helper()
+	id := eval[string](s, fmt.Sprintf(`[...document.querySelectorAll('#endpoint-list li')].find((li) =>
+		li.querySelector('.endpoint-name').textContent === %q)?.dataset.id || ''`, name))
+	if id == "" {
+		s.fatalf("console", "the console has no row for %s", name)
+	}
+	return fmt.Sprintf(`#endpoint-list li[data-id=%q]`, id)
+}
+
+// confirm waits for the console's confirm dialog and confirms.
+func (s *signupSession) confirm(shot string) {
+	s.t.Helper()
+	s.waitTrue("asked to confirm", `document.getElementById('confirm-dialog').open`)
+	if shot != "" {
+		s.shot(shot)
+	}
+	s.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+}
+
+// manage issues the room system new credentials (the new secret shown
+// once), disables, enables and removes the member added in the console,
+// and changes the PIN and the password; it returns the room system's new
+// secret.
+func (s *signupSession) manage(old string) string {
+	board, added := s.row("Board Room"), s.row(s.run.added)
+	s.do("issue new credentials", chromedp.Click(chromedp.CSS(board+` [data-action="reissue"]`)))
+	s.confirm("console-confirm")
+	s.waitTrue("the new secret shown", fmt.Sprintf(`document.getElementById('secret-dialog').open &&
+		document.getElementById('secret-value').value.length >= 20 && document.getElementById('secret-value').value !== %q`, old))
+	secret := eval[string](s, `document.getElementById('secret-value').value`)
+	s.do("close the secret", chromedp.Click(chromedp.CSS("#secret-close")))
+
+	s.do("disable the member", chromedp.Click(chromedp.CSS(added+` [data-action="toggle"]`)))
+	s.waitTrue("the member disabled", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent === 'Disabled'`, added))
+	s.do("enable the member", chromedp.Click(chromedp.CSS(added+` [data-action="toggle"]`)))
+	s.waitTrue("the member enabled", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent !== 'Disabled'`, added))
+	s.do("remove the member", chromedp.Click(chromedp.CSS(added+` [data-action="remove"]`)))
+	s.confirm("")
+	s.waitTrue("the member removed", fmt.Sprintf(`!document.getElementById('endpoint-list').textContent.includes(%q)`, s.run.added))
+
+	pin := s.run.pin + "0"
+	s.do("change the PIN", typeInto("#pin-password", s.run.password), typeInto("#pin-new", pin), chromedp.Click(chromedp.CSS("#pin-button")))
+	s.waitTrue("the PIN changed", `document.getElementById('pin-message').textContent.includes('is changed')`)
+	s.run.pin = pin
+	password := s.run.password + "-2"
+	s.do("change the password", typeInto("#pw-current", s.run.password), typeInto("#pw-new", password), chromedp.Click(chromedp.CSS("#password-button")))
+	s.waitTrue("the password changed", `document.getElementById('password-message').textContent.includes('is changed')`)
+	s.run.password = password
+	s.do("change the contact name", typeInto("#adminName", "Ada King"), chromedp.Click(chromedp.CSS("#contact-button")))
+	s.waitTrue("the contact saved", `document.getElementById('contact-message').textContent === 'Saved.'`)
+	// The console's own session survives its password change.
+	s.do("reload the console", chromedp.Reload())
+	s.waitShown("endpoint-list")
+	if got := s.field("adminName").Value; got != "Ada King" {
+		s.fatalf("contact", "after a reload the contact name is %q, want the saved one", got)
+	}
+	s.shot("console")
+	return secret
 }
 
 func (s *signupSession) groupRooms() {
@@ -414,14 +534,28 @@ func (s *signupSession) groupRooms() {
 	s.do("create a room", typeInto("#room-name", "Weekly rehearsal"), chromedp.Click(chromedp.CSS("#create-button")))
 	s.waitTrue("the room listed with its link", `[...document.querySelectorAll('#room-list .room')].some((r) =>
 		r.textContent.includes('Weekly rehearsal') && r.querySelector('input.room-link').value.includes('/r/'))`)
+	s.do("create another room", typeInto("#room-name", "Spare room"), chromedp.Click(chromedp.CSS("#create-button")))
+	s.waitTrue("two rooms listed", `document.querySelectorAll('#room-list .room').length === 2`)
 	s.shot("group")
+	s.do("delete the spare room", chromedp.Click(chromedp.CSS(`#room-list .room button[aria-label="Delete Spare room"]`)))
+	s.confirm("")
+	s.waitTrue("the spare room deleted", `document.querySelectorAll('#room-list .room').length === 1 &&
+		!document.getElementById('room-list').textContent.includes('Spare room')`)
+	s.do("sign out", chromedp.Click(chromedp.CSS("#signout-button")))
+	s.waitShown("signin-form")
+	s.do("reload", chromedp.Reload())
+	s.waitShown("signin-form") // signed out for good
 }
 
-// endpoint signs the room system in at /endpoint; it stays signed in
-// across a reload, lists the group's room, and Join opens its call page.
-func (s *signupSession) endpoint(address, secret string) {
+// endpoint signs the room system in at /endpoint, where its first
+// secret no longer works; it stays signed in across a reload, lists the
+// group's room, and Join opens its call page.
+func (s *signupSession) endpoint(address, old, secret string) {
 	s.do("open the endpoint page", chromedp.Navigate(s.m.LocalURL()+"/endpoint"))
 	s.waitShown("signin-form")
+	s.do("sign in with the replaced secret", typeInto("#signin-address", address), typeInto("#signin-secret", old),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitTrue("the replaced secret refused", `document.getElementById('signin-message').textContent.includes('not right')`)
 	s.do("sign in as the room system", typeInto("#signin-address", address), typeInto("#signin-secret", secret),
 		chromedp.Click(chromedp.CSS("#signin-button")))
 	s.waitShown("room-list")
@@ -436,4 +570,23 @@ func (s *signupSession) endpoint(address, secret string) {
 	if got := eval[string](s, `document.getElementById('join-name').value`); got != "Board Room" {
 		s.fatalf("join", "the join page's name is %q, want the endpoint's name", got)
 	}
+	s.waitTrue("the camera preview", `document.getElementById('preview-video').videoWidth > 0 && !document.getElementById('join-button').disabled`)
+	s.do("join the call", chromedp.Click(chromedp.CSS("#join-button")))
+	s.waitTrue("in the call", `document.body.dataset.screen === 'call' &&
+		document.getElementById('connection-state').dataset.state === 'connected'`)
+
+	// The administrator, in another browser, sees the room system online.
+	admin := &signupSession{t: s.t, ctx: s.ctx, b: newBrowser(s.t, s.ctx, s.exe), m: s.m, run: s.run, exe: s.exe}
+	if s.run.size == "phone" {
+		admin.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	}
+	admin.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	admin.waitShown("signin-form")
+	admin.do("sign in", typeInto("#signin-group", s.run.group), typeInto("#signin-password", s.run.password),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	admin.waitShown("endpoint-list")
+	board := admin.row("Board Room")
+	admin.waitTrue("the room system online", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent === 'Online' &&
+		document.getElementById('online-summary').textContent.startsWith('1 of')`, board))
+	admin.shot("console-online")
 }

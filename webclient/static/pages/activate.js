@@ -34,14 +34,16 @@ async function activate() {
 function showFailed(e) {
     let title = 'This link no longer works';
     let text;
+    let used = false; // nothing to resend: the group is active
     switch (e.code) {
     case 'link-expired':
         title = 'This activation link has expired';
-        text = 'Activation links work for 48 hours. You can get a new one below.';
+        text = 'Activation links work for 48 hours, and each stops working when a newer one is sent. You can get a new one below.';
         break;
     case 'link-used':
         title = 'This activation link was already used';
-        text = 'If you opened it before, your group is active: sign in as administrator. If you asked for a new link since, use the newest one. Otherwise, get a new link below.';
+        text = 'Your group is already active. Sign in to the console to manage it.';
+        used = true;
         break;
     case 'network':
         title = 'The server could not be reached';
@@ -52,6 +54,8 @@ function showFailed(e) {
     }
     $('failed-title').textContent = title;
     $('failed-text').textContent = text;
+    $('resend-form').hidden = used;
+    $('used-actions').hidden = !used;
     document.title = `${title} — Parley`;
     show('failed');
     $('failed-title').focus();

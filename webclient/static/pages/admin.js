@@ -134,14 +134,17 @@ function renderEndpoints(eps) {
     // Keep focus on the row's button across a refresh.
     const focused = document.activeElement && document.activeElement.dataset.action
         ? [document.activeElement.closest('li')?.dataset.id, document.activeElement.dataset.action] : null;
-    list.replaceChildren(...eps.map(endpointRow));
+    const active = page.group && page.group.state === 'active';
+    list.replaceChildren(...eps.map((ep) => endpointRow(ep, active)));
     $('endpoints-empty').hidden = eps.length > 0;
     const online = eps.filter((e) => e.online).length;
     $('online-summary').textContent = eps.length ? `${online} of ${eps.length} online` : '';
     if (focused) list.querySelector(`li[data-id="${CSS.escape(focused[0] || '')}"] [data-action="${focused[1]}"]`)?.focus();
 }
 
-function endpointRow(ep) {
+// endpointRow is one endpoint's row; new credentials only once the group
+// is active (a pending group's members get theirs at activation).
+function endpointRow(ep, active) {
     const roomSystem = ep.kind === 'room-system';
     const status = ep.disabled ? 'Disabled' : ep.online ? 'Online' : 'Offline';
     const li = el('li', { class: 'endpoint' + (ep.disabled ? ' disabled' : ''), 'data-id': ep.id });
@@ -157,8 +160,8 @@ function endpointRow(ep) {
             el('button', { type: 'button', class: 'button small subtle', 'data-action': 'toggle',
                 text: ep.disabled ? 'Enable' : 'Disable', 'aria-label': `${ep.disabled ? 'Enable' : 'Disable'} ${ep.name}`,
                 onclick: () => toggle(ep) }),
-            el('button', { type: 'button', class: 'button small subtle', 'data-action': 'reissue',
-                text: 'New credentials', 'aria-label': `Issue new credentials for ${ep.name}`, onclick: () => reissue(ep) }),
+            active ? el('button', { type: 'button', class: 'button small subtle', 'data-action': 'reissue',
+                text: 'New credentials', 'aria-label': `Issue new credentials for ${ep.name}`, onclick: () => reissue(ep) }) : null,
             el('button', { type: 'button', class: 'button small subtle danger-text', 'data-action': 'remove',
                 text: 'Remove', 'aria-label': `Remove ${ep.name}`, onclick: () => remove(ep) })));
     return li;
@@ -213,7 +216,7 @@ async function addEndpoint(ev, kind) {
     const ep = res.endpoint || {};
     await load();
     if (res.secret) showSecret(ep, res.secret, `${ep.name} is added.`);
-    else if (res.sentTo) say(`${ep.name || name} is added. We are emailing the endpoint details to ${res.sentTo}.`, 'ok');
+    else if (res.sentTo) say(`${ep.name || name} is added. We are emailing ${res.sentTo === (ep.name || name) ? 'them' : res.sentTo} their endpoint details.`, 'ok');
     else say(`${ep.name || name} is added. They get their endpoint details by email when the group is activated.`, 'ok');
     $(id).focus();
 }

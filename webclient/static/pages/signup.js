@@ -212,6 +212,8 @@ function goTo(step, { focus = true, push = false } = {}) {
     setFormMessage('form-error', '');
     if (step === REVIEW) fillReview();
     document.title = `${step === REVIEW ? 'Review' : `Step ${step} of 4`} — Set up a group — Parley`;
+    const title = $(`step-${step}-title`);
+    $('step-announce').textContent = title.textContent.replace(/^(Step \d of 4|Last step)/, '$1: ');
     if (push) history.pushState({ signupStep: step }, '');
     else history.replaceState({ signupStep: step }, '');
     save();
@@ -338,9 +340,7 @@ function restore() {
 
 function main() {
     const done = load(DONE_KEY);
-    if (done && !new URLSearchParams(location.search).has('new')) {
-        showDone(done);
-    }
+    if (done) showDone(done);
     $('start-over').addEventListener('click', () => { store(DONE_KEY, null); });
     initResend();
 

@@ -280,8 +280,8 @@ function endpointRows(list, { callId = '' } = {}) {
 function initDirectoryPanel() {
     const body = document.querySelector('#main-view .console-body');
     if (!body || $('directory-panel')) return;
-    const panel = el('section', { id: 'directory-panel', class: 'panel directory-panel', 'aria-labelledby': 'directory-title' },
-        el('div', { class: 'panel-head' },
+    const panel = el('section', { id: 'directory-panel', class: 'site-panel directory-panel', 'aria-labelledby': 'directory-title' },
+        el('div', { class: 'site-panel-head' },
             el('h2', { id: 'directory-title', text: 'Call someone' }),
             el('span', { id: 'directory-state', class: 'muted directory-state', role: 'status' })),
         el('p', { id: 'directory-notice', class: 'notice directory-notice', role: 'status', 'aria-live': 'polite', hidden: true }),

@@ -85,7 +85,19 @@ type signupSession struct {
 	exe string // chromium, for another browser
 }
 
-func (s *signupSession) shot(name string) { s.b.screenshot(s.t, name+"-"+s.run.size) }
+// shot saves a screenshot, and checks that every control shown has a
+// name a screen reader can say (a label, aria-label or text).
+func (s *signupSession) shot(name string) {
+	s.t.Helper()
+	s.b.screenshot(s.t, name+"-"+s.run.size)
+	unnamed := eval[[]string](s, `[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+		.filter((e) => e.type !== 'hidden' && e.checkVisibility())
+		.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+		.map((e) => e.id || e.outerHTML.slice(0, 80))`)
+	if len(unnamed) > 0 {
+		s.t.Errorf("%s: controls without a name: %q", name, unnamed)
+	}
+}
 
 func (s *signupSession) fatalf(shot, format string, args ...any) {
 	s.t.Helper()

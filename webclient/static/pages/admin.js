@@ -116,6 +116,9 @@ function render(g) {
     $('resend-group').value = g.name;
     renderEndpoints(g.endpoints || []);
     renderUsage(g.limits || {}, g.usage || {});
+    $('add-member-hint').textContent = active
+        ? 'Their email address (at most 50 characters). We email them their endpoint details.'
+        : 'Their email address (at most 50 characters). They get their endpoint details by email when the group is activated.';
     // A room system needs an active group.
     $('add-room').disabled = !active;
     $('add-room-button').disabled = !active;

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	pathpkg "path"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,12 +71,17 @@ func TestGroupPages(t *testing.T) {
 			}
 			dir := a[:strings.LastIndex(a, "/")+1]
 			for _, m := range pageImportRE.FindAllStringSubmatch(string(data), -1) {
-				rel, ok := strings.CutPrefix(m[1], "./")
-				if !ok {
-					t.Errorf("%s imports %q: want a relative ./ path", a, m[1])
+				// ./ within the pages, ../ for the call page's modules
+				// they share (pages/directory.js imports ../presence.js).
+				if !strings.HasPrefix(m[1], "./") && !strings.HasPrefix(m[1], "../") {
+					t.Errorf("%s imports %q: want a relative ./ or ../ path", a, m[1])
 					continue
 				}
-				assets = append(assets, dir+rel)
+				if imp := pathpkg.Join(dir, m[1]); strings.HasPrefix(imp, "/assets/") {
+					assets = append(assets, imp)
+				} else {
+					t.Errorf("%s imports %q, outside /assets/", a, m[1])
+				}
 			}
 		}
 	}

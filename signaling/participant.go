@@ -36,6 +36,11 @@ type participant struct {
 	id        string
 	srv       *Server
 	joinStart time.Time // when the join was received, for Config.OnJoined
+	// version and publish are the join's protocol version and publish,
+	// set by the joining session before anything else sees the
+	// participant; a resume keeps them whatever version it names.
+	version int
+	publish protocol.Publish
 
 	// call is set by the joining session's run, before the peer exists
 	// and before anything but the call itself uses the participant.

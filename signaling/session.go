@@ -262,6 +262,14 @@ func (s *session) handle(data []byte) {
 		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
 	case *protocol.SetHost:
 		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
+	case *protocol.PublishOffer:
+		if s.requireJoined(protocol.TypePublishOffer) {
+			s.handlePublishOffer(m) // publish.go
+		}
+	case *protocol.SetLayer:
+		if s.requireJoined(protocol.TypeSetLayer) {
+			s.handleSetLayer(m)
+		}
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -290,6 +298,10 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 	c := m.Candidate
 	if c.Candidate == "" {
 		// An empty candidate marks the end of gathering; nothing to do.
+		return
+	}
+	if m.Target != protocol.TargetSubscriber {
+		s.handlePublishCandidate(m)
 		return
 	}
 	err := s.part.mediaPeer().AddCandidate(toICECandidateInit(c))
@@ -354,8 +366,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
 		return
 	}
-	if m.Version != protocol.Version {
-		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
+	if !s.checkVersion(m.Version, ref) {
 		return
 	}
 	claims, err := s.srv.cfg.Tokens.VerifyJoin(m.Token)
@@ -384,17 +395,28 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, m.Publish)
+	s.enter(room, livecall.Role(claims.Role), name, m.Version, m.Publish)
+}
+
+// checkVersion refuses, with bad-version and a close, a join or resume of
+// a protocol version the server does not speak.
+func (s *session) checkVersion(v int, ref string) bool {
+	if v < protocol.MinVersion || v > protocol.Version {
+		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks versions %d to %d", v, protocol.MinVersion, protocol.Version), ref, websocket.ClosePolicyViolation)
+		return false
+	}
+	return true
 }
 
 // enter takes the authenticated joiner into the live call of room, then
 // starts its media peer.
-func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publish protocol.Publish) {
+func (s *session) enter(room *rooms.Room, role livecall.Role, name string, version int, publish protocol.Publish) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	p.version, p.publish = version, publish
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries
 	// it); a resume waits on resumeMu until the participant is complete.
@@ -415,6 +437,7 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 		ICEServers: s.srv.iceServers(),
 
 		ResumeToken: token,
+		Version:     version,
 	})
 	if err != nil {
 		p.gone.Store(true)
@@ -430,8 +453,8 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publi
 	p.call, s.part = c, p
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
 		ID:           p.id,
-		PublishAudio: publish.Audio,
-		PublishVideo: publish.Video,
+		PublishAudio: publish.Audio && publishesOnMain(version), // version 2 publishes on the publisher connection (publish.go)
+		PublishVideo: publish.Video && publishesOnMain(version),
 		OnOffer:      p.sendOffer,
 		OnCandidate:  p.sendCandidate,
 		OnState:      p.onPeerState,

@@ -135,7 +135,7 @@ func (h *sessionHarness) endSession(s *session) {
 
 // joinMsg is a join the harness makes for a joined session.
 func (h *sessionHarness) joinMsg() []byte {
-	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: protocol.Version, Token: h.joinToken,
+	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: protocol.MinVersion, Token: h.joinToken,
 		Name: "Fuzzy", Publish: protocol.Publish{Audio: true, Video: true}})
 	return b
 }
@@ -321,7 +321,7 @@ func checkJoin(t *testing.T, h *sessionHarness, s *session, call *liveCall, m *p
 		return
 	}
 	name, nameErr := validDisplayName(m.Name)
-	ok := m.Version == protocol.Version && m.Token == h.joinToken && nameErr == nil
+	ok := m.Version >= protocol.MinVersion && m.Version <= protocol.Version && m.Token == h.joinToken && nameErr == nil
 	if (joinedCall(s) != nil) != ok {
 		t.Fatalf("join %+v: joined=%v, want %v", m, joinedCall(s) != nil, ok)
 	}

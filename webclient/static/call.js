@@ -9,8 +9,9 @@ import { $, show, showScreen } from './dom.js';
 import { showBanner, hideBanner, errorText, byeText } from './notices.js';
 import {
     local, audioTrack, videoTrack, applyLocalMute, toggleMute, setToggle, onMuteChange,
-    closeMeter, stopLocalMedia, reacquireMedia,
+    closeMeter, stopLocalMedia, reacquireMedia, cameraEncodings,
 } from './media.js';
+import { watchLayers } from './layers.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
     remoteIds,
@@ -125,6 +126,7 @@ export async function startCall(name) {
             stream: local.stream,
             audioMuted: local.audioMuted,
             videoMuted: local.videoMuted,
+            encodings: cameraEncodings(),
         });
     } catch (e) {
         client.close();
@@ -163,6 +165,7 @@ function listen(client) {
         if (reason === 'server-shutdown') showBanner('The server is restarting…', { kind: 'warning' });
     });
     on('closed', onClosed);
+    client.addEventListener('closed', watchLayers(client), { once: true }); // simulcast layers by tile size
 }
 
 function onJoined({ participantId, room, participants }) {
@@ -348,6 +351,7 @@ async function rejoinAttempt() {
             stream: local.stream,
             audioMuted: local.audioMuted,
             videoMuted: local.videoMuted,
+            encodings: cameraEncodings(),
         }), timeout]);
         if (call.rejoin !== r) return;
         call.rejoin = null;

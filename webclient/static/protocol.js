@@ -5,12 +5,15 @@
 // app.js draws the page from the events this module dispatches.
 // docs/protocol.md describes the wire protocol.
 //
-// Negotiation rule: the server always offers, the client always answers.
+// Negotiation rule: on the main connection the server always offers and
+// the client answers; on the publisher connection of version 2, which
+// carries what the client sends (publisher.js), the client always offers.
 
 import { backoffDelay } from './backoff.js';
+import { Publisher } from './publisher.js';
 
 /** The signaling protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Interval between application-level pings, in milliseconds. */
 export const PING_INTERVAL_MS = 20000;
@@ -169,6 +172,8 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
  *   bye                  {reason}
  *   closed               {code, reason, expected, bye, error}
  *   pong                 {id, rtt}
+ *   layer-refused        {code, message}  the server refused a setLayer
+ *                        (the camera has no such layer, or is not sent to us)
  *
  * A participant is {id, name, role, audioMuted, videoMuted,
  * audioMutedByHost, connection ("connected" or "reconnecting")}.
@@ -201,6 +206,8 @@ export class ParleyClient extends EventTarget {
         this._pc = null;
         this._tracks = { audio: null, video: null };
         this._senders = { audio: null, video: null }; // our publishing transceivers' senders
+        this._encodings = null;      // the camera's simulcast encodings, from join
+        this._publisher = null;      // the publisher connection (publisher.js), once joined
         this._publishMids = new Set();
         this._pendingCandidates = [];
         this._chain = Promise.resolve(); // serialises offers and candidates
@@ -243,8 +250,10 @@ export class ParleyClient extends EventTarget {
      * @param {MediaStream} [opts.stream]    local microphone and/or camera
      * @param {boolean} [opts.audioMuted]    join with the microphone muted
      * @param {boolean} [opts.videoMuted]    join with the camera off
+     * @param {RTCRtpEncodingParameters[]} [opts.encodings] the camera's
+     *        simulcast encodings, lowest first (rids); one layer without
      */
-    async join({ name, stream = null, audioMuted = false, videoMuted = false }) {
+    async join({ name, stream = null, audioMuted = false, videoMuted = false, encodings = null }) {
         if (this._ws) throw new Error('ParleyClient.join called twice');
         // Never join half-way: without WebRTC the others would see a
         // silent tile that never plays.
@@ -255,6 +264,7 @@ export class ParleyClient extends EventTarget {
             throw e;
         }
         this.localStream = stream;
+        this._encodings = encodings;
         this._tracks.audio = stream ? stream.getAudioTracks()[0] || null : null;
         this._tracks.video = stream ? stream.getVideoTracks()[0] || null : null;
         this.audioMuted = !!audioMuted || !this._tracks.audio;
@@ -478,6 +488,7 @@ export class ParleyClient extends EventTarget {
             'pong': this._onPong,
             'error': this._onError,
             'bye': this._onBye,
+            'publish-answer': (msg) => { if (this._publisher) this._publisher.onAnswer(msg); },
         };
     }
 
@@ -500,6 +511,7 @@ export class ParleyClient extends EventTarget {
             this._finish({ code: 1000, reason: 'no WebRTC', error: new ParleyError('no-webrtc', `This browser cannot make video calls (${e && e.name || e}).`) });
             return;
         }
+        this._publish(msg.iceServers || []);
         this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL_MS);
         if (this.audioMuted || this.videoMuted) {
             this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
@@ -547,6 +559,7 @@ export class ParleyClient extends EventTarget {
         // media connection stays failed, and is not a reason to resume again.
         this._restartPending = true;
         this._onPeerState();
+        if (this._publisher) this._publisher.offer({ iceRestart: true });
     }
 
     _onCallUpdated(msg) {
@@ -666,6 +679,11 @@ export class ParleyClient extends EventTarget {
             this._finish({ code: 0, reason: code });
             return;
         }
+        if (msg.ref === 'set-layer') {
+            // A layer the camera does not have: nothing the user can do.
+            this._emit('layer-refused', { code: msg.code || '', message: msg.message || '' });
+            return;
+        }
         const fatal = FATAL_CODES.has(msg.code);
         const detail = { code: msg.code || 'internal', message: msg.message || '', ref: msg.ref || '', fatal };
         if (fatal) this._fatal = detail;
@@ -682,6 +700,36 @@ export class ParleyClient extends EventTarget {
     }
 
     // ---- the peer connection ----
+
+    /**
+     * _publish starts the publisher connection (protocol version 2) with
+     * the local tracks and offers it; a client that sends nothing has none.
+     */
+    _publish(iceServers) {
+        if (!this._tracks.audio && !this._tracks.video) return;
+        this._publisher = new Publisher({
+            iceServers,
+            send: (m) => this._send(m),
+            stream: this.localStream,
+            tracks: this._tracks,
+            encodings: this._encodings,
+            onState: () => this._onPeerState(),
+        });
+        this._senders = this._publisher.senders;
+        this._publisher.offer().catch((e) => {
+            console.error('parley: publishing failed', e);
+            this._emit('error', { code: 'negotiation', message: String(e && e.message || e), ref: 'publish-offer', fatal: false });
+        });
+    }
+
+    /**
+     * setLayer asks to receive participantId's camera from the simulcast
+     * layer rid ("q", "h" or "f", lowest first). A refusal comes back as
+     * the event layer-refused.
+     */
+    setLayer(participantId, rid) {
+        return this._send({ type: 'set-layer', participantId, layer: rid });
+    }
 
     _createPeerConnection(iceServers) {
         // Default bundle policy. The server bundles every m-line and never
@@ -713,8 +761,11 @@ export class ParleyClient extends EventTarget {
     _onPeerState() {
         const pc = this._pc;
         if (!pc || this._closed) return;
-        // connectionState where supported, iceConnectionState otherwise.
-        const s = pc.connectionState || pc.iceConnectionState;
+        // connectionState where supported, iceConnectionState otherwise;
+        // the publisher connection's trouble is the call's too.
+        let s = pc.connectionState || pc.iceConnectionState;
+        const ps = this._publisher ? this._publisher.state : '';
+        if ((ps === 'failed' || ps === 'disconnected') && (s === 'connected' || s === 'completed')) s = ps;
         if (s !== 'disconnected') {
             clearTimeout(this._disconnectedTimer);
             this._disconnectedTimer = null;
@@ -792,6 +843,7 @@ export class ParleyClient extends EventTarget {
         if (this._pc) {
             this._pc.close();
         }
+        if (this._publisher) this._publisher.close();
         if (this._ws) {
             this._ws.onopen = this._ws.onmessage = this._ws.onclose = null;
         }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// readLayerState is what a page knows of the simulcast layers: the width
+// of the first remote tile, and what its own camera sends (the encodings
+// of its publisher connection's outbound video).
+const readLayerState = `(async () => {
+	const tile = document.querySelector('.tile.remote');
+	const out = {tileWidth: tile ? tile.getBoundingClientRect().width : 0, ratio: devicePixelRatio, sending: []};
+	for (const pc of (window.__pcs || [])) {
+		if (pc.signalingState === 'closed') continue;
+		(await pc.getStats()).forEach(s => {
+			if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out.sending.push(s.rid + ':' + (s.frameWidth || 0));
+		});
+	}
+	out.sending.sort();
+	return out;
+})()`
+
+type layerState struct {
+	TileWidth float64  `json:"tileWidth"`
+	Ratio     float64  `json:"ratio"`
+	Sending   []string `json:"sending"` // "rid:width" of each encoding sent
+}
+
+// layerWidths is the width of each layer of a 1280×720 camera sent as the
+// web client sends it (media.js CAMERA_LAYERS), and layerFor the layer
+// the web client asks for a tile (layers.js LAYER_MAX_WIDTH).
+var layerWidths = map[string]int{"q": 320, "h": 640, "f": 1280}
+
+func layerFor(tileWidth, ratio float64) string {
+	switch w := tileWidth * ratio; {
+	case w <= 360:
+		return "q"
+	case w <= 720:
+		return "h"
+	}
+	return "f"
+}
+
+// TestBrowserSimulcastLayers: two Chromium pages join through the real
+// server with protocol version 2. Each publishes its camera as three
+// simulcast layers on its publisher connection, and the server's /metrics
+// counts every layer arriving. Bob's page asks for the layer of Alice's
+// camera that suits the size of her tile: as his window goes from a
+// desktop's to a phone's to a smaller one and back, the tile shrinks and
+// grows, his page sends set-layer, and his video keeps decoding at the
+// width of each layer in turn.
+func TestBrowserSimulcastLayers(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	url := m.LocalURL() + "/r/" + createRoom(t, m, "Simulcast test")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	alice := newBrowser(t, ctx, exe)
+	bob := newBrowser(t, ctx, exe)
+	joinAs(t, ctx, alice, url, "Alice Archer")
+	joinAs(t, ctx, bob, url, "Bob Baker")
+
+	// Two cameras of three layers and two microphones. Chromium starts its
+	// upper layers once its bandwidth estimate allows, and on a busy
+	// machine later still.
+	var scrape string
+	err := poll(withTimeout(ctx, 45*time.Second), func() (bool, error) {
+		scrape = scrapeMetrics(t, m)
+		return metricValue(scrape, "parley_layers_in") == 8 && metricValue(scrape, "parley_tracks_published") == 4, nil
+	})
+	if err != nil {
+		alice.screenshot(t, "simulcast-no-layers")
+		t.Fatalf("the server never received every layer: layers_in %v, tracks_published %v",
+			metricValue(scrape, "parley_layers_in"), metricValue(scrape, "parley_tracks_published"))
+	}
+	if st, err := chromedp.Run(alice.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil || len(st.Sending) != 3 {
+		t.Errorf("Alice's page sends encodings %v (%v), want three", st.Sending, err)
+	} else {
+		t.Logf("Alice sends %v", st.Sending)
+	}
+
+	var switches float64
+	last := ""
+	seen := map[string]bool{}
+	for _, step := range []struct {
+		name          string
+		width, height int
+	}{
+		{"desktop", 1280, 800},
+		{"phone", 390, 844},
+		{"small", 320, 480},
+		{"desktop-again", 1280, 800},
+	} {
+		if err := chromedp.Do(bob.ctx, chromedp.EmulateViewport(int64(step.width), int64(step.height))); err != nil {
+			t.Fatalf("%s: viewport: %v", step.name, err)
+		}
+		var ls layerState
+		var cs callState
+		var before int
+		// The tile is laid out, the layer asked for (after the page's
+		// debounce) and switched to at its next keyframe; then frames of
+		// that width go on being decoded.
+		err := poll(withTimeout(ctx, 20*time.Second), func() (bool, error) {
+			var err error
+			if ls, err = chromedp.Run(bob.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil {
+				return false, err
+			}
+			if cs, err = chromedp.Run(bob.ctx, chromedp.Evaluate[callState](readCallState)); err != nil {
+				return false, err
+			}
+			want := layerWidths[layerFor(ls.TileWidth, ls.Ratio)]
+			if cs.VideoWidth != want {
+				before = 0
+				return false, nil
+			}
+			if before == 0 {
+				before = cs.Frames
+			}
+			return cs.Frames > before+10, nil
+		})
+		rid := layerFor(ls.TileWidth, ls.Ratio)
+		bob.screenshot(t, "simulcast-"+step.name)
+		if err != nil {
+			t.Fatalf("%s (%dx%d): Alice's tile is %.0f px wide, so layer %s (%d px), but Bob decodes %d px, %d frames: %v",
+				step.name, step.width, step.height, ls.TileWidth, rid, layerWidths[rid], cs.VideoWidth, cs.Frames, err)
+		}
+		t.Logf("%s (%dx%d): tile %.0f px → layer %s, decoding %d px (%d frames)", step.name, step.width, step.height, ls.TileWidth, rid, cs.VideoWidth, cs.Frames)
+		// After the first step, each change of layer is one switch on
+		// the server (Alice's page keeps the layer it asked for Bob's).
+		if last != "" && rid != last {
+			if got := metricValue(scrapeMetrics(t, m), "parley_layer_switches_total"); got != switches+1 {
+				t.Errorf("%s: layer_switches_total %v, want %v", step.name, got, switches+1)
+			}
+		}
+		switches = metricValue(scrapeMetrics(t, m), "parley_layer_switches_total")
+		last = rid
+		seen[rid] = true
+	}
+	alice.screenshot(t, "simulcast-alice")
+	if len(seen) != 3 {
+		t.Errorf("Bob decoded layers %v; the window sizes should have made him ask for all three", seen)
+	}
+}
+
+// withTimeout is ctx with a shorter deadline, cancelled when ctx is.
+func withTimeout(ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	context.AfterFunc(c, cancel)
+	return c
+}

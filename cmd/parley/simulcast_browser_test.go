@@ -84,19 +84,37 @@ func TestBrowserSimulcastLayers(t *testing.T) {
 		t.Logf("Alice sends %v", st.Sending)
 	}
 
+	viewportSteps(t, ctx, m, bob, "simulcast", desktopPhoneSmall)
+	alice.screenshot(t, "simulcast-alice")
+}
+
+// A viewport step: the subscriber's window size.
+type viewportStep struct {
+	name          string
+	width, height int
+}
+
+// desktopPhoneSmall are window sizes whose tiles ask for each layer: the
+// full one on a desktop, the half on a phone, the quarter on a small one.
+var desktopPhoneSmall = []viewportStep{
+	{"desktop", 1280, 800},
+	{"phone", 390, 844},
+	{"small", 320, 480},
+	{"desktop-again", 1280, 800},
+}
+
+// viewportSteps sets viewer's window to each size of steps in turn and
+// checks that viewer then decodes the other participant's camera from the
+// layer that suits the tile, at that layer's width and with frames
+// advancing, and that each change of layer is one switch on the server.
+// It checks that all three layers were used.
+func viewportSteps(t *testing.T, ctx context.Context, m *Main, viewer *browser, tag string, steps []viewportStep) {
+	t.Helper()
 	var switches float64
 	last := ""
 	seen := map[string]bool{}
-	for _, step := range []struct {
-		name          string
-		width, height int
-	}{
-		{"desktop", 1280, 800},
-		{"phone", 390, 844},
-		{"small", 320, 480},
-		{"desktop-again", 1280, 800},
-	} {
-		if err := chromedp.Do(bob.ctx, chromedp.EmulateViewport(int64(step.width), int64(step.height))); err != nil {
+	for _, step := range steps {
+		if err := chromedp.Do(viewer.ctx, chromedp.EmulateViewport(int64(step.width), int64(step.height))); err != nil {
 			t.Fatalf("%s: viewport: %v", step.name, err)
 		}
 		var ls layerState
@@ -107,14 +125,13 @@ func TestBrowserSimulcastLayers(t *testing.T) {
 		// that width go on being decoded.
 		err := poll(withTimeout(ctx, 20*time.Second), func() (bool, error) {
 			var err error
-			if ls, err = chromedp.Run(bob.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil {
+			if ls, err = chromedp.Run(viewer.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil {
 				return false, err
 			}
-			if cs, err = chromedp.Run(bob.ctx, chromedp.Evaluate[callState](readCallState)); err != nil {
+			if cs, err = chromedp.Run(viewer.ctx, chromedp.Evaluate[callState](readCallState)); err != nil {
 				return false, err
 			}
-			want := layerWidths[layerFor(ls.TileWidth, ls.Ratio)]
-			if cs.VideoWidth != want {
+			if cs.VideoWidth != layerWidths[layerFor(ls.TileWidth, ls.Ratio)] {
 				before = 0
 				return false, nil
 			}
@@ -124,14 +141,14 @@ func TestBrowserSimulcastLayers(t *testing.T) {
 			return cs.Frames > before+10, nil
 		})
 		rid := layerFor(ls.TileWidth, ls.Ratio)
-		bob.screenshot(t, "simulcast-"+step.name)
+		viewer.screenshot(t, tag+"-"+step.name)
 		if err != nil {
-			t.Fatalf("%s (%dx%d): Alice's tile is %.0f px wide, so layer %s (%d px), but Bob decodes %d px, %d frames: %v",
+			t.Fatalf("%s (%dx%d): the tile is %.0f px wide, so layer %s (%d px), but the page decodes %d px, %d frames: %v",
 				step.name, step.width, step.height, ls.TileWidth, rid, layerWidths[rid], cs.VideoWidth, cs.Frames, err)
 		}
 		t.Logf("%s (%dx%d): tile %.0f px → layer %s, decoding %d px (%d frames)", step.name, step.width, step.height, ls.TileWidth, rid, cs.VideoWidth, cs.Frames)
 		// After the first step, each change of layer is one switch on
-		// the server (Alice's page keeps the layer it asked for Bob's).
+		// the server (the other page keeps the layer it asked for).
 		if last != "" && rid != last {
 			if got := metricValue(scrapeMetrics(t, m), "parley_layer_switches_total"); got != switches+1 {
 				t.Errorf("%s: layer_switches_total %v, want %v", step.name, got, switches+1)
@@ -141,10 +158,40 @@ func TestBrowserSimulcastLayers(t *testing.T) {
 		last = rid
 		seen[rid] = true
 	}
-	alice.screenshot(t, "simulcast-alice")
 	if len(seen) != 3 {
-		t.Errorf("Bob decoded layers %v; the window sizes should have made him ask for all three", seen)
+		t.Errorf("decoded layers %v; the window sizes should have asked for all three", seen)
 	}
+}
+
+// TestFirefoxSimulcastLayers: Firefox ESR publishes its camera as the
+// same three layers (addTransceiver with sendEncodings), and a Chromium
+// subscriber is switched between them by its window's size.
+func TestFirefoxSimulcastLayers(t *testing.T) {
+	ffExe := firefoxPath(t)
+	chExe := chromiumPath(t)
+	m := startServer(t, "")
+	url := m.LocalURL() + "/r/" + createRoom(t, m, "Firefox test") // joinChromium waits for this name
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ff := newFirefox(t, ctx, ffExe)
+	ch := newBrowser(t, ctx, chExe)
+	joinChromium(t, ctx, ch, url, "Alice Archer")
+	joinFirefox(t, ctx, ff, url, "Bob Baker")
+	var st layerState
+	err := poll(withTimeout(ctx, 45*time.Second), func() (bool, error) {
+		var err error
+		st, err = evalJSON[layerState](ctx, ff, readLayerState)
+		return len(st.Sending) == 3 && metricValue(scrapeMetrics(t, m), "parley_layers_in") == 8, err
+	})
+	if err != nil {
+		ff.screenshot(t, ctx, "simulcast-firefox-no-layers")
+		t.Fatalf("Firefox sends %v; the server has %v layers: %v", st.Sending, metricValue(scrapeMetrics(t, m), "parley_layers_in"), err)
+	}
+	t.Logf("Firefox sends %v", st.Sending)
+	// Firefox drops its top layer when the machine is busy: the full
+	// layer is asked for first, while it still comes.
+	viewportSteps(t, ctx, m, ch, "simulcast-from-firefox", desktopPhoneSmall[:3])
+	ff.screenshot(t, ctx, "simulcast-firefox")
 }
 
 // withTimeout is ctx with a shorter deadline, cancelled when ctx is.

@@ -501,6 +501,9 @@ export class ParleyClient extends EventTarget {
         this.participants.clear();
         for (const p of msg.participants || []) this.participants.set(p.id, p);
         try {
+            // The publisher connection first, so that the main one is the
+            // page's latest RTCPeerConnection, as in version 1.
+            this._publish(msg.iceServers || []);
             this._createPeerConnection(msg.iceServers || []);
         } catch (e) {
             // WebRTC turned off after the check in join: leave at once
@@ -511,7 +514,6 @@ export class ParleyClient extends EventTarget {
             this._finish({ code: 1000, reason: 'no WebRTC', error: new ParleyError('no-webrtc', `This browser cannot make video calls (${e && e.name || e}).`) });
             return;
         }
-        this._publish(msg.iceServers || []);
         this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL_MS);
         if (this.audioMuted || this.videoMuted) {
             this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
@@ -762,9 +764,10 @@ export class ParleyClient extends EventTarget {
         const pc = this._pc;
         if (!pc || this._closed) return;
         // connectionState where supported, iceConnectionState otherwise;
-        // the publisher connection's trouble is the call's too.
+        // the publisher connection's trouble is the call's too, but for
+        // while its ICE restart is not yet answered.
         let s = pc.connectionState || pc.iceConnectionState;
-        const ps = this._publisher ? this._publisher.state : '';
+        const ps = this._publisher && !this._publisher.restarting ? this._publisher.state : '';
         if ((ps === 'failed' || ps === 'disconnected') && (s === 'connected' || s === 'completed')) s = ps;
         if (s !== 'disconnected') {
             clearTimeout(this._disconnectedTimer);

@@ -24,6 +24,7 @@ export class Publisher {
         this._onState = onState;
         this.senders = { audio: null, video: null };
         this.simulcast = false;       // the camera went out with several encodings
+        this.restarting = false;      // an ICE-restart offer is out, not yet answered
         this._offered = false;        // a publish-offer has been sent: candidates may follow it
         this._held = [];              // candidates gathered before it
         this._chain = Promise.resolve();
@@ -60,6 +61,7 @@ export class Publisher {
     offer({ iceRestart = false } = {}) {
         this._chain = this._chain.then(async () => {
             if (this._closed) return;
+            if (iceRestart) this.restarting = true;
             const offer = await this.pc.createOffer({ iceRestart });
             await this.pc.setLocalDescription(offer);
             this._send({ type: 'publish-offer', sdp: this.pc.localDescription.sdp });
@@ -74,6 +76,10 @@ export class Publisher {
         this._chain = this._chain.then(async () => {
             if (this._closed || this.pc.signalingState !== 'have-local-offer') return;
             await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+            if (this.restarting) {
+                this.restarting = false;
+                this._onState(this.state);
+            }
         });
         return this._chain;
     }

@@ -43,6 +43,7 @@ type v2Publisher struct {
 	mu      sync.Mutex
 	id      string
 	joined  *protocol.Joined
+	resumed *protocol.Resumed
 	offers  []*protocol.Offer
 	errs    []protocol.Error
 	answers chan *protocol.PublishAnswer
@@ -134,6 +135,10 @@ func (c *v2Publisher) loop() {
 		case *protocol.Joined:
 			c.mu.Lock()
 			c.joined, c.id = m, m.ParticipantID
+			c.mu.Unlock()
+		case *protocol.Resumed:
+			c.mu.Lock()
+			c.resumed = m
 			c.mu.Unlock()
 		case *protocol.Offer:
 			c.mu.Lock()
@@ -285,6 +290,59 @@ func (c *v2Publisher) send() {
 	}
 }
 
+// reoffer sends a publish-offer that renegotiates the publisher
+// connection (restarting ICE if restart) and applies the answer.
+func (c *v2Publisher) reoffer(restart bool) *protocol.PublishAnswer {
+	t := c.t
+	t.Helper()
+	offer, err := c.pub.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	c.write(protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: offer.SDP})
+	var answer *protocol.PublishAnswer
+	select {
+	case answer = <-c.answers:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no publish-answer to the new offer; errors %+v", c.errors())
+	}
+	if err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
+		t.Fatalf("apply publish-answer: %v", err)
+	}
+	return answer
+}
+
+// resume drops the WebSocket without leave and takes the place back on
+// a new one (version 2), as a browser does after a network blip.
+func (c *v2Publisher) resume(ts *testServer) *protocol.Resumed {
+	t := c.t
+	t.Helper()
+	c.mu.Lock()
+	token := c.joined.ResumeToken
+	c.mu.Unlock()
+	c.wmu.Lock()
+	c.conn.conn.Close()
+	c.wmu.Unlock()
+	<-c.done
+	c.wmu.Lock()
+	c.conn = ts.dial(0)
+	c.done = make(chan struct{})
+	c.wmu.Unlock()
+	c.write(protocol.Resume{Type: protocol.TypeResume, Version: 2, ParticipantID: c.id, Token: token})
+	go c.loop()
+	var r *protocol.Resumed
+	waitFor(t, 10*time.Second, "resumed", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		r = c.resumed
+		return r != nil
+	})
+	return r
+}
+
 func (c *v2Publisher) errors() []protocol.Error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -403,6 +461,49 @@ func TestPublisherConnectionSimulcast(t *testing.T) {
 	}
 	if errs := bob.State().Errors; len(errs) > 0 {
 		t.Errorf("bob got errors %+v", errs)
+	}
+	undisturbed(t, bob)
+}
+
+// A version-2 publisher whose WebSocket drops resumes as version 2 and
+// restarts ICE on its publisher connection with a new publish-offer; its
+// layers go on reaching the subscriber, who can still switch them.
+func TestPublisherConnectionResume(t *testing.T) {
+	ts := startTestServer(t, Config{}, 0)
+	alice := ts.joinV2("alice")
+	first := alice.publish()
+	layers := &layerCounter{}
+	bob := ts.joinWith(client.Config{Link: "testlink", Name: "bob", OnTrack: layers.onTrack})
+	waitFor(t, 15*time.Second, "alice's four streams", func() bool { return ts.sfu.Stats().Layers == 4 })
+	if err := bob.Send(protocol.SetLayer{Type: protocol.TypeSetLayer, ParticipantID: alice.id, Layer: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob receiving layer h", func() bool { c, last := layers.get(); return last == 1 && c[1] > 10 })
+
+	r := alice.resume(ts)
+	if r.Version != 2 || r.ParticipantID != alice.id {
+		t.Errorf("resumed version %d as %s, want version 2 as %s", r.Version, r.ParticipantID, alice.id)
+	}
+	again := alice.reoffer(true)
+	if iceUfrag(again.SDP) == "" || iceUfrag(again.SDP) == iceUfrag(first.SDP) {
+		t.Errorf("the publish-answer to an ICE restart has ufrag %q, the first had %q", iceUfrag(again.SDP), iceUfrag(first.SDP))
+	}
+	waitFor(t, 10*time.Second, "the publisher connection up again", func() bool {
+		return alice.pub.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	before, _ := layers.get()
+	if err := bob.Send(protocol.SetLayer{Type: protocol.TypeSetLayer, ParticipantID: alice.id, Layer: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob receiving layer f after alice's resume", func() bool {
+		c, last := layers.get()
+		return last == 2 && c[2] > before[2]+10
+	})
+	if st := ts.sfu.Stats(); st.Layers != 4 || st.PublishedTracks != 2 {
+		t.Errorf("after the resume: %d layers, %d tracks published, want 4 and 2", st.Layers, st.PublishedTracks)
+	}
+	if errs := alice.errors(); len(errs) > 0 {
+		t.Errorf("alice got errors %+v", errs)
 	}
 	undisturbed(t, bob)
 }

@@ -76,8 +76,9 @@ func simulcastClientAPI(t *testing.T) *webrtc.API {
 }
 
 // joinV2 joins as a version-2 client declaring audio and video, and waits
-// for joined. Nothing is published until publish.
-func (ts *testServer) joinV2(name string) *v2Publisher {
+// for joined. Nothing is published until publish. prepare, if not nil,
+// is given the main connection before anything is negotiated on it.
+func (ts *testServer) joinV2(name string, prepare ...func(main *webrtc.PeerConnection)) *v2Publisher {
 	ts.t.Helper()
 	api := simulcastClientAPI(ts.t)
 	mainPC, err := api.NewPeerConnection(webrtc.Configuration{})
@@ -87,6 +88,9 @@ func (ts *testServer) joinV2(name string) *v2Publisher {
 	pubPC, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		ts.t.Fatal(err)
+	}
+	for _, f := range prepare {
+		f(mainPC)
 	}
 	c := &v2Publisher{t: ts.t, conn: ts.dial(0), main: mainPC, pub: pubPC,
 		answers: make(chan *protocol.PublishAnswer, 4), done: make(chan struct{}), stop: make(chan struct{})}
@@ -463,6 +467,54 @@ func TestPublisherConnectionSimulcast(t *testing.T) {
 		t.Errorf("bob got errors %+v", errs)
 	}
 	undisturbed(t, bob)
+}
+
+// A version-2 client cannot publish on its main connection too: the
+// server's offers there name nothing to send on, and audio it sends on
+// the m-line it is offered anyway is not forwarded; its publisher
+// connection's tracks are.
+func TestVersion2PublishesOnlyOnThePublisherConnection(t *testing.T) {
+	ts := startTestServer(t, Config{}, 0)
+	stray, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "stray", "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := ts.joinV2("alice", func(main *webrtc.PeerConnection) {
+		if _, err := main.AddTrack(stray); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitFor(t, 10*time.Second, "alice's main connection", func() bool {
+		return alice.main.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	if !strings.Contains(alice.main.LocalDescription().SDP, "a=sendrecv") && !strings.Contains(alice.main.LocalDescription().SDP, "a=sendonly") {
+		t.Fatalf("the test's client does not send on its main connection:\n%s", alice.main.LocalDescription().SDP)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := uint16(0); ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			stray.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: n, Timestamp: uint32(n) * 960}, Payload: []byte{0xfc, 9, 9, 9}})
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	alice.publish()
+	waitFor(t, 15*time.Second, "the publisher connection's four streams", func() bool {
+		st := ts.sfu.Stats()
+		return st.Layers == 4 && st.PublishedTracks == 2
+	})
+	time.Sleep(500 * time.Millisecond) // the stray audio has been arriving all along
+	if st := ts.sfu.Stats(); st.Layers != 4 || st.PublishedTracks != 2 {
+		t.Errorf("%d layers, %d tracks published: the main connection's audio was taken", st.Layers, st.PublishedTracks)
+	}
 }
 
 // A version-2 publisher whose WebSocket drops resumes as version 2 and

@@ -378,6 +378,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 		s.fatal(protocol.CodeBadToken, "the join token is not valid", ref, websocket.ClosePolicyViolation)
 		return
 	}
+	if claims.Name != "" {
+		m.Name = claims.Name // a registered endpoint joins under its own name
+	}
 	name, err := validDisplayName(m.Name)
 	if err != nil {
 		s.sendError(protocol.CodeBadRequest, err.Error(), ref)
@@ -395,7 +398,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, m.Version, m.Publish)
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Version, m.Publish)
 }
 
 // checkVersion refuses, with bad-version and a close, a join or resume of
@@ -410,12 +413,13 @@ func (s *session) checkVersion(v int, ref string) bool {
 
 // enter takes the authenticated joiner into the live call of room, then
 // starts its media peer.
-func (s *session) enter(room *rooms.Room, role livecall.Role, name string, version int, publish protocol.Publish) {
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, version int, publish protocol.Publish) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	p.endpoint = endpoint
 	p.version, p.publish = version, publish
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries

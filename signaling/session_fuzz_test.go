@@ -218,6 +218,8 @@ var knownCodes = map[string]bool{
 	protocol.CodeBadRequest: true, protocol.CodeBadSDP: true, protocol.CodeRateLimited: true,
 	protocol.CodeJoinTimeout: true, protocol.CodeInternal: true, protocol.CodeTooManyCandidates: true,
 	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true, protocol.CodeTooManyStreams: true,
+	protocol.CodeNotHost: true, protocol.CodeUnknownParticipant: true, protocol.CodeCallLocked: true,
+	protocol.CodeResumeFailed: true, protocol.CodeNoSuchLayer: true,
 }
 
 // FuzzSessionHandle dispatches one message, as a client sends it, to a
@@ -232,8 +234,8 @@ var knownCodes = map[string]bool{
 // Properties: everything the session queues is a server message that
 // decodes, errors carry documented codes, nothing follows a close frame;
 // a message that does not decode gets exactly its decode error and
-// changes nothing; a session becomes joined only by a join of version 1
-// whose token verifies and whose name is valid, under that name; a joined
+// changes nothing; a session becomes joined only by a join of a version the server
+// speaks (1 or 2) whose token verifies and whose name is valid, under that name; a joined
 // session stays joined; ping gets a pong with its id; mute updates the
 // participant and tells everyone; leave and every fatal error end with a
 // close frame.

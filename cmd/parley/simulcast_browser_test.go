@@ -13,7 +13,8 @@ import (
 // of its publisher connection's outbound video).
 const readLayerState = `(async () => {
 	const tile = document.querySelector('.tile.remote');
-	const out = {tileWidth: tile ? tile.getBoundingClientRect().width : 0, ratio: devicePixelRatio, sending: []};
+	const out = {tileWidth: tile ? tile.getBoundingClientRect().width : 0, ratio: devicePixelRatio,
+		asked: tile ? tile.dataset.layer || '' : '', sending: []};
 	for (const pc of (window.__pcs || [])) {
 		if (pc.signalingState === 'closed') continue;
 		(await pc.getStats()).forEach(s => {
@@ -26,6 +27,7 @@ const readLayerState = `(async () => {
 
 type layerState struct {
 	TileWidth float64  `json:"tileWidth"`
+	Asked     string   `json:"asked"` // the layer the page asked for (layers.js)
 	Ratio     float64  `json:"ratio"`
 	Sending   []string `json:"sending"` // "rid:width" of each encoding sent
 }
@@ -86,6 +88,50 @@ func TestBrowserSimulcastLayers(t *testing.T) {
 
 	viewportSteps(t, ctx, m, bob, "simulcast", desktopPhoneSmall)
 	alice.screenshot(t, "simulcast-alice")
+
+	// Alice's browser stops sending her top layer, as Chromium does when
+	// its machine or network is short. Bob, whose large tile receives it,
+	// is stepped down to the half layer and keeps decoding.
+	const stopTopLayer = `(async () => {
+		for (const pc of window.__pcs) {
+			if (pc.signalingState === 'closed') continue;
+			for (const s of pc.getSenders()) {
+				const p = s.getParameters();
+				if (!s.track || s.track.kind !== 'video' || !p.encodings || p.encodings.length !== 3) continue;
+				p.encodings[2].active = false;
+				await s.setParameters(p);
+				return true;
+			}
+		}
+		return false;
+	})()`
+	if ok, err := chromedp.Run(alice.ctx, chromedp.Evaluate[bool](stopTopLayer, chromedp.EvalAwaitPromise)); err != nil || !ok {
+		t.Fatalf("stop Alice's top layer: %v, %v", ok, err)
+	}
+	var ls layerState
+	var cs callState
+	before := 0
+	err = poll(withTimeout(ctx, 20*time.Second), func() (bool, error) {
+		var err error
+		if ls, err = chromedp.Run(bob.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil {
+			return false, err
+		}
+		if cs, err = chromedp.Run(bob.ctx, chromedp.Evaluate[callState](readCallState)); err != nil {
+			return false, err
+		}
+		if ls.Asked != "h" || cs.VideoWidth != layerWidths["h"] {
+			return false, nil
+		}
+		if before == 0 {
+			before = cs.Frames
+		}
+		return cs.Frames > before+10, nil
+	})
+	bob.screenshot(t, "simulcast-top-layer-stopped")
+	if err != nil {
+		t.Fatalf("Alice's top layer stopped: Bob asks for %q and decodes %d px, %d frames, want layer h at 640 px, advancing: %v", ls.Asked, cs.VideoWidth, cs.Frames, err)
+	}
+	t.Logf("top layer stopped: Bob stepped down to %s, decoding %d px", ls.Asked, cs.VideoWidth)
 }
 
 // A viewport step: the subscriber's window size.
@@ -123,7 +169,7 @@ func viewportSteps(t *testing.T, ctx context.Context, m *Main, viewer *browser, 
 		// The tile is laid out, the layer asked for (after the page's
 		// debounce) and switched to at its next keyframe; then frames of
 		// that width go on being decoded.
-		err := poll(withTimeout(ctx, 20*time.Second), func() (bool, error) {
+		err := poll(withTimeout(ctx, 30*time.Second), func() (bool, error) {
 			var err error
 			if ls, err = chromedp.Run(viewer.ctx, chromedp.Evaluate[layerState](readLayerState, chromedp.EvalAwaitPromise)); err != nil {
 				return false, err
@@ -131,7 +177,8 @@ func viewportSteps(t *testing.T, ctx context.Context, m *Main, viewer *browser, 
 			if cs, err = chromedp.Run(viewer.ctx, chromedp.Evaluate[callState](readCallState)); err != nil {
 				return false, err
 			}
-			if cs.VideoWidth != layerWidths[layerFor(ls.TileWidth, ls.Ratio)] {
+			rid := layerFor(ls.TileWidth, ls.Ratio)
+			if ls.Asked != rid || cs.VideoWidth != layerWidths[rid] {
 				before = 0
 				return false, nil
 			}
@@ -143,8 +190,8 @@ func viewportSteps(t *testing.T, ctx context.Context, m *Main, viewer *browser, 
 		rid := layerFor(ls.TileWidth, ls.Ratio)
 		viewer.screenshot(t, tag+"-"+step.name)
 		if err != nil {
-			t.Fatalf("%s (%dx%d): the tile is %.0f px wide, so layer %s (%d px), but the page decodes %d px, %d frames: %v",
-				step.name, step.width, step.height, ls.TileWidth, rid, layerWidths[rid], cs.VideoWidth, cs.Frames, err)
+			t.Fatalf("%s (%dx%d): the tile is %.0f px wide, so layer %s (%d px); the page asked for %q and decodes %d px, %d frames: %v",
+				step.name, step.width, step.height, ls.TileWidth, rid, layerWidths[rid], ls.Asked, cs.VideoWidth, cs.Frames, err)
 		}
 		t.Logf("%s (%dx%d): tile %.0f px → layer %s, decoding %d px (%d frames)", step.name, step.width, step.height, ls.TileWidth, rid, cs.VideoWidth, cs.Frames)
 		// After the first step, each change of layer is one switch on

@@ -3,7 +3,13 @@
 // "Simulcast"). Small tiles get the lowest layer, a large or only tile the
 // full one. It watches the remote tiles' sizes (by their elements in the
 // grid, which tiles.js draws) and asks the server again, debounced, when
-// a tile's choice changes. Choosing layers by bandwidth is for later.
+// a tile's choice changes.
+//
+// A publisher whose machine or network is short stops sending its upper
+// layers, and the server then forwards nothing until it is asked for
+// another: a tile whose video stops while its camera is on is stepped one
+// layer down, and the layer above is tried again later. Choosing layers by
+// bandwidth is for a later version.
 
 import { $ } from './dom.js';
 import { CAMERA_LAYERS } from './media.js';
@@ -18,11 +24,21 @@ export const LAYER_MAX_WIDTH = { q: 360, h: 720, f: Infinity };
 /** DEBOUNCE_MS is how long the tiles' sizes must rest before asking. */
 export const DEBOUNCE_MS = 300;
 
+/**
+ * STALL_MS: a visible tile whose camera is on and whose video shows no new
+ * frame for this long is on a layer that stopped; it is stepped down, and
+ * RETRY_MS later the layer above may be asked for again.
+ */
+export const STALL_MS = 2500;
+export const RETRY_MS = 15000;
+
+const RIDS = CAMERA_LAYERS.map((l) => l.rid);
+
 /** layerFor is the layer (rid) for a tile width in CSS pixels. */
 export function layerFor(cssWidth, ratio = globalThis.devicePixelRatio || 1) {
     const w = cssWidth * ratio;
-    for (const { rid } of CAMERA_LAYERS) if (w <= LAYER_MAX_WIDTH[rid]) return rid;
-    return CAMERA_LAYERS[CAMERA_LAYERS.length - 1].rid;
+    for (const rid of RIDS) if (w <= LAYER_MAX_WIDTH[rid]) return rid;
+    return RIDS[RIDS.length - 1];
 }
 
 /**
@@ -32,36 +48,69 @@ export function layerFor(cssWidth, ratio = globalThis.devicePixelRatio || 1) {
  */
 export function watchLayers(client) {
     const grid = $('grid');
-    const asked = new Map(); // participant id -> the rid last asked for
-    const video = new Set(); // participants whose video the server sends us
+    // Per participant whose video the server sends us: the rid last asked
+    // for, and the highest layer index allowed until capUntil (a stall).
+    const state = new Map(); // id -> {asked, cap, capUntil, frames, framesAt}
     let timer = 0;
     const schedule = () => {
         clearTimeout(timer);
         timer = setTimeout(update, DEBOUNCE_MS);
     };
     const update = () => {
+        const now = Date.now();
         for (const el of grid.querySelectorAll('.tile.remote[data-participant-id]')) {
-            const id = el.dataset.participantId;
-            if (!video.has(id)) continue;
+            const st = state.get(el.dataset.participantId);
+            if (!st) continue;
             const width = el.getBoundingClientRect().width;
             if (width <= 0) continue;
-            const rid = layerFor(width);
-            if (asked.get(id) === rid) continue;
-            if (client.setLayer(id, rid)) asked.set(id, rid);
+            let i = RIDS.indexOf(layerFor(width));
+            if (st.capUntil > now) i = Math.min(i, st.cap);
+            const rid = RIDS[i];
+            if (st.asked === rid) continue;
+            if (client.setLayer(el.dataset.participantId, rid)) {
+                st.asked = rid;
+                el.dataset.layer = rid; // for the curious, and the tests
+            }
         }
+    };
+    // checkStalls steps down the tiles whose video has stopped (see STALL_MS),
+    // and lets those whose cap has expired go up again.
+    const checkStalls = () => {
+        if (document.visibilityState === 'hidden') return; // no frames are painted
+        const now = Date.now();
+        let changed = false;
+        for (const el of grid.querySelectorAll('.tile.remote[data-participant-id]')) {
+            const st = state.get(el.dataset.participantId);
+            const v = el.querySelector('video');
+            if (!st || !v) continue;
+            if (st.capUntil && st.capUntil <= now) {
+                st.capUntil = 0;
+                changed = true;
+            }
+            const frames = framesShown(v);
+            if (frames !== st.frames || el.classList.contains('video-off')) {
+                st.frames = frames;
+                st.framesAt = now;
+                continue;
+            }
+            const i = RIDS.indexOf(st.asked);
+            if (i > 0 && now - st.framesAt >= STALL_MS) {
+                st.cap = i - 1;
+                st.capUntil = now + RETRY_MS;
+                st.framesAt = now;
+                changed = true;
+            }
+        }
+        if (changed) update();
     };
     const onTrack = (ev) => {
         const { participantId, track } = ev.detail;
         if (!participantId || track.kind !== 'video') return;
         // A new down-track starts on the lowest layer: ask again.
-        video.add(participantId);
-        asked.delete(participantId);
+        state.set(participantId, { asked: '', cap: 0, capUntil: 0, frames: -1, framesAt: Date.now() });
         schedule();
     };
-    const onLeft = (ev) => {
-        video.delete(ev.detail.participantId);
-        asked.delete(ev.detail.participantId);
-    };
+    const onLeft = (ev) => state.delete(ev.detail.participantId);
     const onRefused = (ev) => console.info('parley: layer refused:', ev.detail.code, ev.detail.message);
     client.addEventListener('track', onTrack);
     client.addEventListener('participant-left', onLeft);
@@ -74,9 +123,11 @@ export function watchLayers(client) {
     const tiles = new MutationObserver(observe);
     tiles.observe(grid, { childList: true });
     window.addEventListener('resize', schedule);
+    const stalls = setInterval(checkStalls, 500);
     observe();
     return () => {
         clearTimeout(timer);
+        clearInterval(stalls);
         tiles.disconnect();
         if (sizes) sizes.disconnect();
         window.removeEventListener('resize', schedule);
@@ -84,4 +135,24 @@ export function watchLayers(client) {
         client.removeEventListener('participant-left', onLeft);
         client.removeEventListener('layer-refused', onRefused);
     };
+}
+
+// painted counts, per video element, the frames presented
+// (requestVideoFrameCallback, where the browser has it).
+const painted = new WeakMap();
+
+// framesShown is how many frames v has presented so far.
+function framesShown(v) {
+    if (typeof v.requestVideoFrameCallback === 'function') {
+        let c = painted.get(v);
+        if (!c) {
+            c = { n: 0 };
+            painted.set(v, c);
+            const tick = () => { c.n++; v.requestVideoFrameCallback(tick); };
+            v.requestVideoFrameCallback(tick);
+        }
+        return c.n;
+    }
+    const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+    return q ? q.totalVideoFrames : 0;
 }

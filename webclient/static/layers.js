@@ -88,7 +88,8 @@ export function watchLayers(client) {
                 changed = true;
             }
             const frames = framesShown(v);
-            if (frames !== st.frames || el.classList.contains('video-off')) {
+            const p = client.participants.get(el.dataset.participantId);
+            if (frames !== st.frames || (p && p.videoMuted)) {
                 st.frames = frames;
                 st.framesAt = now;
                 continue;

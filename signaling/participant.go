@@ -37,6 +37,7 @@ type participant struct {
 	srv       *Server
 	joinStart time.Time // when the join was received, for Config.OnJoined
 	endpoint  string    // the registered endpoint's ID from the join token, or ""
+	as        *seat     // the endpoint's seat (directory.go), or nil; set before register
 	// version and publish are the join's protocol version and publish,
 	// set by the joining session before anything else sees the
 	// participant; a resume keeps them whatever version it names.

@@ -82,6 +82,8 @@ type session struct {
 	closing     bool // a fatal error was sent; later messages are ignored
 	leftReason  string
 	part        *participant // the participant this session carries; nil until joined
+	pres        *presence    // set when the session registered as an endpoint's presence connection (directory.go)
+	cookie      string       // the endpoint session cookie of the upgrade request, for register; set by ServeHTTP before run
 }
 
 // The states of session.joinState.
@@ -215,7 +217,7 @@ func (s *session) joinTimeout() {
 }
 
 func (s *session) extendDeadline() {
-	if s.part != nil {
+	if s.part != nil || s.pres != nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.ReadTimeout))
 	}
 }
@@ -270,6 +272,16 @@ func (s *session) handle(data []byte) {
 		if s.requireJoined(protocol.TypeSetLayer) {
 			s.handleSetLayer(m)
 		}
+	case *protocol.Register:
+		s.handleRegister(m)
+	case *protocol.CallEndpoint:
+		s.handleCallEndpoint(m)
+	case *protocol.AcceptCall:
+		s.handleAcceptCall(m)
+	case *protocol.DeclineCall:
+		s.handleDeclineCall(m)
+	case *protocol.CancelCall:
+		s.handleCancelCall(m)
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -362,12 +374,15 @@ func (s *session) handleLeave() {
 // handleJoin checks the join message and its token, and finds the room.
 func (s *session) handleJoin(m *protocol.Join) {
 	const ref = protocol.TypeJoin
-	if s.part != nil {
-		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
+	if s.part != nil || s.pres != nil {
+		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
 	if !s.checkVersion(m.Version, ref) {
 		return
+	}
+	if s.joinDirect(m.Token, m.Version, m.Publish) {
+		return // a direct call's token (directory.go)
 	}
 	claims, err := s.srv.cfg.Tokens.VerifyJoin(m.Token)
 	switch {
@@ -398,7 +413,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Version, m.Publish)
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Version, m.Publish, s.endpointSeat(claims.Endpoint))
 }
 
 // checkVersion refuses, with bad-version and a close, a join or resume of
@@ -412,14 +427,16 @@ func (s *session) checkVersion(v int, ref string) bool {
 }
 
 // enter takes the authenticated joiner into the live call of room, then
-// starts its media peer.
-func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, version int, publish protocol.Publish) {
+// starts its media peer. endpoint is the registered endpoint it joins as
+// ("" for none), and as its seat for presence (directory.go; nil if none).
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, version int, publish protocol.Publish, as *seat) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
 	p.endpoint = endpoint
+	p.as = as
 	p.version, p.publish = version, publish
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries
@@ -480,6 +497,9 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
+	}
+	if s.pres != nil {
+		s.srv.dir.unregister(s.pres)
 	}
 	if s.part == nil {
 		return

@@ -176,7 +176,7 @@ type Join struct {
 	Version int     `json:"version"`
 	Token   string  `json:"token"`   // from POST /api/v1/join
 	Name    string  `json:"name"`    // display name, 1-64 characters after trimming
-	Publish Publish `json:"publish"` // what the client will send
+	Publish Publish `json:"publish"` // what the client will send: on the main connection in version 1, on the publisher connection in version 2
 }
 
 // Publish says which media a participant sends.
@@ -270,7 +270,8 @@ type ICEServer struct {
 }
 
 // Offer carries the server's SDP offer. Publish names the mids of the
-// transceivers on which the client must send its microphone and camera;
+// transceivers on which the client must send its microphone and camera
+// (none for a version-2 client, which sends on its publisher connection);
 // every other m-line carries another participant's media, and its stream
 // id (msid) is that participant's id.
 type Offer struct {

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -607,6 +608,15 @@ func TestSetLayerErrors(t *testing.T) {
 	}
 	raw.expectAlive()
 
+	// set-layer is rate-limited like every message: a burst past the
+	// limit is answered rate-limited, and the connection stays.
+	for range 80 {
+		raw.send(protocol.SetLayer{Type: protocol.TypeSetLayer, ParticipantID: alice.id, Layer: "q"})
+	}
+	raw.expectError(protocol.CodeRateLimited)
+	time.Sleep(time.Second) // the bucket refills
+	raw.expectAlive()
+
 	// A subscriber with down-tracks: a RID alice did not offer, a camera
 	// without simulcast, whose one layer is "", and bob, who publishes
 	// nothing.
@@ -646,6 +656,15 @@ func TestSetLayerErrors(t *testing.T) {
 			t.Errorf("%+v: errors %+v, want one %s", c.msg, errs, c.code)
 		}
 	}
+}
+
+// manyCandidates is n distinct a=candidate lines.
+func manyCandidates(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "a=candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host\r\n", i+1, 20000+i)
+	}
+	return b.String()
 }
 
 // publish-offer and publisher candidates: what is refused, and how.
@@ -692,6 +711,7 @@ func TestPublishOfferErrors(t *testing.T) {
 		{"empty sdp", protocol.PublishOffer{Type: protocol.TypePublishOffer}, protocol.CodeBadRequest},
 		{"undeclared video", protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: videoOffer}, protocol.CodeBadRequest},
 		{"garbage", protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: "hello"}, protocol.CodeBadSDP},
+		{"65 candidates", protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: strings.Replace(videoOffer, "m=video", "m=audio", 1) + manyCandidates(65)}, protocol.CodeTooManyCandidates},
 		{"four RIDs", protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: strings.Replace(videoOffer, "m=video", "m=audio", 1) +
 			"a=rid:a send\r\na=rid:b send\r\na=rid:c send\r\na=rid:d send\r\na=simulcast:send a;b;c;d\r\n"}, protocol.CodeBadSDP},
 	} {

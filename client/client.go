@@ -28,6 +28,10 @@ import (
 	"github.com/parley-dev/parley/signaling/protocol"
 )
 
+// Version is the signaling protocol version the client speaks: 1, in
+// which it publishes on its one connection (docs/protocol.md).
+const Version = 1
+
 // Config says where and how to join.
 type Config struct {
 	BaseURL      string // e.g. "http://127.0.0.1:8080"
@@ -143,7 +147,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if err := c.write(protocol.Join{
 		Type:    protocol.TypeJoin,
-		Version: protocol.Version,
+		Version: Version,
 		Token:   token,
 		Name:    cfg.Name,
 		Publish: protocol.Publish{Audio: cfg.PublishAudio, Video: cfg.PublishVideo},

@@ -73,7 +73,7 @@ func (c *Client) ResumeWith(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", c.wsURL, err)
 	}
-	data, err := json.Marshal(protocol.Resume{Type: protocol.TypeResume, Version: protocol.Version, ParticipantID: c.ID, Token: token})
+	data, err := json.Marshal(protocol.Resume{Type: protocol.TypeResume, Version: Version, ParticipantID: c.ID, Token: token})
 	if err == nil {
 		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		err = conn.WriteMessage(websocket.TextMessage, data)

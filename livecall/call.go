@@ -210,6 +210,17 @@ type JoinRequest struct {
 	ICEServers []protocol.ICEServer
 	// ResumeToken is copied into the joined message (see Detach).
 	ResumeToken string
+	// Version is the protocol version the participant joined with, which
+	// joined repeats; 0 means protocol.Version.
+	Version int
+}
+
+// wireVersion is the protocol version joined or resumed repeats.
+func wireVersion(v int) int {
+	if v == 0 {
+		return protocol.Version
+	}
+	return v
 }
 
 // Join admits the participant (through the Policy and the lock), sends it
@@ -258,7 +269,7 @@ func (c *Call) join(req JoinRequest) (Participant, error) {
 	c.size.Store(int32(len(c.parts)))
 	c.sendTo(m, protocol.Joined{
 		Type:          protocol.TypeJoined,
-		Version:       protocol.Version,
+		Version:       wireVersion(req.Version),
 		ParticipantID: m.ID,
 		Role:          string(role),
 		Room:          c.room,

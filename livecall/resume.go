@@ -78,6 +78,7 @@ type ResumeRequest struct {
 	ID          string // the detached participant
 	ICEServers  []protocol.ICEServer
 	ResumeToken string // the next token, copied into resumed
+	Version     int    // the protocol version to repeat in resumed; 0 means protocol.Version
 }
 
 // Reattach ends participant id's reconnecting state: its grace timer
@@ -110,7 +111,7 @@ func (c *Call) Reattach(req ResumeRequest) (Participant, error) {
 		}
 		c.sendTo(m, protocol.Resumed{
 			Type:          protocol.TypeResumed,
-			Version:       protocol.Version,
+			Version:       wireVersion(req.Version),
 			ParticipantID: m.ID,
 			Role:          string(m.Role),
 			Self:          m.Wire(),

@@ -25,6 +25,8 @@ type MediaStats struct {
 	RetransmitsSuppressed             uint64
 	PLIsOut, KeyframeRequestsIn       uint64
 	Dropped, SendErrors               uint64
+	Layers                            int    // incoming RTP streams: one per track, one per simulcast layer
+	LayerSwitches                     uint64 // subscribers switched between simulcast layers
 }
 
 // CallStats are the signaling layer's gauges.
@@ -93,6 +95,8 @@ var (
 	descKeyframeReqs = desc("keyframe_requests_received_total", "PLI/FIR received from subscribers.")
 	descDropped      = desc("packets_dropped_total", "Packets not delivered to a subscriber.")
 	descSendErrors   = desc("media_send_errors_total", "Media packets the kernel refused to send on the UDP socket.")
+	descLayers       = desc("layers_in", "RTP streams arriving from publishers: one per track, or one per simulcast layer.")
+	descSwitches     = desc("layer_switches_total", "Subscribers switched from one simulcast layer to another.")
 )
 
 // collector reads the sources at scrape time.
@@ -103,7 +107,7 @@ type collector struct {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRooms, descParticipants, descSessions, descPeers, descPublished,
 		descSubscribed, descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descNACKs, descRetransmits, descRtxRefused,
-		descPLIs, descKeyframeReqs, descDropped} {
+		descPLIs, descKeyframeReqs, descDropped, descLayers, descSwitches} {
 		ch <- d
 	}
 }
@@ -137,5 +141,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descKeyframeReqs, s.KeyframeRequestsIn)
 		counter(descDropped, s.Dropped)
 		counter(descSendErrors, s.SendErrors)
+		gauge(descLayers, s.Layers)
+		counter(descSwitches, s.LayerSwitches)
 	}
 }

@@ -169,7 +169,7 @@
 // offerer, so there is still no glare. The answer carries the server's
 // candidates; the client's may be in its offer or trickled with
 // AddPublishCandidate, and count against the peer's one candidate budget.
-// This is the negotiation planned for protocol version 2 (docs/protocol.md);
+// This is the negotiation of protocol version 2 (docs/protocol.md);
 // a browser publishes with addTransceiver(track, {direction: "sendonly",
 // sendEncodings: [{rid: "q", scaleResolutionDownBy: 4}, {rid: "h",
 // scaleResolutionDownBy: 2}, {rid: "f"}]}), which Chrome, Firefox and

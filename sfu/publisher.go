@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,14 +89,16 @@ func (p *Peer) checkPublishOffer(offer string) error {
 			return fmt.Errorf("%w: publish offer: %s is published on the main connection", ErrBadDescription, kind)
 		}
 		seen[kind] = true
-		rids := 0
+		// Distinct RIDs: a renegotiating Pion offerer repeats each a=rid.
+		rids := map[string]bool{}
 		for _, a := range m.Attributes {
 			if a.Key == "rid" {
-				rids++
+				id, _, _ := strings.Cut(a.Value, " ")
+				rids[id] = true
 			}
 		}
-		if rids > MaxLayers {
-			return fmt.Errorf("%w: publish offer: %d RIDs on the %s m-line, at most %d", ErrBadDescription, rids, kind, MaxLayers)
+		if len(rids) > MaxLayers {
+			return fmt.Errorf("%w: publish offer: %d RIDs on the %s m-line, at most %d", ErrBadDescription, len(rids), kind, MaxLayers)
 		}
 	}
 	if len(seen) == 0 {

@@ -251,7 +251,7 @@ func (d *directory) changed(ep Endpoint, before protocol.EndpointStatus) {
 // register makes s a presence connection of ep, sends it registered with
 // the group's endpoints (all, as listed) and tells the group. An endpoint
 // over its presence connections loses its oldest, with bye replaced.
-func (d *directory) register(s *session, ep Endpoint, token string, all []Endpoint) *presence {
+func (d *directory) register(s *session, ep Endpoint, token string, all []Endpoint, version int) *presence {
 	p := &presence{id: auth.RandomToken(12), sess: s, ep: ep, token: token}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -265,7 +265,7 @@ func (d *directory) register(s *session, ep Endpoint, token string, all []Endpoi
 	slices.SortFunc(list, func(a, b protocol.EndpointStatus) int {
 		return strings.Compare(strings.ToLower(a.Name)+"\x00"+a.ID, strings.ToLower(b.Name)+"\x00"+b.ID)
 	})
-	s.sendMsg(protocol.Registered{Type: protocol.TypeRegistered, Version: protocol.Version, Endpoint: ep.wire(), Endpoints: list})
+	s.sendMsg(protocol.Registered{Type: protocol.TypeRegistered, Version: version, Endpoint: ep.wire(), Endpoints: list})
 	d.conns[ep.ID] = append(d.conns[ep.ID], p)
 	d.byID[p.id] = p
 	d.armRecheck()
@@ -665,8 +665,7 @@ func (s *session) handleRegister(m *protocol.Register) {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
-	if m.Version != protocol.Version {
-		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
+	if !s.checkVersion(m.Version, ref) { // presence is the same in versions 1 and 2
 		return
 	}
 	token := m.Token
@@ -702,7 +701,7 @@ func (s *session) handleRegister(m *protocol.Register) {
 	}
 	s.releaseSlot()
 	s.log = s.log.With("endpoint", ep.Address)
-	s.pres = s.srv.dir.register(s, ep, token, all)
+	s.pres = s.srv.dir.register(s, ep, token, all, m.Version)
 	s.extendDeadline()
 	s.log.Info("endpoint registered")
 }
@@ -784,7 +783,7 @@ func (s *session) handleCancelCall(m *protocol.CancelCall) {
 
 // joinDirect joins the direct call a join token admits to, as its
 // endpoint, under its name; ok is false if token is not a direct call's.
-func (s *session) joinDirect(token string, publish protocol.Publish) (ok bool) {
+func (s *session) joinDirect(token string, version int, publish protocol.Publish) (ok bool) {
 	st, ok := s.srv.dir.seatFor(token)
 	if !ok {
 		return false
@@ -796,6 +795,6 @@ func (s *session) joinDirect(token string, publish protocol.Publish) (ok bool) {
 	if utf8.RuneCountInString(name) > maxNameRunes {
 		name = string([]rune(name)[:maxNameRunes])
 	}
-	s.enter(st.call.room, livecall.RoleMember, name, st.ep.ID, publish, &st)
+	s.enter(st.call.room, livecall.RoleMember, name, st.ep.ID, version, publish, &st)
 	return true
 }

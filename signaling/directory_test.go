@@ -272,7 +272,7 @@ func TestRegisterRefused(t *testing.T) {
 		{protocol.Register{Type: protocol.TypeRegister, Version: 1, Token: "forged"}, protocol.CodeBadToken},
 		{protocol.Register{Type: protocol.TypeRegister, Version: 1}, protocol.CodeBadToken},
 		{protocol.Register{Type: protocol.TypeRegister, Version: 1, Token: "expired"}, protocol.CodeTokenExpired},
-		{protocol.Register{Type: protocol.TypeRegister, Version: 2, Token: "token-ep_alice"}, protocol.CodeBadVersion},
+		{protocol.Register{Type: protocol.TypeRegister, Version: 3, Token: "token-ep_alice"}, protocol.CodeBadVersion},
 	}
 	for _, c := range cases {
 		raw := ts.dial(0)

@@ -38,6 +38,11 @@ type participant struct {
 	joinStart time.Time // when the join was received, for Config.OnJoined
 	endpoint  string    // the registered endpoint's ID from the join token, or ""
 	as        *seat     // the endpoint's seat (directory.go), or nil; set before register
+	// version and publish are the join's protocol version and publish,
+	// set by the joining session before anything else sees the
+	// participant; a resume keeps them whatever version it names.
+	version int
+	publish protocol.Publish
 
 	// call is set by the joining session's run, before the peer exists
 	// and before anything but the call itself uses the participant.

@@ -161,7 +161,7 @@ func (p *participant) resume(s *session, token string) error {
 			return fmt.Errorf("take over from the old connection: %w", err)
 		}
 	}
-	if _, err := p.call.call.Reattach(livecall.ResumeRequest{ID: p.id, ICEServers: p.srv.iceServers(), ResumeToken: next}); err != nil {
+	if _, err := p.call.call.Reattach(livecall.ResumeRequest{ID: p.id, ICEServers: p.srv.iceServers(), ResumeToken: next, Version: p.version}); err != nil {
 		p.sess.CompareAndSwap(s, nil)
 		return fmt.Errorf("reattach: %w", err)
 	}
@@ -179,8 +179,7 @@ func (s *session) handleResume(m *protocol.Resume) {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
-	if m.Version != protocol.Version {
-		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
+	if !s.checkVersion(m.Version, ref) {
 		return
 	}
 	p := s.srv.lookup(m.ParticipantID)

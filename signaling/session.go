@@ -264,6 +264,14 @@ func (s *session) handle(data []byte) {
 		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
 	case *protocol.SetHost:
 		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
+	case *protocol.PublishOffer:
+		if s.requireJoined(protocol.TypePublishOffer) {
+			s.handlePublishOffer(m) // publish.go
+		}
+	case *protocol.SetLayer:
+		if s.requireJoined(protocol.TypeSetLayer) {
+			s.handleSetLayer(m)
+		}
 	case *protocol.Register:
 		s.handleRegister(m)
 	case *protocol.CallEndpoint:
@@ -302,6 +310,10 @@ func (s *session) handleCandidate(m *protocol.Candidate) {
 	c := m.Candidate
 	if c.Candidate == "" {
 		// An empty candidate marks the end of gathering; nothing to do.
+		return
+	}
+	if m.Target != protocol.TargetSubscriber {
+		s.handlePublishCandidate(m)
 		return
 	}
 	err := s.part.mediaPeer().AddCandidate(toICECandidateInit(c))
@@ -366,11 +378,10 @@ func (s *session) handleJoin(m *protocol.Join) {
 		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
-	if m.Version != protocol.Version {
-		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
+	if !s.checkVersion(m.Version, ref) {
 		return
 	}
-	if s.joinDirect(m.Token, m.Publish) {
+	if s.joinDirect(m.Token, m.Version, m.Publish) {
 		return // a direct call's token (directory.go)
 	}
 	claims, err := s.srv.cfg.Tokens.VerifyJoin(m.Token)
@@ -402,13 +413,23 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Publish, s.endpointSeat(claims.Endpoint))
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Version, m.Publish, s.endpointSeat(claims.Endpoint))
+}
+
+// checkVersion refuses, with bad-version and a close, a join or resume of
+// a protocol version the server does not speak.
+func (s *session) checkVersion(v int, ref string) bool {
+	if v < protocol.MinVersion || v > protocol.Version {
+		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks versions %d to %d", v, protocol.MinVersion, protocol.Version), ref, websocket.ClosePolicyViolation)
+		return false
+	}
+	return true
 }
 
 // enter takes the authenticated joiner into the live call of room, then
 // starts its media peer. endpoint is the registered endpoint it joins as
 // ("" for none), and as its seat for presence (directory.go; nil if none).
-func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, publish protocol.Publish, as *seat) {
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, version int, publish protocol.Publish, as *seat) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
@@ -416,6 +437,7 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
 	p.endpoint = endpoint
 	p.as = as
+	p.version, p.publish = version, publish
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries
 	// it); a resume waits on resumeMu until the participant is complete.
@@ -436,6 +458,7 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 		ICEServers: s.srv.iceServers(),
 
 		ResumeToken: token,
+		Version:     version,
 	})
 	if err != nil {
 		p.gone.Store(true)
@@ -451,8 +474,8 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 	p.call, s.part = c, p
 	peer, err := c.router.AddPeer(sfu.PeerConfig{
 		ID:           p.id,
-		PublishAudio: publish.Audio,
-		PublishVideo: publish.Video,
+		PublishAudio: publish.Audio && publishesOnMain(version), // version 2 publishes on the publisher connection (publish.go)
+		PublishVideo: publish.Video && publishesOnMain(version),
 		OnOffer:      p.sendOffer,
 		OnCandidate:  p.sendCandidate,
 		OnState:      p.onPeerState,

@@ -6,7 +6,9 @@
 // talks to the server (see docs/protocol.md); the user interface is split
 // by concern: app.js (entry), join.js (landing and join pages), media.js
 // (camera and microphone), call.js (the call and its connection), tiles.js
-// (video tiles and layout), notices.js (banner and messages), dom.js.
+// (video tiles and layout), layers.js (which simulcast layer each tile
+// receives), notices.js (banner and messages), dom.js; publisher.js is the
+// protocol library's publisher connection (protocol version 2).
 // static/pages/ holds the group pages (front page, sign-up, activation,
 // the administrator's console, group rooms, endpoint sign-in): an HTML
 // file and a module each, sharing api.js, form.js and ui.js.

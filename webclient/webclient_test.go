@@ -22,7 +22,7 @@ func embedded(t *testing.T) fs.FS {
 func TestFilesHasClient(t *testing.T) {
 	fsys := embedded(t)
 	for _, name := range []string{"index.html", "app.js", "protocol.js", "style.css", "favicon.svg",
-		"dom.js", "notices.js", "media.js", "tiles.js", "call.js", "join.js", "backoff.js"} {
+		"dom.js", "notices.js", "media.js", "tiles.js", "call.js", "join.js", "backoff.js", "publisher.js", "layers.js"} {
 		fi, err := fs.Stat(fsys, name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -31,6 +31,7 @@ func mediaStats(s *sfu.SFU) metrics.MediaStats {
 		NACKsIn: st.NACKsIn, Retransmits: st.Retransmits, RetransmitsSuppressed: st.RetransmitsSuppressed,
 		PLIsOut: st.PLIsOut, KeyframeRequestsIn: st.KeyframeRequestsIn,
 		Dropped: st.Dropped, SendErrors: st.SendErrors,
+		Layers: st.Layers, LayerSwitches: st.LayerSwitches,
 	}
 }
 

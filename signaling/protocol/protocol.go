@@ -3,8 +3,10 @@
 // the prose version of this file; the two change together.
 //
 // Every message is one JSON object in one WebSocket text frame, with a
-// "type" field naming it. The negotiation rule that avoids glare: the server
-// always makes the SDP offer, the client always answers.
+// "type" field naming it. The negotiation rule that avoids glare: each
+// connection has one offerer. On the main connection the server always
+// makes the SDP offer and the client answers; on a version-2 client's
+// publisher connection the client always offers and the server answers.
 package protocol
 
 import (
@@ -12,9 +14,19 @@ import (
 	"fmt"
 )
 
-// Version is the protocol version this server speaks. A client sends it in
-// join; the server rejects any other value with CodeBadVersion.
-const Version = 1
+// Version is the newest protocol version this server speaks. A client
+// sends its version in join (or resume): MinVersion up to Version are
+// accepted, anything else is refused with CodeBadVersion. Version 2 adds
+// the publisher connection (PublishOffer, PublishAnswer, Candidate.Target),
+// on which the client offers what it publishes, so that a browser can
+// publish its camera as simulcast layers; version 1 is unchanged.
+const Version = 2
+
+// MinVersion is the oldest protocol version the server still speaks.
+const MinVersion = 1
+
+// VersionPublisher is the first version with the publisher connection.
+const VersionPublisher = 2
 
 // MaxMessageBytes is the largest message the server reads. A larger one is
 // answered with CodeTooLarge and the connection is closed (1009).
@@ -38,6 +50,10 @@ const (
 	TypeLock            = "lock"
 	TypeUnlock          = "unlock"
 	TypeSetHost         = "set-host"
+
+	// Simulcast (docs/protocol.md, "Simulcast: the publisher connection").
+	TypePublishOffer = "publish-offer" // version 2: the client's offer on its publisher connection
+	TypeSetLayer     = "set-layer"     // a subscriber picks a layer of someone's camera
 )
 
 // Message types sent by the server.
@@ -53,6 +69,7 @@ const (
 	TypeCallUpdated        = "call-updated"
 	TypeCallWarning        = "call-warning"
 	TypeResumed            = "resumed"
+	TypePublishAnswer      = "publish-answer" // version 2: the answer to publish-offer
 )
 
 // Error codes carried by Error.Code. They are stable: clients may switch on them.
@@ -105,7 +122,21 @@ const (
 	// a call that has ended); the connection stays open and unjoined, so
 	// the client may send join on it at once.
 	CodeResumeFailed = "resume-failed"
+	// CodeNoSuchLayer: a set-layer naming a layer the participant's camera
+	// does not have (no such RID offered, or no camera sent to you).
+	CodeNoSuchLayer = "no-such-layer"
 )
+
+// Candidate targets (Candidate.Target): which of the client's connections a
+// candidate belongs to.
+const (
+	TargetSubscriber = ""          // the main connection, where the server offers (all of version 1)
+	TargetPublisher  = "publisher" // version 2: the publisher connection, where the client offers
+)
+
+// MaxLayerBytes bounds SetLayer.Layer: a RID is at most 16 characters
+// (RFC 8851 allows longer ones; clients use one letter).
+const MaxLayerBytes = 16
 
 // The states of Participant.Connection.
 const (
@@ -145,7 +176,7 @@ type Join struct {
 	Version int     `json:"version"`
 	Token   string  `json:"token"`   // from POST /api/v1/join
 	Name    string  `json:"name"`    // display name, 1-64 characters after trimming
-	Publish Publish `json:"publish"` // what the client will send
+	Publish Publish `json:"publish"` // what the client will send: on the main connection in version 1, on the publisher connection in version 2
 }
 
 // Publish says which media a participant sends.
@@ -239,7 +270,8 @@ type ICEServer struct {
 }
 
 // Offer carries the server's SDP offer. Publish names the mids of the
-// transceivers on which the client must send its microphone and camera;
+// transceivers on which the client must send its microphone and camera
+// (none for a version-2 client, which sends on its publisher connection);
 // every other m-line carries another participant's media, and its stream
 // id (msid) is that participant's id.
 type Offer struct {
@@ -261,10 +293,42 @@ type Answer struct {
 	SDP  string `json:"sdp"`
 }
 
-// Candidate trickles one ICE candidate, in either direction.
+// Candidate trickles one ICE candidate, in either direction. Target says
+// which connection it is for: TargetSubscriber (absent) or, from a
+// version-2 client only, TargetPublisher. The server's candidates are all
+// for the main connection (the publisher connection's are in its
+// PublishAnswer).
 type Candidate struct {
 	Type      string       `json:"type"`
 	Candidate ICECandidate `json:"candidate"`
+	Target    string       `json:"target,omitempty"`
+}
+
+// PublishOffer (version 2) is the client's SDP offer on its publisher
+// connection: at most one audio and one video m-line, sendonly, the video
+// with up to 3 simulcast encodings (a=rid, lowest quality first). A later
+// one renegotiates the connection (an ICE restart after a resume, or a
+// change of what is published).
+type PublishOffer struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// PublishAnswer (version 2) answers PublishOffer. Its SDP carries the
+// server's ICE candidates; none are trickled for the publisher connection.
+type PublishAnswer struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// SetLayer asks that the sender receive ParticipantID's camera from the
+// simulcast layer Layer (one of the RIDs of that participant's
+// publish-offer, e.g. "q", "h" or "f"). The switch happens at the layer's
+// next keyframe; a camera with no simulcast has the one layer "".
+type SetLayer struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+	Layer         string `json:"layer"`
 }
 
 // ICECandidate is shaped as RTCIceCandidateInit.
@@ -433,6 +497,12 @@ func Decode(data []byte) (any, *Error) {
 		msg = &SetHost{}
 	case TypeCallUpdated:
 		msg = &CallUpdated{}
+	case TypePublishOffer:
+		msg = &PublishOffer{}
+	case TypePublishAnswer:
+		msg = &PublishAnswer{}
+	case TypeSetLayer:
+		msg = &SetLayer{}
 	case TypeCallWarning:
 		msg = &CallWarning{}
 	case TypeJoined:

@@ -28,7 +28,8 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		typ := strings.TrimSuffix(filepath.Base(f), ".json")
+		// "type.json", or "type.variant.json" for a further example.
+		typ, _, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), ".")
 		msg, perr := Decode(data)
 		if perr != nil {
 			t.Errorf("%s: %s", f, perr.Message)
@@ -54,7 +55,8 @@ func TestGolden(t *testing.T) {
 		TypeParticipantJoined, TypeParticipantUpdated, TypeParticipantLeft, TypePong, TypeError, TypeBye,
 		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeCallWarning, TypeResume, TypeResumed,
 		TypeRegister, TypeRegistered, TypePresence, TypeCallEndpoint, TypeAcceptCall, TypeDeclineCall, TypeCancelCall,
-		TypeRinging, TypeIncomingCall, TypeCallAccepted, TypeCallDeclined, TypeCallCancelled, TypeCallMissed} {
+		TypeRinging, TypeIncomingCall, TypeCallAccepted, TypeCallDeclined, TypeCallCancelled, TypeCallMissed,
+		TypePublishOffer, TypePublishAnswer, TypeSetLayer} {
 		if !seen[typ] {
 			t.Errorf("no golden example testdata/%s.json", typ)
 		}

@@ -15,8 +15,9 @@ import { setModerationSender, closeConfirm } from './moderation.js';
 import { setDeadline, clearDeadline, callWarning } from './deadline.js';
 import {
     local, audioTrack, videoTrack, applyLocalMute, toggleMute, setToggle, onMuteChange,
-    closeMeter, stopLocalMedia, reacquireMedia,
+    closeMeter, stopLocalMedia, reacquireMedia, cameraEncodings,
 } from './media.js';
+import { watchLayers } from './layers.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
     remoteIds,
@@ -149,6 +150,7 @@ export async function startCall(name) {
             stream: local.stream,
             audioMuted: local.audioMuted,
             videoMuted: local.videoMuted,
+            encodings: cameraEncodings(),
         });
     } catch (e) {
         client.close();
@@ -205,6 +207,7 @@ function listen(client) {
         if (reason === 'server-shutdown') showBanner('The server is restarting…', { kind: 'warning' });
     });
     on('closed', onClosed);
+    client.addEventListener('closed', watchLayers(client), { once: true }); // simulcast layers by tile size
 }
 
 function onJoined({ participantId, role, room, participants, call: state }) {
@@ -450,6 +453,7 @@ async function rejoinAttempt() {
             stream: local.stream,
             audioMuted: local.audioMuted,
             videoMuted: local.videoMuted,
+            encodings: cameraEncodings(),
         }), timeout]);
         if (call.rejoin !== r) return;
         call.rejoin = null;

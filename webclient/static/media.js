@@ -293,3 +293,29 @@ export function closeMeter() {
     if (meter.ctx) meter.ctx.close().catch(() => {});
     meter.ctx = null;
 }
+
+// ---------------------------------------------------------------- simulcast
+
+/**
+ * CAMERA_LAYERS are the encodings the camera is sent as (protocol version
+ * 2, docs/protocol.md "Simulcast"): lowest quality first, each a quarter,
+ * a half and all of the camera's size. layers.js picks one per tile.
+ */
+export const CAMERA_LAYERS = [
+    { rid: 'q', scaleResolutionDownBy: 4 },
+    { rid: 'h', scaleResolutionDownBy: 2 },
+    { rid: 'f', scaleResolutionDownBy: 1 },
+];
+
+/**
+ * cameraEncodings is what the camera is published with: the three
+ * simulcast layers, or null (one layer) in a browser without
+ * RTCRtpSender parameters. Chrome, Safari and current Firefox ESR take
+ * sendEncodings with rids in addTransceiver; one that throws on them is
+ * given one layer instead (publisher.js).
+ */
+export function cameraEncodings() {
+    const S = globalThis.RTCRtpSender;
+    if (!S || typeof S.prototype.getParameters !== 'function') return null;
+    return CAMERA_LAYERS.map((e) => ({ ...e }));
+}

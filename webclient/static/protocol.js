@@ -5,12 +5,15 @@
 // app.js draws the page from the events this module dispatches.
 // docs/protocol.md describes the wire protocol.
 //
-// Negotiation rule: the server always offers, the client always answers.
+// Negotiation rule: on the main connection the server always offers and
+// the client answers; on the publisher connection of version 2, which
+// carries what the client sends (publisher.js), the client always offers.
 
 import { backoffDelay } from './backoff.js';
+import { Publisher } from './publisher.js';
 
 /** The signaling protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Interval between application-level pings, in milliseconds. */
 export const PING_INTERVAL_MS = 10000;
@@ -184,6 +187,8 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
  *                        joined and resumed carry it too
  *   call-warning         {endsAt: Date or null, reason}  the call ends soon
  *   role                 {role}  our own role changed (set-host)
+ *   layer-refused        {code, message}  the server refused a setLayer
+ *                        (the camera has no such layer, or is not sent to us)
  *
  * A participant is {id, name, role, audioMuted, videoMuted,
  * audioMutedByHost, connection ("connected" or "reconnecting")}. The call
@@ -218,6 +223,8 @@ export class ParleyClient extends EventTarget {
         this._pc = null;
         this._tracks = { audio: null, video: null };
         this._senders = { audio: null, video: null }; // our publishing transceivers' senders
+        this._encodings = null;      // the camera's simulcast encodings, from join
+        this._publisher = null;      // the publisher connection (publisher.js), once joined
         this._publishMids = new Set();
         this._pendingCandidates = [];
         this._chain = Promise.resolve(); // serialises offers and candidates
@@ -262,8 +269,10 @@ export class ParleyClient extends EventTarget {
      * @param {MediaStream} [opts.stream]    local microphone and/or camera
      * @param {boolean} [opts.audioMuted]    join with the microphone muted
      * @param {boolean} [opts.videoMuted]    join with the camera off
+     * @param {RTCRtpEncodingParameters[]} [opts.encodings] the camera's
+     *        simulcast encodings, lowest first (rids); one layer without
      */
-    async join({ name, stream = null, audioMuted = false, videoMuted = false }) {
+    async join({ name, stream = null, audioMuted = false, videoMuted = false, encodings = null }) {
         if (this._ws) throw new Error('ParleyClient.join called twice');
         // Never join half-way: without WebRTC the others would see a
         // silent tile that never plays.
@@ -274,6 +283,7 @@ export class ParleyClient extends EventTarget {
             throw e;
         }
         this.localStream = stream;
+        this._encodings = encodings;
         this._tracks.audio = stream ? stream.getAudioTracks()[0] || null : null;
         this._tracks.video = stream ? stream.getVideoTracks()[0] || null : null;
         this.audioMuted = !!audioMuted || !this._tracks.audio;
@@ -519,6 +529,7 @@ export class ParleyClient extends EventTarget {
             'pong': this._onPong,
             'error': this._onError,
             'bye': this._onBye,
+            'publish-answer': (msg) => { if (this._publisher) this._publisher.onAnswer(msg); },
         };
     }
 
@@ -531,6 +542,9 @@ export class ParleyClient extends EventTarget {
         this.participants.clear();
         for (const p of msg.participants || []) this.participants.set(p.id, p);
         try {
+            // The publisher connection first, so that the main one is the
+            // page's latest RTCPeerConnection, as in version 1.
+            this._publish(msg.iceServers || []);
             this._createPeerConnection(msg.iceServers || []);
         } catch (e) {
             // WebRTC turned off after the check in join: leave at once
@@ -590,6 +604,7 @@ export class ParleyClient extends EventTarget {
         // media connection stays failed, and is not a reason to resume again.
         this._restartPending = true;
         this._onPeerState();
+        if (this._publisher) this._publisher.offer({ iceRestart: true });
     }
 
     _onCallUpdated(msg) {
@@ -725,6 +740,11 @@ export class ParleyClient extends EventTarget {
             this._finish({ code: 0, reason: code });
             return;
         }
+        if (msg.ref === 'set-layer') {
+            // A layer the camera does not have: nothing the user can do.
+            this._emit('layer-refused', { code: msg.code || '', message: msg.message || '' });
+            return;
+        }
         const fatal = FATAL_CODES.has(msg.code);
         const detail = { code: msg.code || 'internal', message: msg.message || '', ref: msg.ref || '', fatal };
         if (fatal) this._fatal = detail;
@@ -741,6 +761,36 @@ export class ParleyClient extends EventTarget {
     }
 
     // ---- the peer connection ----
+
+    /**
+     * _publish starts the publisher connection (protocol version 2) with
+     * the local tracks and offers it; a client that sends nothing has none.
+     */
+    _publish(iceServers) {
+        if (!this._tracks.audio && !this._tracks.video) return;
+        this._publisher = new Publisher({
+            iceServers,
+            send: (m) => this._send(m),
+            stream: this.localStream,
+            tracks: this._tracks,
+            encodings: this._encodings,
+            onState: () => this._onPeerState(),
+        });
+        this._senders = this._publisher.senders;
+        this._publisher.offer().catch((e) => {
+            console.error('parley: publishing failed', e);
+            this._emit('error', { code: 'negotiation', message: String(e && e.message || e), ref: 'publish-offer', fatal: false });
+        });
+    }
+
+    /**
+     * setLayer asks to receive participantId's camera from the simulcast
+     * layer rid ("q", "h" or "f", lowest first). A refusal comes back as
+     * the event layer-refused.
+     */
+    setLayer(participantId, rid) {
+        return this._send({ type: 'set-layer', participantId, layer: rid });
+    }
 
     _createPeerConnection(iceServers) {
         // Default bundle policy. The server bundles every m-line and never
@@ -772,8 +822,12 @@ export class ParleyClient extends EventTarget {
     _onPeerState() {
         const pc = this._pc;
         if (!pc || this._closed) return;
-        // connectionState where supported, iceConnectionState otherwise.
-        const s = pc.connectionState || pc.iceConnectionState;
+        // connectionState where supported, iceConnectionState otherwise;
+        // the publisher connection's trouble is the call's too, but for
+        // while its ICE restart is not yet answered.
+        let s = pc.connectionState || pc.iceConnectionState;
+        const ps = this._publisher && !this._publisher.restarting ? this._publisher.state : '';
+        if ((ps === 'failed' || ps === 'disconnected') && (s === 'connected' || s === 'completed')) s = ps;
         if (s !== 'disconnected') {
             clearTimeout(this._disconnectedTimer);
             this._disconnectedTimer = null;
@@ -863,6 +917,7 @@ export class ParleyClient extends EventTarget {
         if (this._pc) {
             this._pc.close();
         }
+        if (this._publisher) this._publisher.close();
         if (this._ws) {
             this._ws.onopen = this._ws.onmessage = this._ws.onclose = null;
         }

@@ -23,6 +23,8 @@ import (
 // Schema version 2 adds:
 //
 //	outbox         mail ID → rooms.Mail JSON (queued and sent messages)
+//	outbox_due     8-byte big-endian Unix nanoseconds of NextAttempt + mail ID
+//	               → empty, for each queued message (DueMail walks it in order)
 //
 // Planned by later issues, each a new migration appended to migrations (the
 // shape above does not change for them):
@@ -48,6 +50,7 @@ var (
 	bucketRoomsByName = []byte("rooms_by_name")
 	bucketRoomsByLink = []byte("rooms_by_link")
 	bucketOutbox      = []byte("outbox")
+	bucketOutboxDue   = []byte("outbox_due")
 
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
@@ -62,8 +65,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketMeta, bucketRooms, bucketRoomsByName, bucketRoomsByLink)
 	},
-	// 1 → 2: the outbox of outgoing mail.
-	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox) },
+	// 1 → 2: the outbox of outgoing mail, and its index of queued
+	// messages by due time.
+	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox, bucketOutboxDue) },
 }
 
 // currentVersion is the schema version this build writes.

@@ -142,7 +142,7 @@ func TestBboltImporters(t *testing.T) {
 }
 
 // testOnly are packages only tests may import: helpers that drive browsers.
-var testOnly = []string{module + "/internal/bidi"}
+var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest"}
 
 // TestTestOnlyPackages checks that no package's build (tests aside)
 // depends on a test-only package, so the server binary never carries one.

@@ -89,6 +89,9 @@ func (c SMTPConfig) String() string {
 	if !c.Configured() {
 		return "none"
 	}
+	if d, err := c.withDefaults(); err == nil {
+		c = d
+	}
 	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) + " (" + string(c.TLS) + ")"
 }
 

@@ -6,6 +6,7 @@
 //	parley room list [flags]          list rooms and their links
 //	parley room delete NAME [flags]   delete a room (and end its call)
 //	parley backup FILE [flags]        copy the database, live or not
+//	parley outbox [show ID] [flags]   list outgoing mail, or print one message
 //	parley health [flags]             exit 0 if the server answers
 //	parley version                    print the version
 //
@@ -82,11 +83,12 @@ Usage:
   parley room list [flags]          list rooms and their join links
   parley room delete NAME [flags]   delete a room, ending its call
   parley backup FILE [flags]        copy the database to FILE, while the server runs or not
+  parley outbox [show ID] [flags]   list outgoing mail, or print one message whole
   parley health [flags]             exit 0 if the server answers (for scripts and Docker)
   parley version                    print the version
   parley help [COMMAND]             print this, or a command's usage
 
-The room, backup and health commands find the server through its data
+The room, backup, outbox and health commands find the server through its data
 directory (--data DIR, default ./data, env PARLEY_DATA).
 `
 
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRoom(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout)
+	case "outbox":
+		return runOutbox(ctx, args[1:], stdout)
 	case "health":
 		return runHealth(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
@@ -132,6 +136,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, roomUsage)
 	case "backup":
 		fmt.Fprint(stdout, backupUsage)
+	case "outbox":
+		fmt.Fprint(stdout, outboxUsage)
 	case "health":
 		fmt.Fprint(stdout, healthUsage)
 	case "version", "help":

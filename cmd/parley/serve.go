@@ -22,6 +22,7 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
+	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
@@ -65,6 +66,11 @@ type Config struct {
 	// MaxUnjoined…); Run fills in the rest. Zero values are signaling's
 	// defaults, except MaxUnjoined: a quarter of the connection total.
 	Signaling signaling.Config
+	// SMTP is the server outgoing mail goes through. With no Host, none:
+	// mail stays in the outbox for the operator (parley outbox).
+	SMTP mail.SMTPConfig
+	// MailClock is the mail dispatcher's clock; nil: the real one.
+	MailClock mail.Clock
 }
 
 // Main is a running parley server: built by NewMain, started by Run,
@@ -85,6 +91,7 @@ type Main struct {
 	opFile   string
 	served   chan error
 	metrics  *metrics.Metrics
+	mail     *mailDispatch // nil without SMTP
 }
 
 // NewMain returns a Main for cfg.
@@ -184,6 +191,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
+		SMTP:          smtpName(m.cfg.SMTP),
 		Tokens:        tokens,
 		WebSocket:     m.sig,
 		Web:           web,
@@ -225,6 +233,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	attrs := []any{"url", m.url, "listen", m.ln.Addr().String(), "media_udp", m.sfu.UDPAddr().String(), "data", m.cfg.DataDir}
 	if a := m.sfu.TCPAddr(); a != nil {
 		attrs = append(attrs, "media_tcp", a.String())
+	}
+	if m.mail, err = m.startMail(); err != nil {
+		return err
 	}
 	m.log.Info("parley serving", attrs...)
 	return nil
@@ -285,6 +296,7 @@ func (m *Main) Close() error {
 	} else if m.ln != nil {
 		m.ln.Close()
 	}
+	m.mail.stop()
 	if m.sfu != nil {
 		if err := m.sfu.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("media server: %w", err))
@@ -373,6 +385,14 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		}
 		pprofDefault = b
 	}
+	smtpHost := str("smtp-host", "", "SMTP server for outgoing mail; default none: mail waits in the outbox (parley outbox)")
+	smtpPort := str("smtp-port", "", "SMTP port (default 587, or 465 with --smtp-tls tls)")
+	smtpTLS := str("smtp-tls", "starttls", "SMTP encryption: starttls (required), tls (implicit, port 465), opportunistic, or none (only to localhost)")
+	smtpUser := str("smtp-user", "", "SMTP user name (AUTH)")
+	// Not str: its environment value would show as the default in -h.
+	smtpPassword := fs.String("smtp-password", "", "SMTP password; prefer --smtp-password-file or the environment, which ps does not show (env PARLEY_SMTP_PASSWORD)")
+	smtpPasswordFile := str("smtp-password-file", "", "file holding the SMTP password (one line)")
+	mailFrom := str("mail-from", "", `sender of outgoing mail, e.g. parley@example.org or "Parley <parley@example.org>"`)
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -413,6 +433,12 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return Config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	if v, ok := env(envName("smtp-password")); ok && *smtpPassword == "" {
+		*smtpPassword = v
+	}
+	if cfg.SMTP, err = parseSMTP(*smtpHost, *smtpPort, *smtpTLS, *smtpUser, *smtpPassword, *smtpPasswordFile, *mailFrom); err != nil {
+		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		return Config{}, fmt.Errorf("--public-url %q must start with http:// or https://", cfg.PublicURL)

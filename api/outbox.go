@@ -297,7 +297,8 @@ const pagesHTML = `
 <dt>Kind</dt><dd>{{.Mail.Kind}}</dd>
 <dt>ID</dt><dd class="op-addr">{{.Mail.ID}}</dd>
 </dl>
-{{if .Mail.Text}}<pre class="op-text">{{.Mail.Text}}</pre>
+{{if and (not .SMTP) (eq .Mail.State "queued")}}<p class="op-note">No SMTP server is configured, so parley will not send this message: pass it on to {{.Mail.To}} yourself.</p>
+{{end}}{{if .Mail.Text}}<pre class="op-text">{{.Mail.Text}}</pre>
 {{else if eq .Mail.State "sent"}}<p class="op-note">The text was removed when the message was sent: it may have held a password or a one-time link, which should not outlive their delivery.</p>
 {{else}}<p class="op-note">This message has no text.</p>{{end}}
 {{template "foot"}}{{end}}

@@ -274,7 +274,7 @@ const pagesHTML = `
 <td data-label="Subject"><a href="/operator/outbox/{{.ID}}">{{.Subject}}</a></td>
 <td data-label="Created">{{when .CreatedAt}}</td>
 <td data-label="Attempts">{{.Attempts}}</td>
-<td data-label="Last error" class="op-error">{{if .LastError}}{{.LastError}}{{else}}—{{end}}</td>
+<td data-label="Last error">{{if .LastError}}<span class="op-error">{{.LastError}}</span>{{else}}<span class="op-none">—</span>{{end}}</td>
 </tr>
 {{end}}</tbody>
 </table>

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +214,59 @@ func TestOutboxCLI(t *testing.T) {
 	_, stderr, code = cliRun(t, "outbox", "page", "--data", dir)
 	if code != exitError || !strings.Contains(stderr, "no server is running") {
 		t.Errorf("page without a server: %d %q", code, stderr)
+	}
+}
+
+// TestSMTPFlags checks the SMTP flags and their PARLEY_* twins, the
+// password file, and that a wrong setting is refused in plain words.
+func TestSMTPFlags(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(pwFile, []byte("from the file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	none := env(nil)
+	cfg, err := parseServeFlags(nil, &bytes.Buffer{}, none)
+	if err != nil || cfg.SMTP.Configured() {
+		t.Fatalf("no SMTP flags: %+v, %v", cfg.SMTP, err)
+	}
+	cfg, err = parseServeFlags([]string{"--smtp-host", "smtp.example.org", "--smtp-user", "parley", "--smtp-password-file", pwFile,
+		"--mail-from", "Parley <parley@example.org>"}, &bytes.Buffer{}, none)
+	if err != nil || cfg.SMTP.Host != "smtp.example.org" || cfg.SMTP.Port != 0 || cfg.SMTP.TLS != mail.StartTLS ||
+		cfg.SMTP.Password != "from the file" || cfg.SMTP.String() != "smtp.example.org:587 (starttls)" {
+		t.Errorf("flags: %+v, %v", cfg.SMTP, err)
+	}
+	var help bytes.Buffer
+	vars := map[string]string{"PARLEY_SMTP_HOST": "mail.example.org", "PARLEY_SMTP_PORT": "2465", "PARLEY_SMTP_TLS": "tls",
+		"PARLEY_SMTP_USER": "parley", "PARLEY_SMTP_PASSWORD": "env secret", "PARLEY_MAIL_FROM": "parley@example.org"}
+	cfg, err = parseServeFlags(nil, &bytes.Buffer{}, env(vars))
+	if err != nil || cfg.SMTP.Host != "mail.example.org" || cfg.SMTP.Port != 2465 || cfg.SMTP.TLS != mail.ImplicitTLS || cfg.SMTP.Password != "env secret" {
+		t.Errorf("environment: %+v, %v", cfg.SMTP, err)
+	}
+	if _, err := parseServeFlags([]string{"-h"}, &help, env(vars)); !strings.Contains(help.String(), "PARLEY_SMTP_PASSWORD") || strings.Contains(help.String(), "env secret") {
+		t.Errorf("help shows the password from the environment, or not its variable (%v):\n%s", err, help.String())
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--smtp-user", "parley"}, "--smtp-user is set but --smtp-host is not"},
+		{[]string{"--smtp-host", "smtp.example.org"}, "--mail-from is required with --smtp-host"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-tls", "none"}, "only to this machine"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-tls", "ssl"}, `--smtp-tls: "ssl" is not starttls, opportunistic, tls or none`},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-port", "0"}, "--smtp-port"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-password", "p"}, "--smtp-user is not"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-user", "u", "--smtp-password", "p", "--smtp-password-file", pwFile}, "both set"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "x@example.org", "--smtp-user", "u", "--smtp-password-file", pwFile + ".missing"}, "cannot read"},
+		{[]string{"--smtp-host", "smtp.example.org", "--mail-from", "not an address"}, "is not an e-mail address"},
+	} {
+		if _, err := parseServeFlags(tt.args, &bytes.Buffer{}, none); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v; want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := parseServeFlags([]string{"--smtp-host", "localhost", "--smtp-tls", "none", "--mail-from", "x@example.org"}, &bytes.Buffer{}, none); err != nil {
+		t.Errorf("plain SMTP to localhost: %v", err)
 	}
 }

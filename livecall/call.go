@@ -86,13 +86,14 @@ type Call struct {
 	size atomic.Int32 // participants, for Size; written by run
 
 	// owned by run
-	state   State
-	reason  string // why the call is ending or ended
-	locked  bool
-	parts   map[string]*member
-	seq     int  // join counter: the order of participants
-	started bool // someone has joined
-	timers  map[*callTimer]struct{}
+	state    State
+	reason   string // why the call is ending or ended
+	locked   bool
+	parts    map[string]*member
+	seq      int  // join counter: the order of participants
+	started  bool // someone has joined
+	timers   map[*callTimer]struct{}
+	deadline deadline // when the policy will end the call (deadline.go)
 }
 
 // member is a participant and the Conn that reaches it. Owned by run.
@@ -433,7 +434,11 @@ func (c *Call) sorted() []*member {
 }
 
 func (c *Call) wireState() protocol.CallState {
-	return protocol.CallState{Locked: c.locked}
+	st := protocol.CallState{Locked: c.locked}
+	if !c.deadline.at.IsZero() {
+		st.EndsAt, st.EndReason = c.deadline.at.Format(time.RFC3339), c.deadline.reason
+	}
+	return st
 }
 
 // broadcast sends msg to every participant but except ("" for none),

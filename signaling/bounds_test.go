@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -241,4 +242,50 @@ func TestSSRCFlood(t *testing.T) {
 		t.Errorf("participant-left reason %q, want %q", reason, protocol.ReasonError)
 	}
 	undisturbed(t, alice)
+}
+
+// A client that has used up its rate limit still gets its answers to the
+// server's offers through (each offer lends one refused message a pass):
+// without that, a talkative client in a busy room missed an answer, hit
+// offer-timeout and was closed.
+func TestAnswerPassesRateLimit(t *testing.T) {
+	const timeout = time.Second
+	ts := startTestServer(t, Config{RateBurst: 3, RatePerSecond: 0.01, MaxExcess: 1000, OfferTimeout: timeout}, 0)
+	alice := ts.join("Alice", false)
+	// Spend the burst: pings until one is refused.
+	for i := 0; ; i++ {
+		if err := alice.Send(protocol.Ping{Type: protocol.TypePing}); err != nil {
+			t.Fatal(err)
+		}
+		st := alice.State()
+		if n := len(st.Errors); n > 0 {
+			if st.Errors[n-1].Code != protocol.CodeRateLimited {
+				t.Fatalf("error %+v, want rate-limited", st.Errors[n-1])
+			}
+			break
+		}
+		if i > 100 {
+			t.Fatal("100 pings and no rate-limited error")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	refused := len(alice.State().Errors)
+	// Two publishers join: each makes the server offer alice their tracks.
+	for _, name := range []string{"Bob", "Carol"} {
+		p := ts.join(name, true)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go sendAudio(ctx, p)
+		waitFor(t, 10*time.Second, "alice offered "+name+"'s tracks", func() bool {
+			return strings.Contains(alice.RemoteSDP(), p.ID)
+		})
+	}
+	time.Sleep(timeout + 500*time.Millisecond) // an answer refused would have timed out by now
+	st := alice.State()
+	for _, e := range st.Errors[refused:] {
+		t.Errorf("after the limit was spent alice got error %+v", e)
+	}
+	if st.Closed || st.Bye != "" {
+		t.Errorf("alice was closed: %+v", st)
+	}
 }

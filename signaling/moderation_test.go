@@ -351,3 +351,25 @@ func TestHostMuteStopsAudio(t *testing.T) {
 		t.Errorf("%d gaps in the sequence numbers the bystander received", gaps)
 	}
 }
+
+// A removed participant's media stops at once, not when its socket has
+// closed: a client that never answers the close frame (the server waits
+// closeGrace for it) is out of the media layer well before that.
+func TestRemovedMediaStopsAtOnce(t *testing.T) {
+	ts := startTestServer(t, Config{}, 0)
+	host := ts.joinAs("host", "Hana")
+	raw := ts.dial(0)
+	id := raw.joinCall(ts, "Silent")
+	waitFor(t, 10*time.Second, "two media peers", func() bool { return ts.sfuPeers() == 2 })
+	// From here raw reads nothing: its bye and close frame go unanswered.
+	start := time.Now()
+	host.Send(protocol.Remove{Type: protocol.TypeRemove, ParticipantID: id})
+	waitFor(t, closeGrace, "the removed participant's media peer closed", func() bool { return ts.sfuPeers() == 1 })
+	if d := time.Since(start); d > closeGrace/2 {
+		t.Errorf("the removed peer closed after %v; want well within the %v close grace", d, closeGrace)
+	}
+	if st := ts.srv.Stats(); st.Sessions != 2 {
+		t.Logf("sessions %d (the silent client's socket may still be open, as intended)", st.Sessions)
+	}
+	undisturbed(t, host)
+}

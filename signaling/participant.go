@@ -107,11 +107,21 @@ func (p *participant) Send(data []byte) {
 	}
 }
 
-// Close implements livecall.Conn: bye with reason, then close 1001.
+// Close implements livecall.Conn: bye with reason, then close 1001. The
+// call has let the participant go, so its media stops now rather than when
+// its socket has closed (a client that does not answer the close frame
+// would otherwise keep being heard for the close grace). Closing the peer
+// calls into Pion, so it runs apart from the call's goroutine; the
+// session's leave later finds it closed.
 func (p *participant) Close(reason string) {
 	if s := p.session(); s != nil {
 		s.bye(reason, websocket.CloseGoingAway)
 	}
+	p.srv.callWG.Add(1)
+	go func() {
+		defer p.srv.callWG.Done()
+		p.closeMedia()
+	}()
 }
 
 // SetAudioForwarding implements livecall.Conn. Before the peer exists the

@@ -149,7 +149,7 @@ type Server struct {
 	resumeFails *throttle.Throttle[netip.Prefix] // failed resumes per client key
 
 	wg     sync.WaitGroup // one per live session
-	callWG sync.WaitGroup // one per live call, until it has closed its media
+	callWG sync.WaitGroup // one per live call, until it has closed its media; one per participant the call let go, until its media is closed
 }
 
 // New returns a Server ready to serve /ws.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -23,9 +22,10 @@ type cutProxy struct {
 	target string
 	wg     sync.WaitGroup // the accept loop and each connection's pipes
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{} // both ends of every proxied connection
+	mu      sync.Mutex
+	down    bool
+	conns   map[net.Conn]struct{} // both ends of every proxied connection
+	stalled map[net.Conn]struct{} // ends whose data the proxy drops (stall)
 }
 
 // newCutProxy listens on 127.0.0.1:0 and forwards to target (host:port);
@@ -36,7 +36,7 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, stalled: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {
@@ -85,13 +85,30 @@ func (p *cutProxy) serve() {
 	}
 }
 
-// pipe copies from src to dst until either ends, then resets both.
+// pipe copies from src to dst until either ends, then resets both. What
+// it reads from a stalled src it drops.
 func (p *cutProxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		p.mu.Lock()
+		_, stalled := p.stalled[src]
+		p.mu.Unlock()
+		if n > 0 && !stalled {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	p.mu.Lock()
 	delete(p.conns, dst)
 	delete(p.conns, src)
+	delete(p.stalled, dst)
+	delete(p.stalled, src)
 	p.mu.Unlock()
 	reset(dst)
 	reset(src)
@@ -106,6 +123,17 @@ func (p *cutProxy) cut(down bool) {
 	for c := range p.conns {
 		reset(c)
 		delete(p.conns, c)
+	}
+}
+
+// stall makes every connection now open through the proxy go silent, in
+// both directions, without closing it: a network path that died with no
+// RST or FIN reaching either end. Connections made later pass as usual.
+func (p *cutProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		p.stalled[c] = struct{}{}
 	}
 }
 

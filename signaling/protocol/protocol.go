@@ -51,6 +51,7 @@ const (
 	TypeError              = "error"
 	TypeBye                = "bye"
 	TypeCallUpdated        = "call-updated"
+	TypeCallWarning        = "call-warning"
 	TypeResumed            = "resumed"
 )
 
@@ -198,6 +199,12 @@ type Resumed struct {
 // CallState is the state of the call every participant is shown.
 type CallState struct {
 	Locked bool `json:"locked"` // only hosts may join
+	// EndsAt, when set, is when the server will end the call (RFC 3339,
+	// UTC) unless something changes first, and EndReason why: the
+	// reason its bye will carry (see docs/protocol.md, "Reasons").
+	// Both are absent while the call has no deadline.
+	EndsAt    string `json:"endsAt,omitempty"`
+	EndReason string `json:"endReason,omitempty"`
 }
 
 // Room describes the call's room.
@@ -375,6 +382,15 @@ type CallUpdated struct {
 	Call CallState `json:"call"`
 }
 
+// CallWarning tells everyone that the call will end soon: at EndsAt, for
+// Reason (as in CallState). The call's rules send it, e.g. 5 minutes and
+// 1 minute before a booked meeting's end.
+type CallWarning struct {
+	Type   string `json:"type"`
+	EndsAt string `json:"endsAt"`
+	Reason string `json:"reason"`
+}
+
 // Decode reads one message from data and returns a pointer to its typed
 // struct (*Join, *Answer, ...). It returns an *Error (with Code set) for
 // malformed JSON or an unknown type.
@@ -417,6 +433,8 @@ func Decode(data []byte) (any, *Error) {
 		msg = &SetHost{}
 	case TypeCallUpdated:
 		msg = &CallUpdated{}
+	case TypeCallWarning:
+		msg = &CallWarning{}
 	case TypeJoined:
 		msg = &Joined{}
 	case TypeOffer:

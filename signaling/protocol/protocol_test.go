@@ -52,7 +52,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, typ := range []string{TypeJoin, TypeAnswer, TypeCandidate, TypeMute, TypePing, TypeLeave, TypeJoined, TypeOffer,
 		TypeParticipantJoined, TypeParticipantUpdated, TypeParticipantLeft, TypePong, TypeError, TypeBye,
-		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeResume, TypeResumed} {
+		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeCallWarning, TypeResume, TypeResumed} {
 		if !seen[typ] {
 			t.Errorf("no golden example testdata/%s.json", typ)
 		}

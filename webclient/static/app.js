@@ -2,8 +2,10 @@
 //
 // The page is drawn by modules by concern: join.js (landing and join
 // pages), media.js (camera, microphone, preview), call.js (the call and
-// its connection), tiles.js (video tiles and layout), notices.js (the
-// banner and the words for errors), dom.js (small helpers). protocol.js
+// its connection), tiles.js (video tiles and layout), participants.js
+// (the list of people) with moderation.js (a host's commands),
+// deadline.js (when the call ends), notices.js (the banner and the words
+// for errors), dom.js (small helpers). protocol.js
 // does all the talking to the server and never touches the page.
 
 import { initCall } from './call.js';

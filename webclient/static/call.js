@@ -3,10 +3,16 @@
 // does that itself; this module shows it), rejoining on its own when the
 // server no longer knows us, and what the user sees when the call ends.
 
-import { ParleyClient, ParleyError } from './protocol.js';
+import { ParleyClient, ParleyError, MODERATION } from './protocol.js';
 import { REJOIN, backoffDelay } from './backoff.js';
 import { $, show, showScreen } from './dom.js';
-import { showBanner, hideBanner, errorText, byeText } from './notices.js';
+import { showBanner, hideBanner, errorText, byeText, endReasonText, FINAL_BYES } from './notices.js';
+import {
+    initParticipants, resetParticipants, clearParticipants, updateSelf, upsertParticipant, removeParticipant,
+    setCallState,
+} from './participants.js';
+import { setModerationSender, closeConfirm } from './moderation.js';
+import { setDeadline, clearDeadline, callWarning } from './deadline.js';
 import {
     local, audioTrack, videoTrack, applyLocalMute, toggleMute, setToggle, onMuteChange,
     closeMeter, stopLocalMedia, reacquireMedia,
@@ -24,8 +30,10 @@ import {
 const REJOIN_BYES = new Set(['server-shutdown', 'media-failed']);
 const REJOIN_ERRORS = new Set([
     'network', 'rate-limited', 'internal', 'server-shutdown', 'join-timeout', 'offer-timeout', 'too-slow',
-    'resume-failed',
+    'resume-failed', 'too-many-streams',
 ]);
+
+const MUTED_BY_HOST = 'A host muted you.';
 
 const STATE_TEXT = {
     new: 'Connecting…',
@@ -51,6 +59,7 @@ const call = {
     leftIds: new Set(),
     userLeft: false,
     joining: false,
+    mutedByHost: false, // the server says a host muted us (shown once per mute)
     onJoinFailed: null, // (error) => void, set by initCall
     // rejoin is the rejoin loop under way, or null:
     // {attempt, started (ms), timer, restarting (the server said so)}.
@@ -71,6 +80,8 @@ export function initCall({ link, onJoinFailed }) {
     call.onJoinFailed = onJoinFailed;
     onMuteChange(onLocalMuteChanged);
     initCallControls();
+    initParticipants();
+    setModerationSender((type, participantId) => !!call.client && call.client.moderate(type, participantId));
 }
 
 /** setRoom records the room and a prepared (not yet joined) client. */
@@ -144,20 +155,38 @@ function listen(client) {
     on('joined', onJoined);
     on('resuming', onResuming);
     on('resumed', onResumed);
-    on('participant-joined', ({ participant }) => { tileFor(participant.id).update(participant); layout(); });
+    on('participant-joined', ({ participant }) => {
+        tileFor(participant.id).update(participant);
+        upsertParticipant(participant);
+        layout();
+    });
     on('participant-updated', ({ participant }) => {
-        if (participant.id === client.participantId) return; // we know our own state
+        if (participant.id === client.participantId) {
+            onSelfUpdated(participant);
+            return;
+        }
         tileFor(participant.id, client.participants.get(participant.id)).update(participant);
+        upsertParticipant(participant);
         layout(); // a longer name may now run under the self-view
     });
     on('participant-left', ({ participantId }) => {
         call.leftIds.add(participantId);
         removeTile(participantId);
+        removeParticipant(participantId);
     });
+    on('role', ({ role }) => onRoleChanged(role));
+    on('call-updated', ({ call: state }) => {
+        setCallState(state);
+        setDeadline(state);
+    });
+    on('call-warning', callWarning);
     on('track', onTrack);
     on('connectionstate', ({ state }) => onConnectionState(state));
     on('error', (e) => {
-        if (!e.fatal && !call.joining) showBanner(errorText(e.code, e.message));
+        if (e.fatal || call.joining) return;
+        // A host's command refused: nothing changed, nothing to fix.
+        if (MODERATION.has(e.ref)) showBanner(errorText(e.code, e.message), { kind: 'warning', timeout: 8000 });
+        else showBanner(errorText(e.code, e.message));
     });
     on('bye', ({ reason }) => {
         if (reason === 'server-shutdown') showBanner('The server is restarting…', { kind: 'warning' });
@@ -165,7 +194,7 @@ function listen(client) {
     on('closed', onClosed);
 }
 
-function onJoined({ participantId, room, participants }) {
+function onJoined({ participantId, role, room, participants, call: state }) {
     // After a rejoin the others are rebuilt from this list: the tiles of
     // the old session go, whoever is still here comes back.
     clearRemoteTiles();
@@ -177,7 +206,13 @@ function onJoined({ participantId, room, participants }) {
         document.title = `${room.name} — Parley`;
     }
     selfTile().setId(participantId);
+    selfTile().update({ role });
     for (const p of participants) tileFor(p.id).update(p);
+    resetParticipants({
+        id: participantId, name: call.name, role,
+        audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
+    }, participants, state);
+    setDeadline(state);
     layout();
 }
 
@@ -186,13 +221,14 @@ function onJoined({ participantId, room, participants }) {
 function onResuming({ attempt }) {
     setConnectionState('reconnecting');
     $('grid').classList.add('reconnecting');
+    updateSelf({ connection: 'reconnecting' });
     showBanner(`Reconnecting… (attempt ${attempt})`, { kind: 'warning' });
 }
 
 // onResumed: back in the call with the same participant id. The list of
 // the others replaces ours (nothing missed meanwhile is replayed): tiles
 // of those still here stay, with their tracks; the rest go.
-function onResumed({ participantId, room, participants }) {
+function onResumed({ participantId, role, self, room, participants, call: state }) {
     $('grid').classList.remove('reconnecting');
     if (room && room.name) {
         call.room = room;
@@ -207,9 +243,50 @@ function onResumed({ participantId, room, participants }) {
         }
     }
     for (const p of participants) tileFor(p.id).update(p);
+    selfTile().update({ role });
+    resetParticipants({
+        id: participantId, name: call.name, role,
+        audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
+    }, participants, state);
+    setDeadline(state);
     layout();
     setConnectionState(call.client.state);
     showBanner('Back in the call', { kind: 'info', timeout: 5000 });
+    if (self && self.audioMutedByHost) onSelfUpdated(self); // muted while we were away
+}
+
+// onSelfUpdated: the server's record of us changed. A host's mute is
+// obeyed here too (the server already stopped forwarding our audio): the
+// microphone track goes off and the mute button shows it, so that our
+// next mute message tells the truth; unmuting sends audioMuted false,
+// which lifts it (docs/protocol.md, Moderation).
+function onSelfUpdated(p) {
+    if (p.role && selfTile()) selfTile().update({ role: p.role });
+    if (p.audioMutedByHost) {
+        updateSelf({ audioMutedByHost: true, audioMuted: true });
+        if (!call.mutedByHost) {
+            call.mutedByHost = true;
+            showBanner(`${MUTED_BY_HOST} Unmute your microphone when you want to speak.`, { kind: 'warning', timeout: 10000 });
+        }
+        if (!local.audioMuted) {
+            local.audioMuted = true;
+            applyLocalMute(); // tells the server too: audioMuted stays true, the host's mute holds
+        }
+    } else {
+        call.mutedByHost = false;
+        updateSelf({ audioMutedByHost: false });
+    }
+}
+
+// onRoleChanged: a host handed us the host role, or we handed it on.
+function onRoleChanged(role) {
+    updateSelf({ role });
+    if (selfTile()) selfTile().update({ role });
+    if (role === 'host') {
+        showBanner('You are now a host of this call. The host controls are in the list of people.', { kind: 'info', timeout: 6000 });
+    } else {
+        showBanner('You are no longer a host of this call.', { kind: 'info', timeout: 6000 });
+    }
 }
 
 function onTrack({ participantId, track, streams }) {
@@ -260,18 +337,30 @@ function shouldRejoin({ expected, bye, error }) {
 
 /** endCall shows the "left" screen, saying why the call ended. */
 function endCall({ expected = true, bye = null, error = null, title = '', text = '' }) {
+    hideBanner(); // what the call said ("A host muted you", ...) is over; the cases below say their own
     stopRejoinLoop();
     call.back = null;
     call.client = null;
+    call.mutedByHost = false;
     clearTiles();
+    clearParticipants();
+    clearDeadline();
+    closeConfirm();
     stopLocalMedia();
     show($('sound-button'), false);
+    // A host decided: no Rejoin (and no rejoining by ourselves, see shouldRejoin).
+    show($('rejoin-button'), !FINAL_BYES.has(bye));
     if (title) {
         showBanner(title, { action: { label: 'Rejoin', run: rejoin } });
     } else if (call.userLeft) {
         title = 'You left the call';
     } else if (bye && bye !== 'left' && bye !== 'error') {
         title = byeText(bye);
+        // A host's decision or the call's deadline needs no alarm: the page says it.
+        if (!FINAL_BYES.has(bye) && !endReasonText(bye)) showBanner(title);
+    } else if (error && error.code === 'call-locked') {
+        title = 'This call is locked by its host';
+        text = 'Ask a host to unlock it, then rejoin.';
         showBanner(title);
     } else if (error) {
         title = 'The call has ended';
@@ -289,7 +378,7 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
     show($('left-text'), !!text);
     showScreen('left');
     document.title = `${title} — Parley`;
-    $('rejoin-button').focus();
+    (FINAL_BYES.has(bye) ? $('home-link') : $('rejoin-button')).focus();
 }
 
 // ---------------------------------------------------------------- rejoining
@@ -405,8 +494,15 @@ function onLocalMuteChanged() {
     if (!call.client) return;
     call.client.setMuted({ audio: local.audioMuted, video: local.videoMuted });
     updateCallButtons();
+    const muted = { audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack() };
     const self = selfTile();
-    if (self) self.update({ audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack() });
+    if (self) self.update(muted);
+    // Unmuting lifts a host's mute (the server's record follows).
+    if (!local.audioMuted && call.mutedByHost) {
+        call.mutedByHost = false;
+        if ($('banner-text').textContent.startsWith(MUTED_BY_HOST)) hideBanner();
+    }
+    updateSelf(local.audioMuted ? muted : { ...muted, audioMutedByHost: false });
 }
 
 function updateCallButtons() {

@@ -58,6 +58,20 @@ export function errorText(code, message) {
     case 'negotiation': return 'Your browser and the server could not agree on how to send audio and video.';
     case 'bad-request': return message ? `The server refused a request: ${message}` : 'The server refused a request.';
     case 'internal': return message ? `Something went wrong on the server (${message}).` : 'Something went wrong on the server.';
+    case 'call-locked': return 'This call is locked by its host. Ask a host to unlock it, then try again.';
+    case 'not-host': return 'Only a host can do that, and you are not a host (any more).';
+    case 'unknown-participant': return 'That person is no longer in the call.';
+    case 'resume-failed': return 'Your place in the call could not be kept; joining again.';
+    case 'join-timeout': return 'Joining took too long. Rejoin to try again.';
+    case 'too-many-streams': return 'Your browser sent more media streams than the server accepts. Rejoin to try again.';
+    case 'bad-json':
+    case 'unknown-type':
+    case 'not-joined':
+    case 'already-joined': return 'This page and the server misunderstood each other. Reload the page if something does not work.';
+    case 'too-many-connections': return 'Too many connections from your network are joining at once. Wait a few seconds and try again.';
+    case 'server-busy': return 'The server is busy. Wait a few seconds and try again.';
+    case 'server-shutdown': return 'The server is restarting. Wait a few seconds and try again.';
+    case 'closed': return 'The call was closed.';
     default: return message || 'Something went wrong.';
     }
 }
@@ -70,6 +84,29 @@ export function byeText(reason) {
     case 'disconnected': return 'You were disconnected from the call';
     case 'media-failed': return 'Your audio and video could not get through to the server — check your network and rejoin';
     case 'left': return 'You left the call';
+    case 'ended-by-host': return 'The host ended the call for everyone';
+    case 'removed': return 'A host removed you from the call';
+    // A deadline's reasons (call.endReason):
+    case 'no-member': return 'The call has ended: no member of the room joined';
+    case 'booking-over': return 'The call has ended: the booked time is over';
     default: return 'The call has ended';
+    }
+}
+
+/**
+ * FINAL_BYES are the goodbyes after which the "left" page offers no
+ * Rejoin: a host decided (the call is over, or you were removed).
+ */
+export const FINAL_BYES = new Set(['ended-by-host', 'removed']);
+
+/**
+ * endReasonText is why a call is due to end (call.endReason, the reason of
+ * call-warning), as a phrase, or "" for a reason this page does not know.
+ */
+export function endReasonText(reason) {
+    switch (reason) {
+    case 'no-member': return 'no member of the room has joined';
+    case 'booking-over': return 'the booked time is over';
+    default: return '';
     }
 }

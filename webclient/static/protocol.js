@@ -13,7 +13,15 @@ import { backoffDelay } from './backoff.js';
 export const PROTOCOL_VERSION = 1;
 
 /** Interval between application-level pings, in milliseconds. */
-export const PING_INTERVAL_MS = 20000;
+export const PING_INTERVAL_MS = 10000;
+
+/**
+ * A WebSocket that has carried nothing for PONG_TIMEOUT_MS since a ping
+ * went out (no pong, no other message) is taken for dead, though no
+ * close event came (a network that drops packets silently): the client
+ * drops it and resumes, as after a close.
+ */
+export const PONG_TIMEOUT_MS = 10000;
 
 /**
  * RESUME is how the client takes its place back after the WebSocket
@@ -34,8 +42,11 @@ export const RESUME = {
 /** Error codes after which the server closes the connection. */
 export const FATAL_CODES = new Set([
     'too-large', 'bad-version', 'bad-token', 'token-expired', 'room-not-found', 'join-timeout',
-    'offer-timeout', 'too-slow',
+    'offer-timeout', 'too-slow', 'too-many-streams', 'call-locked',
 ]);
+
+/** The moderation messages a host may send (docs/protocol.md, Moderation). */
+export const MODERATION = new Set(['end-call', 'remove', 'mute-participant', 'mute-all', 'lock', 'unlock', 'set-host']);
 
 /**
  * webrtcMissing says why this browser cannot make calls: "" when it can,
@@ -169,9 +180,14 @@ export function wsURL(path, baseURL = defaultBaseURL()) {
  *   bye                  {reason}
  *   closed               {code, reason, expected, bye, error}
  *   pong                 {id, rtt}
+ *   call-updated         {call}  the call's state changed (locked, endsAt);
+ *                        joined and resumed carry it too
+ *   call-warning         {endsAt: Date or null, reason}  the call ends soon
+ *   role                 {role}  our own role changed (set-host)
  *
  * A participant is {id, name, role, audioMuted, videoMuted,
- * audioMutedByHost, connection ("connected" or "reconnecting")}.
+ * audioMutedByHost, connection ("connected" or "reconnecting")}. The call
+ * is {locked, endsAt?, endReason?}.
  */
 export class ParleyClient extends EventTarget {
     /**
@@ -188,7 +204,8 @@ export class ParleyClient extends EventTarget {
         this.room = null;            // {id, name}
         this.participantId = null;   // ours, from joined
         this.role = '';              // ours, from joined or resumed
-        this.call = {};              // the call's state {locked}, from joined, resumed or call-updated
+        this.call = {};              // the call's state {locked, endsAt?, endReason?}, from joined, resumed or call-updated
+        this.self = null;            // our own participant record, from resumed or participant-updated
         this.resumeToken = null;     // the latest, from joined or resumed; single use
         this.participants = new Map(); // id -> participant, everyone else
         this.state = 'new';
@@ -207,6 +224,8 @@ export class ParleyClient extends EventTarget {
         this._pingTimer = null;
         this._pingSeq = 0;
         this._pingsSent = new Map();
+        this._pongTimer = null;      // the keepalive deadline of the current WebSocket
+        this._heardAt = 0;           // when the current WebSocket last carried a message (ms)
         this._joinedWaiter = null;
         this._leaving = false;
         this._bye = null;
@@ -294,7 +313,10 @@ export class ParleyClient extends EventTarget {
         const ws = new WebSocket(wsURL(this._wsPath, this.baseURL));
         this._ws = ws;
         ws.onopen = () => this._send(first);
-        ws.onmessage = (ev) => this._onMessage(ev.data);
+        ws.onmessage = (ev) => {
+            this._heardAt = Date.now();
+            this._onMessage(ev.data);
+        };
         ws.onerror = () => { /* onclose follows and reports */ };
         ws.onclose = (ev) => this._onSocketClose(ws, ev);
     }
@@ -305,6 +327,8 @@ export class ParleyClient extends EventTarget {
      */
     _onSocketClose(ws, ev) {
         if (this._closed || ws !== this._ws) return;
+        clearTimeout(this._pongTimer);
+        this._pongTimer = null;
         const announced = this._leaving || this._bye !== null || this._fatal !== null;
         if (!announced && this.resumeToken && this._pc) {
             this._detachSocket();
@@ -319,6 +343,8 @@ export class ParleyClient extends EventTarget {
     _detachSocket() {
         const ws = this._ws;
         this._ws = null;
+        clearTimeout(this._pongTimer);
+        this._pongTimer = null;
         if (!ws) return;
         ws.onopen = ws.onmessage = ws.onclose = null;
         try { ws.close(4000, 'resuming'); } catch (e) { /* already closing */ }
@@ -401,6 +427,20 @@ export class ParleyClient extends EventTarget {
     }
 
     /**
+     * moderate sends a host's moderation message: type is one of MODERATION,
+     * participantId the one it is about (remove, mute-participant,
+     * set-host). It reports whether the message went out; the server
+     * answers with the change, seen by everyone, or an "error" event
+     * whose ref is type (not-host, unknown-participant, ...).
+     */
+    moderate(type, participantId = '') {
+        if (!MODERATION.has(type)) throw new Error(`parley: not a moderation message: ${type}`);
+        const msg = { type };
+        if (participantId) msg.participantId = participantId;
+        return this._send(msg);
+    }
+
+    /**
      * replaceTrack swaps the local microphone or camera (e.g. after a device
      * change) without renegotiation. kind is "audio" or "video". The new
      * track inherits the current mute state. It cannot add a kind that was
@@ -470,6 +510,7 @@ export class ParleyClient extends EventTarget {
             'joined': this._onJoined,
             'resumed': this._onResumed,
             'call-updated': this._onCallUpdated,
+            'call-warning': this._onCallWarning,
             'offer': this._onOffer,
             'candidate': this._onCandidate,
             'participant-joined': this._onParticipantJoined,
@@ -501,6 +542,7 @@ export class ParleyClient extends EventTarget {
             return;
         }
         this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL_MS);
+        this._ping();
         if (this.audioMuted || this.videoMuted) {
             this._send({ type: 'mute', audioMuted: this.audioMuted, videoMuted: this.videoMuted });
         }
@@ -530,6 +572,7 @@ export class ParleyClient extends EventTarget {
         this.participants.clear();
         for (const p of msg.participants || []) this.participants.set(p.id, p);
         const self = msg.self || {};
+        if (msg.self) this.self = msg.self;
         // Mute changes made while the connection was down never reached
         // the server: tell it how things are now.
         if (!!self.audioMuted !== this.audioMuted || !!self.videoMuted !== this.videoMuted) {
@@ -551,6 +594,12 @@ export class ParleyClient extends EventTarget {
 
     _onCallUpdated(msg) {
         if (msg.call) this.call = msg.call;
+        this._emit('call-updated', { call: this.call });
+    }
+
+    _onCallWarning(msg) {
+        const endsAt = msg.endsAt ? new Date(msg.endsAt) : null;
+        this._emit('call-warning', { endsAt: endsAt && !isNaN(endsAt) ? endsAt : null, reason: msg.reason || '' });
     }
 
     _onOffer(msg) {
@@ -637,7 +686,15 @@ export class ParleyClient extends EventTarget {
     _onParticipantUpdated(msg) {
         const p = msg.participant;
         if (!p || !p.id) return;
-        if (p.id !== this.participantId) this.participants.set(p.id, p);
+        if (p.id !== this.participantId) {
+            this.participants.set(p.id, p);
+        } else {
+            this.self = p;
+            if (p.role && p.role !== this.role) {
+                this.role = p.role;
+                this._emit('role', { role: p.role });
+            }
+        }
         this._emit('participant-updated', { participant: p });
     }
 
@@ -648,6 +705,8 @@ export class ParleyClient extends EventTarget {
     }
 
     _onPong(msg) {
+        clearTimeout(this._pongTimer);
+        this._pongTimer = null;
         const sent = this._pingsSent.get(msg.id);
         this._pingsSent.delete(msg.id);
         if (sent !== undefined) this.rtt = Date.now() - sent;
@@ -760,9 +819,20 @@ export class ParleyClient extends EventTarget {
 
     _ping() {
         const id = String(++this._pingSeq);
-        this._pingsSent.set(id, Date.now());
+        const sentAt = Date.now();
+        if (!this._send({ type: 'ping', id })) return;
+        this._pingsSent.set(id, sentAt);
         if (this._pingsSent.size > 10) this._pingsSent.delete(this._pingsSent.keys().next().value);
-        this._send({ type: 'ping', id });
+        if (this._pongTimer) return; // an earlier ping's deadline runs
+        const ws = this._ws;
+        this._pongTimer = setTimeout(() => {
+            this._pongTimer = null;
+            // Any message since the ping shows the socket alive (a pong
+            // may wait behind a large offer).
+            if (this._ws !== ws || this._closed || this._heardAt >= sentAt) return;
+            console.warn(`parley: no answer on the WebSocket for ${PONG_TIMEOUT_MS} ms: taking it for dead`);
+            this._onSocketClose(ws, { code: 1006, reason: 'keepalive timeout' });
+        }, PONG_TIMEOUT_MS);
     }
 
     _send(msg) {
@@ -786,6 +856,7 @@ export class ParleyClient extends EventTarget {
         this._closed = true;
         clearInterval(this._pingTimer);
         this._pingTimer = null;
+        clearTimeout(this._pongTimer);
         clearTimeout(this._disconnectedTimer);
         if (this._resume) clearTimeout(this._resume.timer);
         this._resume = null;

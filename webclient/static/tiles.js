@@ -113,6 +113,14 @@ class Tile {
         avatar.textContent = initials(this.local ? this.avatarName : name);
         avatar.style.setProperty('--hue', String(avatarHue(this.local ? this.avatarName : p.id)));
         show(this.el.querySelector('.tile-mic-off'), !!p.audioMuted);
+        const micOff = this.el.querySelector('.tile-mic-off');
+        micOff.title = p.audioMutedByHost ? 'Muted by a host' : 'Microphone off';
+        micOff.querySelector('.visually-hidden').textContent = micOff.title;
+        // Hosts and guests are marked; members, the usual case, are not.
+        const role = this.el.querySelector('.tile-role');
+        role.textContent = p.role === 'host' ? 'Host' : p.role === 'guest' ? 'Guest' : '';
+        role.dataset.role = p.role || '';
+        show(role, p.role === 'host' || p.role === 'guest');
         show(this.el.querySelector('.tile-cam-off'), !!p.videoMuted);
         const videoOn = !p.videoMuted && this.hasLiveVideo();
         this.el.classList.toggle('video-off', !videoOn);
@@ -121,7 +129,8 @@ class Tile {
         this.el.classList.toggle('reconnecting', reconnecting);
         this.el.dataset.connection = p.connection || 'connected';
         show(this.el.querySelector('.tile-status'), reconnecting);
-        this.el.setAttribute('aria-label', `${name}${p.audioMuted ? ', microphone off' : ''}${p.videoMuted ? ', camera off' : ''}${reconnecting ? ', reconnecting' : ''}`);
+        const roleText = p.role === 'host' ? ', host' : p.role === 'guest' ? ', guest' : '';
+        this.el.setAttribute('aria-label', `${name}${roleText}${p.audioMutedByHost ? ', muted by a host' : p.audioMuted ? ', microphone off' : ''}${p.videoMuted ? ', camera off' : ''}${reconnecting ? ', reconnecting' : ''}`);
     }
 
     destroy() {
@@ -235,7 +244,10 @@ const MAX_CROP = 1.25;
  */
 export function layout() {
     const grid = $('grid');
-    const header = document.querySelector('.call-header');
+    // The banner and the phone's list of people go under the header, and
+    // under the call's deadline when it shows.
+    const deadline = $('call-deadline');
+    const header = deadline && !deadline.hidden ? deadline : document.querySelector('.call-header');
     if (header) document.body.style.setProperty('--call-top', `${Math.round(header.getBoundingClientRect().bottom)}px`);
     const others = remote.size;
     show($('alone-hint'), others === 0 && !!self && document.body.dataset.screen === 'call');

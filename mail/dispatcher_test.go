@@ -249,3 +249,29 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// TestDispatcherStopsMidSend stops the dispatcher while the SMTP server
+// hangs in the middle of a conversation: Run returns at once (not after
+// the send timeout), and the message stays queued, unmarked, for the next
+// start.
+func TestDispatcherStopsMidSend(t *testing.T) {
+	r := newRig(t)
+	r.smtp.Stall()
+	r.start()
+	m := r.enqueue("ada@example.org")
+	deadline := time.Now().Add(10 * time.Second)
+	for r.smtp.Sessions() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the dispatcher never reached the server")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	began := time.Now()
+	r.stop()
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("stopping took %v with a send in progress", took)
+	}
+	if got := r.mail(m.ID); got.State != rooms.MailQueued || got.Attempts != 0 || got.LastError != "" {
+		t.Errorf("after stopping mid-send: %+v; want it queued as it was", got)
+	}
+}

@@ -230,13 +230,21 @@ func (s *SMTP) Send(ctx context.Context, m *rooms.Mail) error {
 	// mechanism), so each Send has its own. Its connection is ours to
 	// close: go-mail leaves it open when the greeting, STARTTLS or AUTH
 	// fails.
+	// go-mail heeds ctx only while dialing; closing the connection when
+	// ctx ends cuts the conversation short too, so a stopping server does
+	// not wait out a slow SMTP server's timeout.
 	var conn net.Conn
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+	stopClosing := func() bool { return false }
+	dial := func(dialCtx context.Context, network, addr string) (net.Conn, error) {
 		var err error
 		if s.cfg.TLS == ImplicitTLS {
-			conn, err = (&tls.Dialer{Config: s.tls}).DialContext(ctx, network, addr)
+			conn, err = (&tls.Dialer{Config: s.tls}).DialContext(dialCtx, network, addr)
 		} else {
-			conn, err = new(net.Dialer).DialContext(ctx, network, addr)
+			conn, err = new(net.Dialer).DialContext(dialCtx, network, addr)
+		}
+		if err == nil {
+			c := conn
+			stopClosing = context.AfterFunc(ctx, func() { _ = c.Close() })
 		}
 		return conn, err
 	}
@@ -245,6 +253,7 @@ func (s *SMTP) Send(ctx context.Context, m *rooms.Mail) error {
 		return fmt.Errorf("SMTP client: %w", err)
 	}
 	err = client.DialAndSendWithContext(ctx, msg)
+	stopClosing()
 	if conn != nil {
 		_ = conn.Close() // already closed after a clean QUIT
 	}

@@ -69,6 +69,7 @@ type Server struct {
 	msgs      []Message
 	arrived   chan struct{} // closed and replaced on each new message
 	refuse    *smtp.SMTPError
+	stall     chan struct{} // while non-nil, MAIL FROM waits until it is closed
 	sessions  int // connections that reached MAIL FROM
 	authFails int
 }
@@ -182,6 +183,26 @@ func (s *Server) Refuse(code int, text string) {
 	s.refuse = &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: text}
 }
 
+// Stall makes the server hang on MAIL FROM, as an overloaded server does,
+// until Unstall (or the test's end).
+func (s *Server) Stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall == nil {
+		s.stall = make(chan struct{})
+	}
+}
+
+// Unstall lets stalled and later sessions go on.
+func (s *Server) Unstall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall != nil {
+		close(s.stall)
+		s.stall = nil
+	}
+}
+
 // Accept undoes Refuse.
 func (s *Server) Accept() { s.Refuse(0, "") }
 
@@ -244,6 +265,7 @@ func (s *Server) serve(ln net.Listener) {
 }
 
 func (s *Server) shutdown() {
+	s.Unstall()
 	s.Down()
 	s.srv.ErrorLog.(*testLogger).stop()
 }
@@ -299,8 +321,11 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	ss.s.mu.Lock()
 	ss.s.sessions++
-	refuse := ss.s.refuse
+	refuse, stall := ss.s.refuse, ss.s.stall
 	ss.s.mu.Unlock()
+	if stall != nil {
+		<-stall
+	}
 	switch {
 	case ss.s.opts.Username != "" && ss.user == "":
 		return smtp.ErrAuthRequired

@@ -88,6 +88,14 @@ func TestDeps(t *testing.T) {
 			},
 		},
 		{
+			pkg: "./mail",
+			why: "mail delivers through the rooms.Outbox interface: no storage, no HTTP, none of our other packages",
+			ok:  matchAny(module+"/mail", module+"/rooms", module+"/auth"),
+			bad: func(dep string) bool {
+				return isOurs(dep) || dep == "net/http" || matchAny("go.etcd.io/bbolt")(dep)
+			},
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport",
 			ok:  func(dep string) bool { return dep == module+"/rooms" || within(dep, module+"/auth") },

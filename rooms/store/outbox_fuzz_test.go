@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -142,4 +143,59 @@ func clearOutbox(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzMailRecord stores arbitrary bytes as an outbox record, as a damaged
+// or hand-edited file holds, indexed as due, beside one good queued
+// message, and reads the outbox through every DB method.
+//
+// Properties: no method panics; the damaged record never holds up the
+// good message (DueMail returns it, NextMailDue gives its time, and it can
+// be marked sent); Mail and Mails of a record that is not a Mail's JSON
+// fail with an error other than ErrMailNotFound.
+func FuzzMailRecord(f *testing.F) {
+	db := openFuzzDB(f)
+	ctx := context.Background()
+	good, _ := rooms.NewMail("test", "a@example.org", "s", "t", time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	seed, _ := json.Marshal(good)
+	f.Add(seed)
+	f.Add([]byte(`{"id":"m_bad","to":"b@example.org","state":"queued","nextAttempt":"2026-12-01T11:00:00Z"}`))
+	f.Add([]byte(`{"id":"m_bad","state":"sent"`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, val []byte) {
+		defer clearOutbox(t, db)
+		g := *good
+		if err := db.EnqueueMail(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+		early := time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			return errors.Join(tx.Bucket(bucketOutbox).Put([]byte("m_bad"), val),
+				tx.Bucket(bucketOutboxDue).Put(dueKey(early, []byte("m_bad")), nil))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want rooms.Mail
+		decodes := json.Unmarshal(val, &want) == nil
+		due, err := db.DueMail(ctx, good.NextAttempt, 10)
+		if err != nil || !slices.ContainsFunc(due, func(m *rooms.Mail) bool { return m.ID == good.ID }) {
+			t.Fatalf("DueMail = %v, %v; want the good message among them", mailSummary(due), err)
+		}
+		next, err := db.NextMailDue(ctx)
+		if err != nil || next.After(good.NextAttempt) {
+			t.Fatalf("NextMailDue = %v, %v; want at most %v", next, err, good.NextAttempt)
+		}
+		_, err = db.Mail(ctx, "m_bad")
+		if !decodes && (err == nil || errors.Is(err, rooms.ErrMailNotFound)) {
+			t.Fatalf("Mail of record %q: %v, want a decode error", val, err)
+		}
+		if _, err := db.Mails(ctx, rooms.MailFilter{}); !decodes && err == nil {
+			t.Fatalf("Mails with record %q succeeded", val)
+		}
+		_ = db.MarkMailRetry(ctx, "m_bad", "x", early)
+		if err := db.MarkMailSent(ctx, good.ID, early); err != nil {
+			t.Fatalf("MarkMailSent of the good message: %v", err)
+		}
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	gomail "github.com/wneessen/go-mail"
+
 	"github.com/parley-dev/parley/rooms"
 )
 
@@ -50,8 +52,10 @@ type DispatcherConfig struct {
 // When Run starts it tries every queued message once, due or not: a
 // restart is often how an operator puts in a corrected SMTP setting, and
 // the messages should not then wait out their backoff. For the same
-// reason, when a send succeeds after failures, the messages waiting on a
-// backoff are tried again at once.
+// reason, when a send succeeds after failures that may have been the
+// server's (anything but a permanent 5xx refusal of one message), the
+// messages waiting on a backoff are tried again at once. Run is called
+// once.
 type Dispatcher struct {
 	// Set at construction.
 	cfg  DispatcherConfig
@@ -222,7 +226,9 @@ func (d *Dispatcher) attempt(ctx context.Context, m *rooms.Mail) (sent, recorded
 		log.Info("mail not sent: stopping; it stays queued", "err", err)
 		return false, true
 	}
-	d.backlog = true
+	if !permanent(err) {
+		d.backlog = true // the server, not this message, may be the trouble
+	}
 	wait := d.backoff(m.Attempts + 1)
 	if err := d.cfg.Outbox.MarkMailRetry(store, m.ID, err.Error(), now.Add(wait)); err != nil {
 		log.Error("mail not sent, and the retry not recorded", "err", err)
@@ -230,6 +236,17 @@ func (d *Dispatcher) attempt(ctx context.Context, m *rooms.Mail) (sent, recorded
 	}
 	log.Warn("mail not sent; will retry", "attempts", m.Attempts+1, "retry_in", wait.Round(time.Second), "err", err)
 	return false, true
+}
+
+// permanent reports whether err is the SMTP server refusing this message
+// for good (a 5xx reply to MAIL, RCPT or DATA, such as an unknown
+// recipient). Such a message is still retried on its backoff (the
+// operator may fix the address, or the server its mind), but its failure
+// says nothing of whether the server is back, so it does not bring the
+// waiting messages forward when another one goes out.
+func permanent(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() < 600
 }
 
 // backoff is the wait after a message's attempts-th failed attempt.

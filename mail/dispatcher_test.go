@@ -275,3 +275,25 @@ func TestDispatcherStopsMidSend(t *testing.T) {
 		t.Errorf("after stopping mid-send: %+v; want it queued as it was", got)
 	}
 }
+
+// TestDispatcherPermanentRefusal checks a message the server refuses for
+// good (550) keeps its backoff when other mail goes out, while it is
+// still retried (never dropped) when its wait is over.
+func TestDispatcherPermanentRefusal(t *testing.T) {
+	r := newRig(t)
+	r.smtp.Refuse(550, "no such user here")
+	r.start()
+	bad := r.enqueue("nobody@example.org")
+	r.settle("the refusal", func() bool { return r.mail(bad.ID).Attempts == 1 })
+	if got := r.mail(bad.ID); !strings.Contains(got.LastError, "550") || got.State != rooms.MailQueued {
+		t.Fatalf("after the refusal: %+v", got)
+	}
+	r.smtp.Accept()
+	good := r.enqueue("ada@example.org")
+	r.settle("the good one sent", func() bool { return r.mail(good.ID).State == rooms.MailSent })
+	if n := r.mail(bad.ID).Attempts; n != 1 {
+		t.Errorf("the refused message was tried %d times when another went out; want it left to its backoff", n)
+	}
+	r.clock.Advance(30 * time.Second)
+	r.settle("the retry", func() bool { return r.mail(bad.ID).State == rooms.MailSent })
+}

@@ -215,3 +215,17 @@ func TestSMTPConfigErrors(t *testing.T) {
 		t.Errorf("implicit TLS default port: %+v, %s", c, c)
 	}
 }
+
+// TestSMTPAcceptedThenCut checks a message the server accepted counts as
+// sent even when the connection breaks before the client's RSET and QUIT:
+// a retry would deliver it twice.
+func TestSMTPAcceptedThenCut(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "pw"})
+	srv.CutAfterAccept(true)
+	if err := newSMTP(t, smtpFor(srv, parleymail.StartTLS, "parley", "pw")).Send(context.Background(), activationMail(t, "ada@example.org")); err != nil {
+		t.Errorf("Send: %v; want success, the server having accepted the message", err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages arrived, want 1", n)
+	}
+}

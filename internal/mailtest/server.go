@@ -70,6 +70,7 @@ type Server struct {
 	arrived   chan struct{} // closed and replaced on each new message
 	refuse    *smtp.SMTPError
 	stall     chan struct{} // while non-nil, MAIL FROM waits until it is closed
+	cut       bool          // drop the connection right after accepting a message
 	sessions  int // connections that reached MAIL FROM
 	authFails int
 }
@@ -203,6 +204,15 @@ func (s *Server) Unstall() {
 	}
 }
 
+// CutAfterAccept makes the server drop each connection right after its
+// final OK to a message (before the client's RSET or QUIT), as a server
+// that crashes at the worst moment does; CutAfterAccept(false) stops it.
+func (s *Server) CutAfterAccept(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cut = on
+}
+
 // Accept undoes Refuse.
 func (s *Server) Accept() { s.Refuse(0, "") }
 
@@ -289,6 +299,9 @@ type session struct {
 	s    *Server
 	conn *smtp.Conn
 	user string
+	// accepted is set when Data took a message, for Reset (which go-smtp
+	// calls after the reply to DATA is written).
+	accepted bool
 	from string
 	to   []string
 }
@@ -361,10 +374,19 @@ func (ss *session) Data(r io.Reader) error {
 	close(ss.s.arrived)
 	ss.s.arrived = make(chan struct{})
 	ss.s.mu.Unlock()
+	ss.accepted = true
 	return nil
 }
 
-func (ss *session) Reset() { ss.from, ss.to = "", nil }
+func (ss *session) Reset() {
+	ss.s.mu.Lock()
+	cut := ss.s.cut
+	ss.s.mu.Unlock()
+	if cut && ss.accepted {
+		_ = ss.conn.Conn().Close() // not ss.conn.Close: go-smtp holds its lock here
+	}
+	ss.from, ss.to, ss.accepted = "", nil, false
+}
 
 func (ss *session) Logout() error { return nil }
 

@@ -71,7 +71,7 @@ type Server struct {
 	refuse    *smtp.SMTPError
 	stall     chan struct{} // while non-nil, MAIL FROM waits until it is closed
 	cut       bool          // drop the connection right after accepting a message
-	sessions  int // connections that reached MAIL FROM
+	sessions  int           // connections that reached MAIL FROM
 	authFails int
 }
 
@@ -302,8 +302,8 @@ type session struct {
 	// accepted is set when Data took a message, for Reset (which go-smtp
 	// calls after the reply to DATA is written).
 	accepted bool
-	from string
-	to   []string
+	from     string
+	to       []string
 }
 
 var _ smtp.AuthSession = (*session)(nil)

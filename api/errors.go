@@ -24,6 +24,8 @@ type apiError struct {
 	msg    string
 	// retryAfter, for 429s, is the time until the next attempt is allowed.
 	retryAfter time.Duration
+	// fields, for 422 invalid, says what is wrong with each form field.
+	fields map[string]string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
@@ -50,6 +52,9 @@ type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// Fields, with code "invalid" (422), maps each form field
+		// ("adminEmail", "members.2", ...) to its problem in plain words.
+		Fields map[string]string `json:"fields,omitempty"`
 	} `json:"error"`
 }
 
@@ -65,17 +70,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusConflict, code: "room-exists", msg: "a room with that name already exists"}
 	case errors.Is(err, rooms.ErrInvalidName):
 		ae = &apiError{status: http.StatusBadRequest, code: "bad-request", msg: invalidNameMessage(err)}
+	case groupError(err) != nil:
+		ae = groupError(err)
 	default:
 		id := auth.RandomToken(6)
 		s.log.Error("request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error (ref " + id + ")"}
 	}
-	if ae.status == http.StatusTooManyRequests {
+	if ae.status == http.StatusTooManyRequests || ae.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(ae.retryAfter)))
 	}
 	var body ErrorBody
 	body.Error.Code = ae.code
 	body.Error.Message = ae.msg
+	body.Error.Fields = ae.fields
 	if err := writeJSON(w, ae.status, body); err != nil {
 		s.log.Debug("write error response", "err", err, slog.String("path", r.URL.Path))
 	}

@@ -28,7 +28,7 @@ func TestErrorsInPlainWords(t *testing.T) {
 		{"/api/v1/rooms", `{"name": "bad/name"}`, `invalid room name: character '/' not allowed`},
 		{"/api/v1/rooms", `{"name": "a"} {}`, `request body has data after the JSON object`},
 		{"/api/v1/join", `{"link": 5}`, `"link" must be a string, not a number`},
-		{"/api/v1/join", `{"room": "x"}`, `unknown field "room"; this request takes only "link"`},
+		{"/api/v1/join", `{"rom": "x"}`, `unknown field "rom"; this request takes "link" and "room"`},
 	}
 	for _, tt := range tests {
 		resp, data := f.do(t, "POST", tt.path, tt.body, op)

@@ -64,6 +64,11 @@ type Config struct {
 	JoinBurst int
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// Groups configures group sign-up, the administrator's console,
+	// group users' rooms and endpoint registration (issue #12);
+	// Groups.Store nil turns those routes off.
+	Groups GroupConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -75,6 +80,7 @@ type Server struct {
 	handler http.Handler // mux behind the client-address middleware
 
 	guesses *throttle.Throttle[netip.Prefix] // failed credentials per clientaddr.Key
+	grp     *groupState                      // the groups API's state (signup.go); nil when off
 }
 
 // New returns a Server. It fails if a required field is missing or the web
@@ -99,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 		guesses: throttle.New[netip.Prefix](throttle.Config{Rate: cfg.JoinRate, Burst: cfg.JoinBurst, Now: cfg.Now}),
 	}
 	s.handler = cfg.ClientAddrs.Middleware(s.mux)
+	if err := s.initGroups(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -127,6 +136,7 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
 	api("GET", "/api/v1/backup", s.operator(s.backup))
+	s.groupRoutes(api)
 	s.outboxRoutes(api)
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
@@ -194,7 +204,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 
 // JoinRequest is the body of POST /api/v1/join.
 type JoinRequest struct {
-	Link string `json:"link"`
+	Link string `json:"link,omitempty"`
+	// Room is a group room's ID, for a registered endpoint (endpoint.go).
+	Room string `json:"room,omitempty"`
 }
 
 // JoinResponse answers POST /api/v1/join.
@@ -203,6 +215,8 @@ type JoinResponse struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	Room      RoomInfo  `json:"room"`
 	WSPath    string    `json:"wsPath"`
+	// Name is the name a registered endpoint joins under (endpoint.go).
+	Name string `json:"name,omitempty"`
 }
 
 // RoomInfo is what a joiner learns of a room.
@@ -214,6 +228,9 @@ type RoomInfo struct {
 func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	var req JoinRequest
 	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if handled, err := s.groupJoin(w, r, req); handled {
 		return err
 	}
 	link := strings.TrimSpace(req.Link)

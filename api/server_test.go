@@ -24,6 +24,7 @@ const opToken = "operator-secret-token"
 
 type fixture struct {
 	srv     *httptest.Server
+	api     *Server
 	db      *store.DB
 	tokens  *auth.Tokens
 	deleted []string
@@ -70,6 +71,7 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.api = s
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -1,8 +1,10 @@
 // Package auth holds parley's credentials code: random tokens, signed join
 // tokens (JWT, HS256) that admit a client to one room's WebSocket, and slow
-// hashes for secrets such as operator tokens (and, in later issues, group
-// admin passwords, meeting PINs and host keys). It is a leaf: it imports no
-// other parley package, and keeps no state beyond what its values hold.
+// hashes for secrets such as operator tokens, group admin passwords,
+// meeting PINs and endpoint secrets (Verifier caps how many are computed at
+// once), and web-session tokens (Sessions: one JWT audience per kind, with
+// the credential generation that revokes them). It is a leaf: it imports
+// no other parley package, and keeps no state beyond what its values hold.
 package auth
 
 import (

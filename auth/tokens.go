@@ -44,6 +44,11 @@ type Tokens struct {
 type JoinClaims struct {
 	RoomID string `json:"room"`
 	Role   string `json:"role"`
+	// Endpoint and Name are set in tokens issued to a registered
+	// endpoint (IssueEndpointJoin): its ID, and the name it joins under
+	// (the name in the join message is then ignored).
+	Endpoint string `json:"ep,omitempty"`
+	Name     string `json:"name,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -85,6 +90,19 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 // expires. The token carries iss, aud, sub (= roomID), iat, exp and a random
 // jti.
 func (t *Tokens) IssueJoin(roomID, role string) (token string, expires time.Time, err error) {
+	return t.issue(roomID, role, "", "")
+}
+
+// IssueEndpointJoin is IssueJoin for a registered endpoint: the token also
+// carries the endpoint's ID and the name it joins under.
+func (t *Tokens) IssueEndpointJoin(roomID, role, endpointID, name string) (token string, expires time.Time, err error) {
+	if endpointID == "" || name == "" {
+		return "", time.Time{}, errors.New("auth: issue join token: empty endpoint ID or name")
+	}
+	return t.issue(roomID, role, endpointID, name)
+}
+
+func (t *Tokens) issue(roomID, role, endpointID, name string) (token string, expires time.Time, err error) {
 	if roomID == "" {
 		return "", time.Time{}, errors.New("auth: issue join token: empty room ID")
 	}
@@ -94,8 +112,10 @@ func (t *Tokens) IssueJoin(roomID, role string) (token string, expires time.Time
 	now := t.cfg.Now()
 	exp := jwt.NewNumericDate(now.Add(t.cfg.TTL))
 	claims := &JoinClaims{
-		RoomID: roomID,
-		Role:   role,
+		RoomID:   roomID,
+		Role:     role,
+		Endpoint: endpointID,
+		Name:     name,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.cfg.Issuer,
 			Subject:   roomID,

@@ -51,6 +51,10 @@ type Config struct {
 	// keyframe (RTCP PLI or FIR) on the published video. It runs on the
 	// goroutine draining the video sender's RTCP and must not block.
 	OnKeyframeRequest func()
+	// Room is a group room's ID, joined as the registered endpoint whose
+	// session HTTPClient holds (see Register); Link is then not needed,
+	// and the server names the participant (Name is ignored).
+	Room string
 }
 
 // ErrClosed is returned by calls on a closed Client.
@@ -101,9 +105,12 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	token, wsPath, err := fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link)
+	token, wsPath, name, err := fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link, cfg.Room)
 	if err != nil {
 		return nil, err
+	}
+	if name != "" {
+		cfg.Name = name
 	}
 	wsURL, err := websocketURL(cfg.BaseURL, wsPath)
 	if err != nil {
@@ -158,34 +165,41 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// fetchToken exchanges a room link for a join token.
-func fetchToken(ctx context.Context, hc *http.Client, base, link string) (token, wsPath string, err error) {
+// fetchToken exchanges a room link (or, for a registered endpoint, a
+// group room's ID) for a join token, and the name the server gives an
+// endpoint.
+func fetchToken(ctx context.Context, hc *http.Client, base, link, room string) (token, wsPath, name string, err error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	body, _ := json.Marshal(map[string]string{"link": link})
+	req0 := map[string]string{"link": link}
+	if room != "" {
+		req0 = map[string]string{"room": room}
+	}
+	body, _ := json.Marshal(req0)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/join", bytes.NewReader(body))
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("join link: %w", err)
+		return "", "", "", fmt.Errorf("join link: %w", err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("join link: %s: %s", resp.Status, strings.TrimSpace(string(data)))
+		return "", "", "", fmt.Errorf("join link: %s: %s", resp.Status, strings.TrimSpace(string(data)))
 	}
 	var jr struct {
 		Token  string `json:"token"`
 		WSPath string `json:"wsPath"`
+		Name   string `json:"name"`
 	}
 	if err := json.Unmarshal(data, &jr); err != nil {
-		return "", "", fmt.Errorf("join link: malformed answer: %w", err)
+		return "", "", "", fmt.Errorf("join link: malformed answer: %w", err)
 	}
-	return jr.Token, jr.WSPath, nil
+	return jr.Token, jr.WSPath, jr.Name, nil
 }
 
 func websocketURL(base, path string) (string, error) {

@@ -1,6 +1,9 @@
 package rooms
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors returned by this package and by every Store implementation. Callers
 // test for them with errors.Is; the returned errors wrap them with context.
@@ -27,3 +30,43 @@ var (
 	// ErrMailNotFound means no outbox message has the requested ID.
 	ErrMailNotFound = errors.New("mail not found")
 )
+
+// Errors about groups and endpoints.
+var (
+	// ErrGroupNotFound means no group has the requested ID, name or
+	// activation link.
+	ErrGroupNotFound = errors.New("group not found")
+
+	// ErrGroupExists means another group already has the name (compared
+	// by GroupKey).
+	ErrGroupExists = errors.New("group name already taken")
+
+	// ErrEmailTaken means a member e-mail address already belongs to an
+	// endpoint (of another group, or earlier in the same list). The
+	// error is an *EmailTakenError saying which address.
+	ErrEmailTaken = errors.New("email address already in a group")
+
+	// ErrEndpointNotFound means no endpoint has the requested ID or
+	// address (in the group asked about).
+	ErrEndpointNotFound = errors.New("endpoint not found")
+
+	// ErrInvalidGroupName, ErrInvalidPersonName, ErrInvalidPassword,
+	// ErrInvalidPIN and ErrInvalidEndpointName mean a field breaks its
+	// rule; the wrapping error says which, in plain words.
+	ErrInvalidGroupName    = errors.New("invalid group name")
+	ErrInvalidPersonName   = errors.New("invalid name")
+	ErrInvalidPassword     = errors.New("invalid password")
+	ErrInvalidPIN          = errors.New("invalid PIN")
+	ErrInvalidEndpointName = errors.New("invalid endpoint name")
+)
+
+// EmailTakenError is the error for a member e-mail address already in
+// use; errors.Is(err, ErrEmailTaken) holds.
+type EmailTakenError struct {
+	Email string
+}
+
+func (e *EmailTakenError) Error() string { return fmt.Sprintf("%q: %v", e.Email, ErrEmailTaken) }
+
+// Is makes errors.Is(err, ErrEmailTaken) true.
+func (e *EmailTakenError) Is(target error) bool { return target == ErrEmailTaken }

@@ -3,9 +3,10 @@
 // that persistence implements (see rooms/store). It imports no storage and
 // no transport, so handlers and the CLI can share it and tests can fake it.
 //
-// Groups, endpoints, bookings of shared meeting accounts and guest links
-// arrive in later issues; they hang off a room by its ID (and a room off a
-// group by GroupID), never by name or link, which may change.
+// Groups and their endpoints (group.go, endpoint.go: the sign-up's
+// validation, the GroupStore interface) hang off rooms by ID: a room off
+// a group by GroupID, never by name or link, which may change. Bookings of
+// shared meeting accounts and guest links arrive in later issues.
 package rooms
 
 import (

@@ -36,6 +36,7 @@ type participant struct {
 	id        string
 	srv       *Server
 	joinStart time.Time // when the join was received, for Config.OnJoined
+	endpoint  string    // the registered endpoint's ID from the join token, or ""
 
 	// call is set by the joining session's run, before the peer exists
 	// and before anything but the call itself uses the participant.

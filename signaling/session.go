@@ -367,6 +367,9 @@ func (s *session) handleJoin(m *protocol.Join) {
 		s.fatal(protocol.CodeBadToken, "the join token is not valid", ref, websocket.ClosePolicyViolation)
 		return
 	}
+	if claims.Name != "" {
+		m.Name = claims.Name // a registered endpoint joins under its own name
+	}
 	name, err := validDisplayName(m.Name)
 	if err != nil {
 		s.sendError(protocol.CodeBadRequest, err.Error(), ref)
@@ -384,17 +387,18 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, m.Publish)
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Publish)
 }
 
 // enter takes the authenticated joiner into the live call of room, then
 // starts its media peer.
-func (s *session) enter(room *rooms.Room, role livecall.Role, name string, publish protocol.Publish) {
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, publish protocol.Publish) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
+	p.endpoint = endpoint
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries
 	// it); a resume waits on resumeMu until the participant is complete.

@@ -16,6 +16,9 @@
 // for one with few (a PIN), the caller must also answer a key's throttled
 // misses no faster than its allowance returns (hold them, one at a time,
 // for the wait Failed reports), so that ignoring the refusal gains nothing.
+// Reserve and Refund do that: an attempt of a throttled key books the
+// key's next allowance and is checked only when it comes, right or wrong;
+// one more while it waits is refused unchecked; a right one is refunded.
 package throttle
 
 import (
@@ -178,4 +181,46 @@ func (t *Throttle[K]) wait(b *bucket, now time.Time) (time.Duration, bool) {
 func RetryAfter(wait time.Duration) int {
 	s := int(math.Ceil(wait.Seconds()))
 	return max(s, 1)
+}
+
+// Reserve takes key's next allowance for an attempt about to be checked,
+// for credentials with few values (a PIN), where a throttled attempt must
+// not be answered at once (see the package comment). If key has allowance
+// left it is spent and Reserve reports ok with no wait. If not, and no
+// other attempt of key is waiting, Reserve books the next allowance and
+// reports ok with the wait until it: the caller holds the attempt that
+// long, then checks it, right or wrong. If another attempt is already
+// waiting, Reserve reports !ok and how long until the key could book
+// again; the caller refuses the attempt without checking it, so a guesser
+// gains nothing by sending more at once. A right credential gives its
+// allowance back with Refund.
+func (t *Throttle[K]) Reserve(key K) (wait time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	b := t.bucketFor(key, now)
+	t.refill(b, now)
+	switch {
+	case b.tokens >= 1:
+		b.tokens--
+		return 0, true
+	case b.tokens >= 0:
+		b.tokens--
+		return time.Duration(math.Ceil(-b.tokens / t.rate * float64(time.Second))), true
+	}
+	return time.Duration(math.Ceil((1 - b.tokens) / t.rate * float64(time.Second))), false
+}
+
+// Refund gives back one allowance Reserve took, for an attempt that
+// turned out right: the owner's sign-ins cost nothing.
+func (t *Throttle[K]) Refund(key K) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	b := t.buckets[key]
+	if b == nil {
+		b = &t.overflow
+	}
+	t.refill(b, now)
+	b.tokens = math.Min(t.burst, b.tokens+1)
 }

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/rooms"
 )
+
+// mailPoll is how often the dispatcher looks for mail it was not told of.
+const mailPoll = 5 * time.Second
 
 // mailDispatch is the running mail dispatcher of a Main.
 type mailDispatch struct {
@@ -35,7 +39,10 @@ func (m *Main) startMail() (*mailDispatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outgoing mail: %w", err)
 	}
-	d, err := mail.NewDispatcher(mail.DispatcherConfig{Outbox: m.db, Sender: sender, Clock: m.cfg.MailClock, Logger: log})
+	// The groups API queues mail inside its own transactions without
+	// telling the dispatcher (MailQueued), so it looks often: one cheap
+	// read of the outbox's due index every few seconds.
+	d, err := mail.NewDispatcher(mail.DispatcherConfig{Outbox: m.db, Sender: sender, Clock: m.cfg.MailClock, Poll: mailPoll, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +68,7 @@ func (md *mailDispatch) stop() {
 
 // MailQueued tells the mail dispatcher that a message was put in the
 // outbox, so it goes out now rather than at the dispatcher's next look
-// (within a minute). Without SMTP it does nothing.
+// (within mailPoll). Without SMTP it does nothing.
 func (m *Main) MailQueued() {
 	if m.mail != nil {
 		m.mail.d.Notify()

@@ -83,13 +83,15 @@ Usage:
   parley room list [flags]          list rooms and their join links
   parley room delete NAME [flags]   delete a room, ending its call
   parley backup FILE [flags]        copy the database to FILE, while the server runs or not
+  parley group list|show|limits|disable|enable [NAME] [flags]
+                                    list, inspect, limit or disable group accounts
   parley outbox [show ID] [flags]   list outgoing mail, or print one message whole
   parley health [flags]             exit 0 if the server answers (for scripts and Docker)
   parley version                    print the version
   parley help [COMMAND]             print this, or a command's usage
 
-The room, backup, outbox and health commands find the server through its data
-directory (--data DIR, default ./data, env PARLEY_DATA).
+The room, group, backup, outbox and health commands find the server
+through its data directory (--data DIR, default ./data, env PARLEY_DATA).
 `
 
 // run dispatches a command line; it is runMain without the printing of
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stderr)
 	case "room", "rooms":
 		return runRoom(ctx, args[1:], stdout, stderr)
+	case "group", "groups":
+		return runGroup(ctx, args[1:], stdout)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout)
 	case "outbox":
@@ -134,6 +138,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		return err
 	case "room", "rooms":
 		fmt.Fprint(stdout, roomUsage)
+	case "group", "groups":
+		fmt.Fprint(stdout, groupUsage)
 	case "backup":
 		fmt.Fprint(stdout, backupUsage)
 	case "outbox":

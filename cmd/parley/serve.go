@@ -66,6 +66,10 @@ type Config struct {
 	// MaxUnjoined…); Run fills in the rest. Zero values are signaling's
 	// defaults, except MaxUnjoined: a quarter of the connection total.
 	Signaling signaling.Config
+	// Groups holds the groups API's settings (MinPasswordLen,
+	// DefaultLimits, throttles); Run fills in the store, tokens, sessions
+	// and presence. Zero values are api's defaults.
+	Groups api.GroupConfig
 	// SMTP is the server outgoing mail goes through. With no Host, none:
 	// mail stays in the outbox for the operator (parley outbox).
 	SMTP mail.SMTPConfig
@@ -92,6 +96,9 @@ type Main struct {
 	served   chan error
 	metrics  *metrics.Metrics
 	mail     *mailDispatch // nil without SMTP
+
+	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
+	swept     chan struct{}      // closed when the sweeper has ended
 }
 
 // NewMain returns a Main for cfg.
@@ -188,6 +195,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		debug = metrics.Guard(m.cfg.Metrics, pprofHandler())
 	}
 	opToken := auth.RandomToken(32)
+	sessions, err := auth.NewSessions(auth.SessionConfig{Key: key})
+	if err != nil {
+		return fmt.Errorf("session signer: %w", err)
+	}
+	groups := m.cfg.Groups
+	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -202,10 +215,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Debug:         debug,
 		ClientAddrs:   proxies,
 		Logger:        m.log.With("component", "api"),
+		Groups:        groups,
 	})
 	if err != nil {
 		return err
 	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	m.stopSweep, m.swept = stopSweep, make(chan struct{})
+	go func() { defer close(m.swept); handler.RunSweeper(sweepCtx) }()
 	m.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -281,6 +298,10 @@ func (m *Main) Close() error {
 		if err := os.Remove(m.opFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+	}
+	if m.stopSweep != nil {
+		m.stopSweep()
+		<-m.swept
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -377,6 +398,10 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	metricsAccess := str("metrics", "loopback", "who may read /metrics: loopback, off, any, or comma-separated networks (CIDR)")
 	metricsToken := str("metrics-token", "", "bearer token that also admits /metrics (and /debug/pprof/) from any address")
 	trustedProxies := str("trusted-proxies", "", "comma-separated reverse proxies (CIDR networks or addresses) whose X-Forwarded-For/Forwarded headers give the client address; default none: the socket's address")
+	minPassword := str("min-password-length", strconv.Itoa(rooms.MinPasswordLen), "shortest password a group administrator may choose (at least 5)")
+	groupEndpoints := str("group-endpoints", strconv.Itoa(rooms.DefaultLimits.Endpoints), "a new group's limit of endpoints (members and room systems)")
+	groupRooms := str("group-rooms", strconv.Itoa(rooms.DefaultLimits.Rooms), "a new group's limit of rooms")
+	groupParticipants := str("group-participants", strconv.Itoa(rooms.DefaultLimits.Participants), "a new group's limit of participants in its rooms at once")
 	pprofDefault := false
 	if v, ok := env(envName("pprof")); ok {
 		b, err := strconv.ParseBool(v)
@@ -433,6 +458,9 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return Config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	if err := parseGroupFlags(&cfg.Groups, *minPassword, *groupEndpoints, *groupRooms, *groupParticipants); err != nil {
+		return Config{}, err
 	}
 	if v, ok := env(envName("smtp-password")); ok && *smtpPassword == "" {
 		*smtpPassword = v
@@ -513,4 +541,26 @@ func parseICEServers(s string) ([]protocol.ICEServer, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseGroupFlags reads the groups flags into gc.
+func parseGroupFlags(gc *api.GroupConfig, minPassword, endpoints, roomsLimit, participants string) error {
+	for _, f := range []struct {
+		name string
+		val  string
+		min  int
+		dst  *int
+	}{
+		{"min-password-length", minPassword, rooms.MinPasswordLen, &gc.MinPasswordLen},
+		{"group-endpoints", endpoints, 1, &gc.DefaultLimits.Endpoints},
+		{"group-rooms", roomsLimit, 1, &gc.DefaultLimits.Rooms},
+		{"group-participants", participants, 1, &gc.DefaultLimits.Participants},
+	} {
+		n, err := strconv.Atoi(strings.TrimSpace(f.val))
+		if err != nil || n < f.min {
+			return fmt.Errorf("--%s %q: want a whole number of at least %d", f.name, f.val, f.min)
+		}
+		*f.dst = n
+	}
+	return nil
 }

@@ -1,7 +1,7 @@
-// Package store is parley's persistence: one bbolt file holding rooms (and,
-// in later issues, groups, endpoints, bookings and guest links) plus server
-// metadata such as the token signing key and the public URL. DB implements
-// rooms.Store. This is the only package that imports bbolt; the schema and
+// Package store is parley's persistence: one bbolt file holding rooms, the
+// outbox, groups and their endpoints (and, in later issues, bookings and
+// guest links) plus server metadata such as the token signing key and the
+// public URL. DB implements rooms.Store and rooms.GroupStore. This is the only package that imports bbolt; the schema and
 // its migrations are described in schema.go.
 package store
 

@@ -26,14 +26,26 @@ import (
 //	outbox_due     8-byte big-endian Unix nanoseconds of NextAttempt + mail ID
 //	               → empty, for each queued message (DueMail walks it in order)
 //
+// Schema version 3 adds groups and their endpoints (issue #12):
+//
+//	groups               group ID → rooms.Group JSON (password and PIN as hashes)
+//	groups_by_name       rooms.GroupKey(name) → group ID
+//	groups_by_activation rooms.TokenHash(activation token) → group ID
+//	endpoints            endpoint ID → rooms.Endpoint JSON (secret as a hash)
+//	endpoints_by_group   group ID + "/" + endpoint ID → empty
+//	endpoints_by_address rooms.AddressKey(address) → endpoint ID
+//	endpoints_by_email   rooms.EmailKey(member e-mail) → endpoint ID
+//	rooms_by_group       group ID + "/" + rooms.NameKey(name) → room ID
+//
+// A group's rooms are in rooms and rooms_by_link like any room, but not in
+// rooms_by_name: their names are unique within their group only
+// (rooms_by_group), so the operator's by-name commands see only the
+// operator's rooms. Rooms made before schema 3 have no group: nothing to
+// backfill.
+//
 // Planned by later issues, each a new migration appended to migrations (the
 // shape above does not change for them):
 //
-//	groups              group ID → JSON {name, admin password hash, meeting PIN hash, ...}
-//	groups_by_name      lower-cased group name → group ID
-//	rooms_by_group      group ID + "/" + room ID → empty (backfilled from rooms.GroupID)
-//	endpoints           endpoint ID → JSON {group ID, name or e-mail, credential hash}
-//	endpoints_by_group  group ID + "/" + endpoint ID → empty
 //	bookings            booking ID → JSON {room ID (a shared meeting account), group ID,
 //	                    recurrence, start/end, host key hash}
 //	bookings_by_room    room ID + "/" + RFC 3339 start + "/" + booking ID → empty
@@ -52,6 +64,15 @@ var (
 	bucketOutbox      = []byte("outbox")
 	bucketOutboxDue   = []byte("outbox_due")
 
+	bucketGroups             = []byte("groups")
+	bucketGroupsByName       = []byte("groups_by_name")
+	bucketGroupsByActivation = []byte("groups_by_activation")
+	bucketEndpoints          = []byte("endpoints")
+	bucketEndpointsByGroup   = []byte("endpoints_by_group")
+	bucketEndpointsByAddress = []byte("endpoints_by_address")
+	bucketEndpointsByEmail   = []byte("endpoints_by_email")
+	bucketRoomsByGroup       = []byte("rooms_by_group")
+
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
 	keyPublicURL     = []byte("public_url")
@@ -68,6 +89,12 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 1 → 2: the outbox of outgoing mail, and its index of queued
 	// messages by due time.
 	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox, bucketOutboxDue) },
+	// 2 → 3: groups, their endpoints and the group rooms index.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketGroups, bucketGroupsByName, bucketGroupsByActivation,
+			bucketEndpoints, bucketEndpointsByGroup, bucketEndpointsByAddress, bucketEndpointsByEmail,
+			bucketRoomsByGroup)
+	},
 }
 
 // currentVersion is the schema version this build writes.

@@ -1,0 +1,31 @@
+package signaling
+
+// Presence for the groups API (issue #12): which registered endpoints are
+// in a call now, and how many are in a room's call.
+
+// ConnectedEndpoints returns the IDs of the registered endpoints (from
+// their join tokens) that are in a call now, including those whose
+// connection dropped and whose place is kept for them to resume.
+func (s *Server) ConnectedEndpoints() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]bool)
+	for _, p := range s.parts {
+		if p.endpoint != "" && !p.gone.Load() {
+			out[p.endpoint] = true
+		}
+	}
+	return out
+}
+
+// CallSize reports how many participants are in the room's call now (0
+// with no call).
+func (s *Server) CallSize(roomID string) int {
+	s.mu.Lock()
+	c := s.calls[roomID]
+	s.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	return c.call.Size()
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/api"
+	"github.com/parley-dev/parley/client"
 	"github.com/parley-dev/parley/internal/mailtest"
 	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/rooms"
@@ -268,5 +269,74 @@ func TestSMTPFlags(t *testing.T) {
 	}
 	if _, err := parseServeFlags([]string{"--smtp-host", "localhost", "--smtp-tls", "none", "--mail-from", "x@example.org"}, &bytes.Buffer{}, none); err != nil {
 		t.Errorf("plain SMTP to localhost: %v", err)
+	}
+}
+
+// TestSignUpMailSurvivesRestart is issue #12's "mail survives": a group
+// signs up while the SMTP server is down, parley is restarted, the SMTP
+// server comes back, and the activation mail arrives once; its link
+// activates the group, whose members then receive their credentials by
+// mail and register a client with them.
+func TestSignUpMailSurvivesRestart(t *testing.T) {
+	smtp := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "smtp secret"})
+	smtp.Down()
+	cfg := Config{DataDir: t.TempDir(), SMTP: smtpConfig(smtp)}
+
+	first := runUntilClosed(t, cfg)
+	newWebUser(t, first).call("POST", "/api/v1/signup", map[string]any{
+		"adminName": "Ada", "adminEmail": "ada@example.org", "groupName": "Choir",
+		"password": "hunter2", "pin": "2468", "members": []string{"alice@example.org", "bob@example.org"},
+	}, 201, nil)
+	ms, err := first.DB().MailsTo(context.Background(), "ada@example.org")
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("activation mails queued: %v, %v", ms, err)
+	}
+	waitMail(t, first, ms[0].ID, "the failed attempt", func(m *rooms.Mail) bool { return m.Attempts >= 1 })
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	smtp.Up()
+	second := startServerConfig(t, cfg)
+	msgs, err := smtp.Wait(1, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	activation := msgs[0]
+	if activation.To[0] != "ada@example.org" {
+		t.Fatalf("first message to %v", activation.To)
+	}
+	match := activateRE.FindStringSubmatch(activation.Text)
+	// Made by the first server: under its URL (a test's port changes).
+	if match == nil || !strings.Contains(activation.Text, first.URL()+"/activate/") {
+		t.Fatalf("no activation link under %s in:\n%s", first.URL(), activation.Text)
+	}
+	newWebUser(t, second).call("POST", "/api/v1/activate", map[string]string{"token": match[1]}, 200, nil)
+
+	// The members' credentials go out within the dispatcher's poll.
+	msgs, err = smtp.Wait(3, 3*mailPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, got := range msgs[1:] {
+		addr, secret := addressRE.FindStringSubmatch(got.Text), secretRE.FindStringSubmatch(got.Text)
+		if addr == nil || secret == nil {
+			t.Fatalf("credentials mail to %v without an address and secret:\n%s", got.To, got.Text)
+		}
+		if _, err := client.Register(ctx, nil, second.LocalURL(), addr[1], secret[1]); err != nil {
+			t.Errorf("register %s with the mailed credentials: %v", addr[1], err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	toAda := 0
+	for _, got := range smtp.Messages() {
+		if got.To[0] == "ada@example.org" {
+			toAda++
+		}
+	}
+	if toAda != 1 || len(smtp.Messages()) != 3 {
+		t.Errorf("%d activation mails and %d in all; want 1 and 3", toAda, len(smtp.Messages()))
 	}
 }

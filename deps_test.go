@@ -67,6 +67,12 @@ func TestDeps(t *testing.T) {
 			bad: isOurs,
 		},
 		{
+			pkg: "./ringing",
+			why: "the rules of ringing know no transport, storage or media",
+			ok:  matchAny(module+"/ringing", module+"/livecall", module+"/auth", module+"/signaling/protocol"),
+			bad: isOurs,
+		},
+		{
 			pkg: "./throttle",
 			why: "throttle is a leaf",
 			ok:  func(dep string) bool { return dep == module+"/throttle" },

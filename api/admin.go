@@ -379,6 +379,9 @@ func (s *Server) adminSetDisabled(disabled bool) groupHandler {
 			return err
 		}
 		s.log.Info("endpoint changed", "group", g.Name, "endpoint", ep.Address, "disabled", disabled)
+		if disabled {
+			s.signOut(ep.ID)
+		}
 		return writeJSON(w, http.StatusOK, EndpointResponse{Endpoint: endpointView(ep, false)})
 	}
 }
@@ -400,6 +403,7 @@ func (s *Server) adminReissue(w http.ResponseWriter, r *http.Request, g *rooms.G
 		return err
 	}
 	s.log.Info("endpoint secret re-issued", "group", g.Name, "endpoint", ep.Address)
+	s.signOut(ep.ID)
 	return writeJSON(w, http.StatusOK, endpointResponse(ep, c))
 }
 
@@ -409,6 +413,7 @@ func (s *Server) adminDeleteEndpoint(w http.ResponseWriter, r *http.Request, g *
 		return err
 	}
 	s.log.Info("endpoint removed", "group", g.Name, "endpoint", ep.Address)
+	s.signOut(ep.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -596,5 +601,13 @@ func (s *Server) opSetState(state rooms.GroupState) handlerFunc {
 		}
 		s.log.Info("group state set by the operator", "group", g.Name, "state", g.State)
 		return s.writeOpGroup(w, r, g)
+	}
+}
+
+// signOut ends the endpoint's presence connections now, rather than at
+// signaling's next re-check of its session.
+func (s *Server) signOut(endpointID string) {
+	if p := s.grp.cfg.Presence; p != nil {
+		p.SignOutEndpoint(endpointID)
 	}
 }

@@ -113,8 +113,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /{$}", s.serveIndex)
+	s.pages() // "/", /signup, /activate/{token}, /admin, /group, /endpoint: api/pages.go
 	s.mux.HandleFunc("GET /r/{link}", s.serveIndex)
+	s.mux.HandleFunc("GET /call/{id}", s.serveIndex) // a direct call between endpoints (webclient/static/directcall.js)
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(s.cfg.Web)))
 	s.mux.Handle("GET /ws", s.cfg.WebSocket)
 	if s.cfg.Metrics != nil {

@@ -68,6 +68,10 @@ type EndpointTokenIssuer interface {
 type Presence interface {
 	ConnectedEndpoints() map[string]bool
 	CallSize(roomID string) int
+	// SignOutEndpoint closes the endpoint's presence connections at once
+	// (its sessions are already refused): after a re-issue, a disable or
+	// a removal.
+	SignOutEndpoint(id string)
 }
 
 // Session lifetimes. An endpoint's session is persistent: a room system

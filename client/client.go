@@ -55,6 +55,9 @@ type Config struct {
 	// session HTTPClient holds (see Register); Link is then not needed,
 	// and the server names the participant (Name is ignored).
 	Room string
+	// Token, if set, is a join token got another way (a direct call's
+	// call-accepted token); Join then skips the HTTP join and uses /ws.
+	Token string
 }
 
 // ErrClosed is returned by calls on a closed Client.
@@ -105,9 +108,12 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	token, wsPath, name, err := fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link, cfg.Room)
-	if err != nil {
-		return nil, err
+	token, wsPath, name := cfg.Token, "/ws", ""
+	if token == "" {
+		var err error
+		if token, wsPath, name, err = fetchToken(ctx, cfg.HTTPClient, cfg.BaseURL, cfg.Link, cfg.Room); err != nil {
+			return nil, err
+		}
 	}
 	if name != "" {
 		cfg.Name = name

@@ -75,6 +75,7 @@ func (s *Server) callEnded(lc *liveCall, reason string) {
 	}
 	s.mu.Unlock()
 	lc.router.Close()
+	s.dir.callEnded(lc.roomID)
 	s.log.Debug("call ended", "room", lc.roomID, "reason", reason)
 	s.callWG.Done()
 }

@@ -5,11 +5,12 @@ package signaling
 
 // ConnectedEndpoints returns the IDs of the registered endpoints (from
 // their join tokens) that are in a call now, including those whose
-// connection dropped and whose place is kept for them to resume.
+// connection dropped and whose place is kept for them to resume, and of
+// those with a presence connection (directory.go): the endpoints online.
 func (s *Server) ConnectedEndpoints() map[string]bool {
+	out := s.dir.connected()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]bool)
 	for _, p := range s.parts {
 		if p.endpoint != "" && !p.gone.Load() {
 			out[p.endpoint] = true

@@ -37,6 +37,7 @@ type participant struct {
 	srv       *Server
 	joinStart time.Time // when the join was received, for Config.OnJoined
 	endpoint  string    // the registered endpoint's ID from the join token, or ""
+	as        *seat     // the endpoint's seat (directory.go), or nil; set before register
 
 	// call is set by the joining session's run, before the peer exists
 	// and before anything but the call itself uses the participant.

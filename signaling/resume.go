@@ -51,18 +51,26 @@ func newResumeToken() (token string, hash [sha256.Size]byte) {
 }
 
 // register makes p resumable by its id; forget undoes it.
+// An endpoint's participant counts it in a call meanwhile (directory.go).
 func (s *Server) register(p *participant) {
 	s.mu.Lock()
 	s.parts[p.id] = p
 	s.mu.Unlock()
+	if p.as != nil {
+		s.dir.seated(p.as, 1)
+	}
 }
 
 func (s *Server) forget(p *participant) {
 	s.mu.Lock()
-	if s.parts[p.id] == p {
+	known := s.parts[p.id] == p
+	if known {
 		delete(s.parts, p.id)
 	}
 	s.mu.Unlock()
+	if known && p.as != nil {
+		s.dir.seated(p.as, -1)
+	}
 }
 
 func (s *Server) lookup(id string) *participant {
@@ -167,8 +175,8 @@ func (p *participant) resume(s *session, token string) error {
 // handleResume takes back the place named by a resume message.
 func (s *session) handleResume(m *protocol.Resume) {
 	const ref = protocol.TypeResume
-	if s.part != nil {
-		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
+	if s.part != nil || s.pres != nil {
+		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
 	if m.Version != protocol.Version {

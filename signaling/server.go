@@ -25,6 +25,7 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/ringing"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling/protocol"
@@ -93,6 +94,36 @@ type Config struct {
 	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
 	// open the WebSocket besides the server's own host.
 	AllowedOrigins []string
+
+	// Endpoints and direct calls (directory.go). Directory, if set,
+	// lets endpoints register presence connections and call each other;
+	// nil: register is refused with bad-token.
+	Directory Directory
+	// EndpointCookie names the cookie whose value a register without a
+	// token uses; default DefaultEndpointCookie ("parley_endpoint").
+	EndpointCookie string
+	// RingTimeout is how long a ring waits for an answer, on Clock;
+	// default ringing.DefaultTimeout (30s). MaxRings bounds the rings
+	// one endpoint has waiting; default ringing.DefaultMaxOutgoing (3).
+	RingTimeout time.Duration
+	MaxRings    int
+	// MaxPresence bounds the presence connections of one endpoint; a
+	// newer one closes the oldest. Default DefaultMaxPresence (4).
+	MaxPresence int
+	// call-endpoint messages spend an allowance per endpoint of
+	// CallBurst at once, regained at CallRate a second; past it they
+	// are answered rate-limited. Defaults 10 and 0.2 (one per 5 s).
+	CallBurst int
+	CallRate  float64
+	// DirectJoinWindow is how long an accepted direct call waits, on
+	// Clock, for its first participant before its tokens stop working;
+	// default DefaultDirectJoinWindow (2 minutes).
+	DirectJoinWindow time.Duration
+	// RecheckInterval is how often, on Clock, the session of every
+	// presence connection is checked with the Directory again; one that
+	// no longer passes (re-issued, disabled, removed, expired) is ended
+	// with bye signed-out. Default DefaultRecheckInterval (1 minute).
+	RecheckInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -129,6 +160,30 @@ func (c *Config) setDefaults() {
 	if c.ResumeGrace == 0 {
 		c.ResumeGrace = DefaultResumeGrace
 	}
+	if c.EndpointCookie == "" {
+		c.EndpointCookie = DefaultEndpointCookie
+	}
+	if c.RingTimeout <= 0 {
+		c.RingTimeout = ringing.DefaultTimeout
+	}
+	if c.MaxRings <= 0 {
+		c.MaxRings = ringing.DefaultMaxOutgoing
+	}
+	if c.MaxPresence <= 0 {
+		c.MaxPresence = DefaultMaxPresence
+	}
+	if c.CallBurst <= 0 {
+		c.CallBurst = 10
+	}
+	if c.CallRate <= 0 {
+		c.CallRate = 0.2
+	}
+	if c.DirectJoinWindow <= 0 {
+		c.DirectJoinWindow = DefaultDirectJoinWindow
+	}
+	if c.RecheckInterval <= 0 {
+		c.RecheckInterval = DefaultRecheckInterval
+	}
 }
 
 // Server accepts WebSocket connections and owns the live calls.
@@ -147,6 +202,7 @@ type Server struct {
 	parts      map[string]*participant // joined participants by id, for resume (resume.go)
 
 	resumeFails *throttle.Throttle[netip.Prefix] // failed resumes per client key
+	dir         *directory                       // presence connections and direct calls (directory.go); set at construction
 
 	wg     sync.WaitGroup // one per live session
 	callWG sync.WaitGroup // one per live call, until it has closed its media; one per participant the call let go, until its media is closed
@@ -168,6 +224,7 @@ func New(cfg Config) (*Server, error) {
 
 		resumeFails: throttle.New[netip.Prefix](throttle.Config{Rate: cfg.ResumeRate, Burst: cfg.ResumeBurst}),
 	}
+	s.dir = newDirectory(s)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
@@ -221,6 +278,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := newSession(s, conn, remoteAttr(addr), key)
+	if c, err := r.Cookie(s.cfg.EndpointCookie); err == nil {
+		sess.cookie = c.Value // for a register with no token (directory.go)
+	}
 	slot = false // the session owns it now
 	s.mu.Lock()
 	if s.closing {
@@ -340,6 +400,7 @@ func (s *Server) EndCall(roomID, reason string) {
 // Shutdown tells every connected client that the server is stopping, closes
 // their connections and waits for the sessions to end, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.dir.close()
 	s.mu.Lock()
 	s.closing = true
 	sessions := make([]*session, 0, len(s.sessions))

@@ -82,6 +82,8 @@ type session struct {
 	closing     bool // a fatal error was sent; later messages are ignored
 	leftReason  string
 	part        *participant // the participant this session carries; nil until joined
+	pres        *presence    // set when the session registered as an endpoint's presence connection (directory.go)
+	cookie      string       // the endpoint session cookie of the upgrade request, for register; set by ServeHTTP before run
 }
 
 // The states of session.joinState.
@@ -215,7 +217,7 @@ func (s *session) joinTimeout() {
 }
 
 func (s *session) extendDeadline() {
-	if s.part != nil {
+	if s.part != nil || s.pres != nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.ReadTimeout))
 	}
 }
@@ -262,6 +264,16 @@ func (s *session) handle(data []byte) {
 		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
 	case *protocol.SetHost:
 		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
+	case *protocol.Register:
+		s.handleRegister(m)
+	case *protocol.CallEndpoint:
+		s.handleCallEndpoint(m)
+	case *protocol.AcceptCall:
+		s.handleAcceptCall(m)
+	case *protocol.DeclineCall:
+		s.handleDeclineCall(m)
+	case *protocol.CancelCall:
+		s.handleCancelCall(m)
 	default:
 		typ := envelopeType(data)
 		s.sendError(protocol.CodeUnknownType, fmt.Sprintf("%q is sent by the server, not the client", typ), typ)
@@ -350,13 +362,16 @@ func (s *session) handleLeave() {
 // handleJoin checks the join message and its token, and finds the room.
 func (s *session) handleJoin(m *protocol.Join) {
 	const ref = protocol.TypeJoin
-	if s.part != nil {
-		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined", ref)
+	if s.part != nil || s.pres != nil {
+		s.sendError(protocol.CodeAlreadyJoined, "this connection has already joined or registered", ref)
 		return
 	}
 	if m.Version != protocol.Version {
 		s.fatal(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", m.Version, protocol.Version), ref, websocket.ClosePolicyViolation)
 		return
+	}
+	if s.joinDirect(m.Token, m.Publish) {
+		return // a direct call's token (directory.go)
 	}
 	claims, err := s.srv.cfg.Tokens.VerifyJoin(m.Token)
 	switch {
@@ -387,18 +402,20 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
-	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Publish)
+	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Publish, s.endpointSeat(claims.Endpoint))
 }
 
 // enter takes the authenticated joiner into the live call of room, then
-// starts its media peer.
-func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, publish protocol.Publish) {
+// starts its media peer. endpoint is the registered endpoint it joins as
+// ("" for none), and as its seat for presence (directory.go; nil if none).
+func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint string, publish protocol.Publish, as *seat) {
 	const ref = protocol.TypeJoin
 	if !s.joinState.CompareAndSwap(joinWaiting, joinDone) {
 		return // the join timer fired first: the connection is closing
 	}
 	p := newParticipant(s, "p_"+auth.RandomToken(9))
 	p.endpoint = endpoint
+	p.as = as
 	token, hash := newResumeToken()
 	// Resumable from the moment the token can be known (joined carries
 	// it); a resume waits on resumeMu until the participant is complete.
@@ -457,6 +474,9 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 func (s *session) cleanup() {
 	if s.failed.Load() {
 		s.leftReason = protocol.ReasonError
+	}
+	if s.pres != nil {
+		s.srv.dir.unregister(s.pres)
 	}
 	if s.part == nil {
 		return

@@ -71,7 +71,7 @@ func newSessionHarness(f testing.TB) *sessionHarness {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := New(Config{SFU: media, Tokens: tokens, Rooms: fuzzRooms{}, Logger: log})
+	srv, err := New(Config{SFU: media, Tokens: tokens, Rooms: fuzzRooms{}, Logger: log, Directory: choir})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -203,7 +203,8 @@ func (o *sent) add(t *testing.T, m outMsg) (offer bool) {
 		_, offer = msg.(*protocol.Offer)
 		return offer
 	case *protocol.Joined, *protocol.ParticipantJoined,
-		*protocol.ParticipantUpdated, *protocol.ParticipantLeft, *protocol.Pong, *protocol.Bye:
+		*protocol.ParticipantUpdated, *protocol.ParticipantLeft, *protocol.Pong, *protocol.Bye,
+		*protocol.Registered, *protocol.Presence, *protocol.Ring:
 	default:
 		t.Fatalf("session sent %T, a client's message: %s", msg, m.data)
 	}
@@ -218,6 +219,9 @@ var knownCodes = map[string]bool{
 	protocol.CodeBadRequest: true, protocol.CodeBadSDP: true, protocol.CodeRateLimited: true,
 	protocol.CodeJoinTimeout: true, protocol.CodeInternal: true, protocol.CodeTooManyCandidates: true,
 	protocol.CodeOfferTimeout: true, protocol.CodeTooSlow: true, protocol.CodeTooManyStreams: true,
+	protocol.CodeNotRegistered: true, protocol.CodeUnknownEndpoint: true, protocol.CodeEndpointOffline: true,
+	protocol.CodeEndpointBusy: true, protocol.CodeTooManyRings: true, protocol.CodeUnknownCall: true,
+	protocol.CodeNotInCall: true,
 }
 
 // FuzzSessionHandle dispatches one message, as a client sends it, to a
@@ -284,6 +288,14 @@ func checkHandled(t *testing.T, h *sessionHarness, s *session, call *liveCall, b
 	switch m := msg.(type) {
 	case *protocol.Join:
 		checkJoin(t, h, s, call, m, out)
+	case *protocol.Register:
+		checkRegister(t, s, call, m, out)
+	case *protocol.CallEndpoint, *protocol.AcceptCall, *protocol.DeclineCall, *protocol.CancelCall:
+		// Neither a call's participant nor a fresh connection has
+		// registered: refused, and nothing changes.
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], protocol.CodeNotRegistered) || s.pres != nil {
+			t.Fatalf("%q: a direct-call message before register gave %#v", data, out.msgs)
+		}
 	case *protocol.Ping:
 		if p, ok := first[*protocol.Pong](out); !ok || p.ID != m.ID {
 			t.Fatalf("%q: ping answered with %#v", data, out.msgs)
@@ -339,6 +351,34 @@ func checkJoin(t *testing.T, h *sessionHarness, s *session, call *liveCall, m *p
 	}
 	if self.AudioMuted == m.Publish.Audio || self.VideoMuted == m.Publish.Video {
 		t.Fatalf("join %+v: participant %+v", m, self)
+	}
+}
+
+// checkRegister checks a register: it succeeds only on a fresh
+// connection, with version 1 and a session token the Directory signs in
+// (the harness's is directory_test.go's choir), and answers registered.
+func checkRegister(t *testing.T, s *session, call *liveCall, m *protocol.Register, out sent) {
+	t.Helper()
+	if call != nil {
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], protocol.CodeAlreadyJoined) || s.pres != nil {
+			t.Fatalf("register on a joined session gave %#v", out.msgs)
+		}
+		return
+	}
+	ep, err := choir.Authenticate(context.Background(), m.Token)
+	ok := m.Version == protocol.Version && err == nil
+	if (s.pres != nil) != ok {
+		t.Fatalf("register %+v: registered=%v, want %v", m, s.pres != nil, ok)
+	}
+	if !ok {
+		if len(out.msgs) != 1 || !errorIs(out.msgs[0], "") || len(out.close) != 1 {
+			t.Fatalf("refused register %+v answered with %#v, close %+v", m, out.msgs, out.close)
+		}
+		return
+	}
+	reg, isReg := first[*protocol.Registered](out)
+	if !isReg || reg.Endpoint != ep.wire() || s.pres.ep != ep {
+		t.Fatalf("register %+v: sent %#v", m, out.msgs)
 	}
 }
 

@@ -157,6 +157,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	sigCfg := m.cfg.Signaling
 	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
+	if sigCfg.Directory, err = newEndpointDirectory(m.db, key); err != nil { // endpoints and direct calls
+		return err
+	}
 	sigCfg.ICEServers = m.cfg.ICEServers
 	sigCfg.Logger = m.log.With("component", "signaling")
 	sigCfg.OnJoined = func(d time.Duration) { m.metrics.ObserveJoin(d) }

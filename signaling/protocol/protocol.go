@@ -451,6 +451,22 @@ func Decode(data []byte) (any, *Error) {
 		msg = &Error{}
 	case TypeBye:
 		msg = &Bye{}
+	case TypeRegister:
+		msg = &Register{}
+	case TypeRegistered:
+		msg = &Registered{}
+	case TypePresence:
+		msg = &Presence{}
+	case TypeCallEndpoint:
+		msg = &CallEndpoint{}
+	case TypeAcceptCall:
+		msg = &AcceptCall{}
+	case TypeDeclineCall:
+		msg = &DeclineCall{}
+	case TypeCancelCall:
+		msg = &CancelCall{}
+	case TypeRinging, TypeIncomingCall, TypeCallAccepted, TypeCallDeclined, TypeCallCancelled, TypeCallMissed:
+		msg = &Ring{}
 	case "":
 		return nil, &Error{Type: TypeError, Code: CodeUnknownType, Message: `message has no "type" field`}
 	default:

@@ -52,7 +52,9 @@ func TestGolden(t *testing.T) {
 	}
 	for _, typ := range []string{TypeJoin, TypeAnswer, TypeCandidate, TypeMute, TypePing, TypeLeave, TypeJoined, TypeOffer,
 		TypeParticipantJoined, TypeParticipantUpdated, TypeParticipantLeft, TypePong, TypeError, TypeBye,
-		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeCallWarning, TypeResume, TypeResumed} {
+		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeCallWarning, TypeResume, TypeResumed,
+		TypeRegister, TypeRegistered, TypePresence, TypeCallEndpoint, TypeAcceptCall, TypeDeclineCall, TypeCancelCall,
+		TypeRinging, TypeIncomingCall, TypeCallAccepted, TypeCallDeclined, TypeCallCancelled, TypeCallMissed} {
 		if !seen[typ] {
 			t.Errorf("no golden example testdata/%s.json", typ)
 		}
@@ -85,10 +87,23 @@ func TestCodesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), "protocol.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
+	n := 0
+	for _, file := range []string{"protocol.go", "directory.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += documentedCodes(t, f, doc)
 	}
+	if n < 30 {
+		t.Fatalf("found only %d codes and reasons in protocol.go and directory.go", n)
+	}
+}
+
+// documentedCodes checks the Code and Reason constants of f against doc
+// and returns how many it found.
+func documentedCodes(t *testing.T, f *ast.File, doc []byte) int {
+	t.Helper()
 	n := 0
 	for _, decl := range f.Decls {
 		g, ok := decl.(*ast.GenDecl)
@@ -113,7 +128,5 @@ func TestCodesDocumented(t *testing.T) {
 			}
 		}
 	}
-	if n < 20 {
-		t.Fatalf("found only %d codes and reasons in protocol.go", n)
-	}
+	return n
 }

@@ -10,8 +10,11 @@
 
 import { initCall } from './call.js';
 import { initJoin, initLanding, joinFailed, linkFromPath, showInvalidLink } from './join.js';
+import { directCallFromPath, startDirectCall } from './directcall.js';
 
 function main() {
+    const direct = directCallFromPath(location.pathname);
+    if (direct) return startDirectCall(direct); // /call/{id}: a direct call between endpoints
     const link = linkFromPath(location.pathname);
     initCall({ link, onJoinFailed: joinFailed });
     if (link) {

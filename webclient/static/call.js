@@ -52,6 +52,7 @@ const STATE_TEXT = {
  */
 const call = {
     link: null,        // room link id from /r/{link}
+    ticket: null,      // a join token got otherwise (a direct call: directcall.js), or null
     room: null,        // {id, name}
     prepared: null,    // a ParleyClient with a fresh token, not yet joined
     client: null,
@@ -90,6 +91,18 @@ export function setRoom(room, prepared) {
     call.prepared = prepared;
 }
 
+/** setTicket makes every join of this page use ticket ({token, expiresAt, room, wsPath}) instead of the room link. */
+export function setTicket(ticket) {
+    call.ticket = ticket;
+}
+
+/** newClient is a ParleyClient for this page's call. */
+function newClient() {
+    const client = new ParleyClient({ link: call.link });
+    if (call.ticket) client.ticket = call.ticket;
+    return client;
+}
+
 /** roomURL is the room's join link. */
 export function roomURL() {
     return new URL(`/r/${encodeURIComponent(call.link)}`, location.href).href;
@@ -118,7 +131,7 @@ export async function startCall(name) {
     call.joining = true;
     call.userLeft = false;
     closeMeter();
-    const client = call.prepared || new ParleyClient({ link: call.link });
+    const client = call.prepared || newClient();
     call.prepared = null;
     call.client = client;
     listen(client);
@@ -423,7 +436,7 @@ async function rejoinAttempt() {
     r.attempt++;
     const prefix = r.restarting ? 'The server is restarting. ' : '';
     showBanner(`${prefix}Reconnecting… (attempt ${r.attempt})`, { kind: 'warning' });
-    const client = new ParleyClient({ link: call.link });
+    const client = newClient();
     call.client = client;
     listen(client);
     call.joining = true;

@@ -57,6 +57,13 @@ func TestBrowserOutboxPage(t *testing.T) {
 			!strings.Contains(all, "sent") || !strings.Contains(all, "Activate your group Choir") {
 			t.Errorf("%s: rows\n%s", size.name, all)
 		}
+		// The page's own styles apply (a stylesheet broken further up
+		// would leave them out).
+		styled, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.op-state')).borderTopLeftRadius !== '0px' &&
+			getComputedStyle(document.querySelector('.op-filter')).display === 'flex'`))
+		if err != nil || !styled {
+			t.Errorf("%s: the operator page's styles are not applied (%v)", size.name, err)
+		}
 		br.screenshot(t, "outbox-"+size.name)
 
 		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`a[href="/operator/outbox/`+a.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS(".op-text"))); err != nil {

@@ -94,6 +94,14 @@ func TestDeps(t *testing.T) {
 			},
 		},
 		{
+			pkg: "./mail",
+			why: "mail delivers through the rooms.Outbox interface: no storage, no HTTP, none of our other packages",
+			ok:  matchAny(module+"/mail", module+"/rooms", module+"/auth"),
+			bad: func(dep string) bool {
+				return isOurs(dep) || dep == "net/http" || matchAny("go.etcd.io/bbolt")(dep)
+			},
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport",
 			ok:  func(dep string) bool { return dep == module+"/rooms" || within(dep, module+"/auth") },
@@ -148,7 +156,7 @@ func TestBboltImporters(t *testing.T) {
 }
 
 // testOnly are packages only tests may import: helpers that drive browsers.
-var testOnly = []string{module + "/internal/bidi"}
+var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest"}
 
 // TestTestOnlyPackages checks that no package's build (tests aside)
 // depends on a test-only package, so the server binary never carries one.

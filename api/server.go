@@ -49,6 +49,9 @@ type Config struct {
 	// Backup, if set, serves GET /api/v1/backup to the operator: a hot,
 	// consistent copy of the database.
 	Backup Backuper
+	// SMTP names the server outgoing mail goes through, for the operator's
+	// outbox; "" when none is configured and mail waits in the outbox.
+	SMTP string
 	// ClientAddrs finds each request's client address (behind trusted
 	// proxies) for the throttle, the logs and the metrics guard; nil means
 	// the socket's address.
@@ -135,6 +138,7 @@ func (s *Server) routes() {
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
 	api("GET", "/api/v1/backup", s.operator(s.backup))
 	s.groupRoutes(api)
+	s.outboxRoutes(api)
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"context"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -61,6 +62,47 @@ func NewMail(kind, to, subject, text string, now time.Time) (*Mail, error) {
 		State:       MailQueued,
 		NextAttempt: now.UTC(),
 	}, nil
+}
+
+// MaxMailError is the longest LastError an Outbox keeps, in bytes: the
+// text comes from a remote SMTP server, so it is cut to this length.
+const MaxMailError = 1000
+
+// Outbox keeps outgoing mail until it is delivered, and afterwards as a
+// record. It is part of Store; package mail reads it and records each
+// delivery's outcome. Methods return copies.
+type Outbox interface {
+	// EnqueueMail stores m (from NewMail) on its own. A change that must
+	// tell someone writes its Mail in the change's own transaction instead.
+	EnqueueMail(ctx context.Context, m *Mail) error
+	// Mail returns the message with this ID, or ErrMailNotFound.
+	Mail(ctx context.Context, id string) (*Mail, error)
+	// Mails returns the messages f selects, newest first.
+	Mails(ctx context.Context, f MailFilter) ([]*Mail, error)
+	// DueMail returns up to limit queued messages whose NextAttempt is at
+	// or before now, the earliest due first.
+	DueMail(ctx context.Context, now time.Time, limit int) ([]*Mail, error)
+	// NextMailDue returns the earliest NextAttempt of a queued message, or
+	// the zero time when none is queued.
+	NextMailDue(ctx context.Context) (time.Time, error)
+	// MarkMailSent records that the SMTP server accepted the message at
+	// at: state sent, one more attempt, no next attempt. The text is
+	// dropped (it may hold credentials or a one-time link, which should
+	// not outlive their delivery in the file or its backups); the rest is
+	// kept. A message already sent stays as it is.
+	MarkMailSent(ctx context.Context, id string, at time.Time) error
+	// MarkMailRetry records a failed attempt: one more attempt, LastError
+	// set to errText (cut to MaxMailError bytes), due again at next. A
+	// message already sent stays as it is.
+	MarkMailRetry(ctx context.Context, id, errText string, next time.Time) error
+}
+
+// MailFilter selects messages for Outbox.Mails.
+type MailFilter struct {
+	// State, if set, keeps only messages in that state.
+	State MailState
+	// Limit, if positive, keeps only the newest Limit messages.
+	Limit int
 }
 
 // MaxEmailLen is the longest e-mail address accepted, in bytes (the

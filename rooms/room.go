@@ -110,9 +110,11 @@ func normalise(name string) string {
 	return strings.Join(strings.FieldsFunc(strings.TrimSpace(name), func(r rune) bool { return r == ' ' }), " ")
 }
 
-// Store keeps rooms. It is implemented by rooms/store.DB and by fakes in
-// tests. Methods return copies; callers may modify what they get.
+// Store keeps rooms, and outgoing mail (Outbox). It is implemented by
+// rooms/store.DB and by fakes in tests. Methods return copies; callers may
+// modify what they get.
 type Store interface {
+	Outbox
 	// CreateRoom stores a new room; r.ID, r.Link and a valid, normalised
 	// r.Name are required (New provides them). ErrRoomExists if another
 	// room has the same NameKey.

@@ -6,6 +6,7 @@
 //	parley room list [flags]          list rooms and their links
 //	parley room delete NAME [flags]   delete a room (and end its call)
 //	parley backup FILE [flags]        copy the database, live or not
+//	parley outbox [show ID] [flags]   list outgoing mail, or print one message
 //	parley health [flags]             exit 0 if the server answers
 //	parley version                    print the version
 //
@@ -84,12 +85,13 @@ Usage:
   parley backup FILE [flags]        copy the database to FILE, while the server runs or not
   parley group list|show|limits|disable|enable [NAME] [flags]
                                     list, inspect, limit or disable group accounts
+  parley outbox [show ID] [flags]   list outgoing mail, or print one message whole
   parley health [flags]             exit 0 if the server answers (for scripts and Docker)
   parley version                    print the version
   parley help [COMMAND]             print this, or a command's usage
 
-The room, group, backup and health commands find the server through its data
-directory (--data DIR, default ./data, env PARLEY_DATA).
+The room, group, backup, outbox and health commands find the server
+through its data directory (--data DIR, default ./data, env PARLEY_DATA).
 `
 
 // run dispatches a command line; it is runMain without the printing of
@@ -107,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runGroup(ctx, args[1:], stdout)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout)
+	case "outbox":
+		return runOutbox(ctx, args[1:], stdout)
 	case "health":
 		return runHealth(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
@@ -138,6 +142,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, groupUsage)
 	case "backup":
 		fmt.Fprint(stdout, backupUsage)
+	case "outbox":
+		fmt.Fprint(stdout, outboxUsage)
 	case "health":
 		fmt.Fprint(stdout, healthUsage)
 	case "version", "help":

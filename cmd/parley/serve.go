@@ -22,6 +22,7 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
+	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
@@ -69,6 +70,11 @@ type Config struct {
 	// DefaultLimits, throttles); Run fills in the store, tokens, sessions
 	// and presence. Zero values are api's defaults.
 	Groups api.GroupConfig
+	// SMTP is the server outgoing mail goes through. With no Host, none:
+	// mail stays in the outbox for the operator (parley outbox).
+	SMTP mail.SMTPConfig
+	// MailClock is the mail dispatcher's clock; nil: the real one.
+	MailClock mail.Clock
 }
 
 // Main is a running parley server: built by NewMain, started by Run,
@@ -89,6 +95,7 @@ type Main struct {
 	opFile   string
 	served   chan error
 	metrics  *metrics.Metrics
+	mail     *mailDispatch // nil without SMTP
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
@@ -200,6 +207,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
+		SMTP:          smtpName(m.cfg.SMTP),
 		Tokens:        tokens,
 		WebSocket:     m.sig,
 		Web:           web,
@@ -245,6 +253,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	attrs := []any{"url", m.url, "listen", m.ln.Addr().String(), "media_udp", m.sfu.UDPAddr().String(), "data", m.cfg.DataDir}
 	if a := m.sfu.TCPAddr(); a != nil {
 		attrs = append(attrs, "media_tcp", a.String())
+	}
+	if m.mail, err = m.startMail(); err != nil {
+		return err
 	}
 	m.log.Info("parley serving", attrs...)
 	return nil
@@ -309,6 +320,7 @@ func (m *Main) Close() error {
 	} else if m.ln != nil {
 		m.ln.Close()
 	}
+	m.mail.stop()
 	if m.sfu != nil {
 		if err := m.sfu.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("media server: %w", err))
@@ -401,6 +413,14 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		}
 		pprofDefault = b
 	}
+	smtpHost := str("smtp-host", "", "SMTP server for outgoing mail; default none: mail waits in the outbox (parley outbox)")
+	smtpPort := str("smtp-port", "", "SMTP port (default 587, or 465 with --smtp-tls tls)")
+	smtpTLS := str("smtp-tls", "starttls", "SMTP encryption: starttls (required), tls (implicit, port 465), opportunistic, or none (only to localhost)")
+	smtpUser := str("smtp-user", "", "SMTP user name (AUTH)")
+	// Not str: its environment value would show as the default in -h.
+	smtpPassword := fs.String("smtp-password", "", "SMTP password; prefer --smtp-password-file or the environment, which ps does not show (env PARLEY_SMTP_PASSWORD)")
+	smtpPasswordFile := str("smtp-password-file", "", "file holding the SMTP password (one line)")
+	mailFrom := str("mail-from", "", `sender of outgoing mail, e.g. parley@example.org or "Parley <parley@example.org>"`)
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -443,6 +463,12 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		return Config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	if err := parseGroupFlags(&cfg.Groups, *minPassword, *groupEndpoints, *groupRooms, *groupParticipants); err != nil {
+		return Config{}, err
+	}
+	if v, ok := env(envName("smtp-password")); ok && *smtpPassword == "" {
+		*smtpPassword = v
+	}
+	if cfg.SMTP, err = parseSMTP(*smtpHost, *smtpPort, *smtpTLS, *smtpUser, *smtpPassword, *smtpPasswordFile, *mailFrom); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

@@ -23,6 +23,8 @@ import (
 // Schema version 2 adds:
 //
 //	outbox         mail ID → rooms.Mail JSON (queued and sent messages)
+//	outbox_due     8-byte big-endian Unix nanoseconds of NextAttempt + mail ID
+//	               → empty, for each queued message (DueMail walks it in order)
 //
 // Schema version 3 adds groups and their endpoints (issue #12):
 //
@@ -60,6 +62,7 @@ var (
 	bucketRoomsByName = []byte("rooms_by_name")
 	bucketRoomsByLink = []byte("rooms_by_link")
 	bucketOutbox      = []byte("outbox")
+	bucketOutboxDue   = []byte("outbox_due")
 
 	bucketGroups             = []byte("groups")
 	bucketGroupsByName       = []byte("groups_by_name")
@@ -83,8 +86,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketMeta, bucketRooms, bucketRoomsByName, bucketRoomsByLink)
 	},
-	// 1 → 2: the outbox of outgoing mail.
-	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox) },
+	// 1 → 2: the outbox of outgoing mail, and its index of queued
+	// messages by due time.
+	func(tx *bolt.Tx) error { return createBuckets(tx, bucketOutbox, bucketOutboxDue) },
 	// 2 → 3: groups, their endpoints and the group rooms index.
 	func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketGroups, bucketGroupsByName, bucketGroupsByActivation,

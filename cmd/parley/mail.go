@@ -39,9 +39,9 @@ func (m *Main) startMail() (*mailDispatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outgoing mail: %w", err)
 	}
-	// The groups API queues mail inside its own transactions without
-	// telling the dispatcher (MailQueued), so it looks often: one cheap
-	// read of the outbox's due index every few seconds.
+	// Every transaction that queues mail tells the dispatcher once it has
+	// committed (store.Options.OnMailQueued -> MailQueued); the poll is a
+	// safety net, one cheap read of the outbox's due index.
 	d, err := mail.NewDispatcher(mail.DispatcherConfig{Outbox: m.db, Sender: sender, Clock: m.cfg.MailClock, Poll: mailPoll, Logger: log})
 	if err != nil {
 		return nil, err

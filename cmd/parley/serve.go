@@ -121,7 +121,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 	dbPath := filepath.Join(m.cfg.DataDir, "parley.db")
-	m.db, err = store.Open(dbPath, store.Options{})
+	m.db, err = store.Open(dbPath, store.Options{OnMailQueued: m.MailQueued})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("data directory %s is in use by another parley process: %w", m.cfg.DataDir, err)
@@ -243,6 +243,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		m.ln = tls.NewListener(m.ln, m.http.TLSConfig)
 	}
+	// The dispatcher starts before the first request, which may queue
+	// mail and tell it (MailQueued, through the store's OnMailQueued).
+	if m.mail, err = m.startMail(); err != nil {
+		return err
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 
@@ -253,9 +258,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	attrs := []any{"url", m.url, "listen", m.ln.Addr().String(), "media_udp", m.sfu.UDPAddr().String(), "data", m.cfg.DataDir}
 	if a := m.sfu.TCPAddr(); a != nil {
 		attrs = append(attrs, "media_tcp", a.String())
-	}
-	if m.mail, err = m.startMail(); err != nil {
-		return err
 	}
 	m.log.Info("parley serving", attrs...)
 	return nil

@@ -36,13 +36,19 @@ type Options struct {
 	// without a server, must not make a fresh empty database in a
 	// mistyped directory.
 	NoCreate bool
+	// OnMailQueued, if set, is called after each committed transaction
+	// that put a message in the outbox (EnqueueMail, or a group change
+	// that mails someone), so that a mail dispatcher can send it at once.
+	// It must not block.
+	OnMailQueued func()
 }
 
 // DB is an open parley database. Its methods are safe for concurrent use.
 type DB struct {
 	// Set at construction.
-	bolt *bolt.DB
-	now  func() time.Time
+	bolt   *bolt.DB
+	now    func() time.Time
+	onMail func() // Options.OnMailQueued; nil for none
 }
 
 var _ rooms.Store = (*DB)(nil)
@@ -82,7 +88,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &DB{bolt: bdb, now: opts.Now}, nil
+	return &DB{bolt: bdb, now: opts.Now, onMail: opts.OnMailQueued}, nil
 }
 
 // Close releases the file and its lock.

@@ -39,7 +39,7 @@ func (db *DB) CreateGroup(ctx context.Context, g *rooms.Group, members []*rooms.
 			}
 		}
 		for _, m := range mails {
-			if err := putMail(tx, m); err != nil {
+			if err := db.queueMail(tx, m); err != nil {
 				return err
 			}
 		}
@@ -122,7 +122,7 @@ func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(tx rooms.Group
 		if err != nil {
 			return err
 		}
-		return fn(&groupTx{tx: tx, g: g})
+		return fn(&groupTx{tx: tx, g: g, db: db})
 	})
 	if err != nil {
 		return fmt.Errorf("store: update group %s: %w", id, err)
@@ -260,6 +260,7 @@ func deleteIfPointsAt(b *bolt.Bucket, key, id string) error {
 type groupTx struct {
 	tx *bolt.Tx
 	g  *rooms.Group
+	db *DB // for PutMail's OnMailQueued; nil where nothing is mailed
 }
 
 func (t *groupTx) Group() *rooms.Group { g := *t.g; return &g }
@@ -447,7 +448,12 @@ func (t *groupTx) DeleteRoom(id string) error {
 	return t.tx.Bucket(bucketRooms).Delete([]byte(id))
 }
 
-func (t *groupTx) PutMail(m *rooms.Mail) error { return putMail(t.tx, m) }
+func (t *groupTx) PutMail(m *rooms.Mail) error {
+	if t.db == nil {
+		return putMail(t.tx, m)
+	}
+	return t.db.queueMail(t.tx, m)
+}
 
 // MailsTo returns the outbox messages (queued or sent) to one address,
 // compared case-insensitively, oldest first. The group code and its tests

@@ -28,7 +28,7 @@ func (db *DB) EnqueueMail(ctx context.Context, m *rooms.Mail) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: enqueue mail: %w", err)
 	}
-	if err := db.bolt.Update(func(tx *bolt.Tx) error { return putMail(tx, m) }); err != nil {
+	if err := db.bolt.Update(func(tx *bolt.Tx) error { return db.queueMail(tx, m) }); err != nil {
 		return fmt.Errorf("store: enqueue mail: %w", err)
 	}
 	return nil
@@ -64,6 +64,18 @@ func putMail(tx *bolt.Tx, m *rooms.Mail) error {
 	}
 	if err := tx.Bucket(bucketOutbox).Put(id, val); err != nil {
 		return fmt.Errorf("store mail %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// queueMail writes the new message m with putMail and, once tx has
+// committed, tells Options.OnMailQueued.
+func (db *DB) queueMail(tx *bolt.Tx, m *rooms.Mail) error {
+	if err := putMail(tx, m); err != nil {
+		return err
+	}
+	if db.onMail != nil && m.State == rooms.MailQueued {
+		tx.OnCommit(db.onMail)
 	}
 	return nil
 }

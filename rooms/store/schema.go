@@ -43,6 +43,17 @@ import (
 // operator's rooms. Rooms made before schema 3 have no group: nothing to
 // backfill.
 //
+// Schema version 5 adds invitations to a call and the SMS outbox (issue #13):
+//
+//	invitations           invitation ID → rooms.Invitation JSON
+//	invitations_by_room   room ID + "/" + 8-byte big-endian Unix nanoseconds of
+//	                      CreatedAt + invitation ID → empty (listing, newest
+//	                      first, and the per-room rate limit)
+//	invitations_by_member rooms.Invitation.Inviter key + "/" + the same time + ID
+//	                      → empty (the per-member rate limit)
+//	sms_outbox            text message ID → rooms.TextMessage JSON
+//	sms_outbox_due        as outbox_due, for each queued text message
+//
 // Planned by later issues, each a new migration appended to migrations (the
 // shape above does not change for them):
 //
@@ -73,6 +84,12 @@ var (
 	bucketEndpointsByEmail   = []byte("endpoints_by_email")
 	bucketRoomsByGroup       = []byte("rooms_by_group")
 
+	bucketInvitations         = []byte("invitations")
+	bucketInvitationsByRoom   = []byte("invitations_by_room")
+	bucketInvitationsByMember = []byte("invitations_by_member")
+	bucketSMSOutbox           = []byte("sms_outbox")
+	bucketSMSOutboxDue        = []byte("sms_outbox_due")
+
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
 	keyPublicURL     = []byte("public_url")
@@ -94,6 +111,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		return createBuckets(tx, bucketGroups, bucketGroupsByName, bucketGroupsByActivation,
 			bucketEndpoints, bucketEndpointsByGroup, bucketEndpointsByAddress, bucketEndpointsByEmail,
 			bucketRoomsByGroup)
+	},
+	// 4 → 5: invitations to a call, and the SMS outbox.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketInvitations, bucketInvitationsByRoom, bucketInvitationsByMember,
+			bucketSMSOutbox, bucketSMSOutboxDue)
 	},
 }
 

@@ -43,6 +43,16 @@ import (
 // operator's rooms. Rooms made before schema 3 have no group: nothing to
 // backfill.
 //
+// Schema version 4 adds guest links (issue #13):
+//
+//	guest_links          rooms.TokenHash(guest token) → rooms.GuestLink JSON
+//	guest_links_by_id    guest link ID → token hash
+//	guest_links_by_room  room ID + "/" + guest link ID → token hash
+//
+// A group room's member list is a field of its record (rooms.Room.Members):
+// rooms from before schema 4 have none, which means every endpoint of the
+// group; nothing to backfill.
+//
 // Schema version 5 adds invitations to a call and the SMS outbox (issue #13):
 //
 //	invitations           invitation ID → rooms.Invitation JSON
@@ -61,8 +71,6 @@ import (
 //	                    recurrence, start/end, host key hash}
 //	bookings_by_room    room ID + "/" + RFC 3339 start + "/" + booking ID → empty
 //	                    (range scans find overlaps and enforce the gap between bookings)
-//	guest_links         SHA-256 of the guest token → JSON {room ID, created by, expires}
-//	guest_links_by_room room ID + "/" + guest link key → empty
 //
 // Secrets (passwords, PINs, host keys) are stored only as auth.HashSecret
 // strings; guest tokens only as hashes, so a leaked backup does not admit
@@ -83,6 +91,10 @@ var (
 	bucketEndpointsByAddress = []byte("endpoints_by_address")
 	bucketEndpointsByEmail   = []byte("endpoints_by_email")
 	bucketRoomsByGroup       = []byte("rooms_by_group")
+
+	bucketGuestLinks       = []byte("guest_links")
+	bucketGuestLinksByID   = []byte("guest_links_by_id")
+	bucketGuestLinksByRoom = []byte("guest_links_by_room")
 
 	bucketInvitations         = []byte("invitations")
 	bucketInvitationsByRoom   = []byte("invitations_by_room")
@@ -111,6 +123,10 @@ var migrations = []func(tx *bolt.Tx) error{
 		return createBuckets(tx, bucketGroups, bucketGroupsByName, bucketGroupsByActivation,
 			bucketEndpoints, bucketEndpointsByGroup, bucketEndpointsByAddress, bucketEndpointsByEmail,
 			bucketRoomsByGroup)
+	},
+	// 3 → 4: guest links.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketGuestLinks, bucketGuestLinksByID, bucketGuestLinksByRoom)
 	},
 	// 4 → 5: invitations to a call, and the SMS outbox.
 	func(tx *bolt.Tx) error {

@@ -83,7 +83,7 @@ type caller struct {
 }
 
 var (
-	errNotAMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
+	errInviterNotMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
 		msg: "only the room's members can invite guests or see its invitations"}
 	errNeedJoinToken = &apiError{status: http.StatusUnauthorized, code: "unauthorized",
 		msg: "send your join token: Authorization: Bearer <the token from POST /api/v1/join>"}
@@ -111,7 +111,7 @@ func (s *Server) inCall(h func(w http.ResponseWriter, r *http.Request, c *caller
 			return &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "that join token is not valid"}
 		}
 		if claims.Role != auth.RoleMember && claims.Role != auth.RoleHost {
-			return errNotAMember
+			return errInviterNotMember
 		}
 		room, err := ic.Store.Room(r.Context(), claims.RoomID)
 		if err != nil {

@@ -170,6 +170,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	sigCfg.ICEServers = m.cfg.ICEServers
 	sigCfg.Logger = m.log.With("component", "signaling")
 	sigCfg.OnJoined = func(d time.Duration) { m.metrics.ObserveJoin(d) }
+	sigCfg.Invitations = invitationJoins{db: m.db, log: m.log.With("component", "invitations")}
 	if sigCfg.MaxUnjoined <= 0 {
 		sigCfg.MaxUnjoined = max(conns.Total/4, 16)
 	}

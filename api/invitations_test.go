@@ -177,7 +177,6 @@ func TestInvitationsRefuseGuests(t *testing.T) {
 		{"POST", "/api/v1/invitations", `{"via":"email","to":"eve@example.org"}`},
 		{"GET", "/api/v1/invitations", ""},
 		{"DELETE", "/api/v1/invitations/inv_x", ""},
-		{"GET", "/api/v1/rooms/guest-link", ""},
 	} {
 		resp, data := f.do(t, r.method, r.path, r.body, guest)
 		if resp.StatusCode != http.StatusForbidden || errorCode(t, data) != "not-a-member" {
@@ -228,28 +227,6 @@ func TestInvitationRateLimits(t *testing.T) {
 	f.now = f.now.Add(41 * time.Minute)
 	if resp, data := send(ada); resp.StatusCode != 201 {
 		t.Fatalf("ada an hour after her first: %d %s", resp.StatusCode, data)
-	}
-}
-
-func TestStandingGuestLinkAPI(t *testing.T) {
-	f, room := newInviteFixture(t, rooms.InvitationLimits{})
-	member := f.joinToken(t, room.ID, auth.RoleMember)
-	get := func() map[string]string {
-		resp, data := f.do(t, "GET", "/api/v1/rooms/guest-link", "", member)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET guest-link: %d %s", resp.StatusCode, data)
-		}
-		var v map[string]string
-		_ = json.Unmarshal(data, &v)
-		return v
-	}
-	first := get()
-	if !strings.HasPrefix(first["url"], "https://meet.example.org/g/") || get()["url"] != first["url"] {
-		t.Fatalf("standing link %v; want the same one each time", first)
-	}
-	l, err := f.db.StandingGuestLink(context.Background(), room.ID)
-	if err != nil || l.ID != first["id"] || !l.ExpiresAt.IsZero() {
-		t.Fatalf("stored standing link: %+v, %v", l, err)
 	}
 }
 

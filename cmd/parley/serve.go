@@ -78,8 +78,8 @@ type Config struct {
 	MailClock mail.Clock
 	// SMS is how invitations by text message are sent (sms.go).
 	SMS SMSConfig
-	// Invitations configures invitations to a call: the link's lifetime
-	// and the rate limits (Run fills in the rest).
+	// Invitations configures invitations to a call: the rate limits
+	// (Run fills in the rest).
 	Invitations api.InvitationConfig
 }
 
@@ -446,7 +446,6 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smsAuth := fs.String("sms-auth-header", "", `header sent to the SMS gateway, e.g. "Authorization: Bearer KEY"; prefer the environment, which ps does not show (env PARLEY_SMS_AUTH_HEADER)`)
 	smsBody := str("sms-body-template", "", "the SMS gateway request body, a Go template with {{.To}} {{.Text}} {{.ID}} (JSON-escaped); default "+sms.DefaultBodyTemplate)
 	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
-	guestTTL := str("guest-link-ttl", "", "how long an invitation's guest link works (default 24h)")
 	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
 	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
@@ -507,7 +506,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	if cfg.SMS, err = parseSMS(*smsURL, *smsAuth, *smsBody, *smsSecret); err != nil {
 		return Config{}, err
 	}
-	if cfg.Invitations, err = parseInvitationFlags(*guestTTL, *invPerMember, *invPerRoom); err != nil {
+	if cfg.Invitations, err = parseInvitationFlags(*invPerMember, *invPerRoom); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

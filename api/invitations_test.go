@@ -27,6 +27,7 @@ func newInviteFixture(t *testing.T, limits rooms.InvitationLimits) (*fixture, *r
 		}
 		cfg.Invitations = InvitationConfig{Store: cfg.Backup.(InvitationStore), Verifier: cfg.Tokens.(*auth.Tokens),
 			Key: key, Limits: limits, SMSStatusSecret: smsSecret}
+		cfg.Guests = GuestConfig{Store: cfg.Backup.(InvitationStore), Key: key, Tokens: cfg.Tokens.(*auth.Tokens)}
 	})
 	room, err := rooms.New("Surgery", f.now)
 	if err != nil {
@@ -122,14 +123,26 @@ func TestInvitationsAPI(t *testing.T) {
 	if len(list) != 2 || list[0].ID != byText.ID || list[0].State != rooms.InvitationDelivered || list[1].State != rooms.InvitationSent {
 		t.Fatalf("list: %+v; want the text delivered, then the mail sent", list)
 	}
-	// Opened, when the guest page looks the link up.
-	l, err := f.db.GuestLinkByHash(context.Background(), rooms.TokenHash(strings.TrimPrefix(byMail.URL, "https://meet.example.org/g/")))
-	if err != nil {
-		t.Fatal(err)
+	// Opened, when the guest page looks the link up; the guest's join
+	// token carries the invitation.
+	guestToken := strings.TrimPrefix(byMail.URL, "https://meet.example.org/g/")
+	if resp, data := f.do(t, "GET", "/api/v1/guest/"+guestToken, "", nil); resp.StatusCode != 200 {
+		t.Fatalf("the guest page's look-up: %d %s", resp.StatusCode, data)
 	}
-	f.api.NoteGuestLinkOpened(context.Background(), l)
 	if list := f.listInvitations(t, member); list[1].State != rooms.InvitationOpened {
 		t.Errorf("after the guest page opened it: %s", list[1].State)
+	}
+	resp, data = f.do(t, "POST", "/api/v1/guest/join", fmt.Sprintf(`{"token":%q,"name":"Grace"}`, guestToken), nil)
+	var jr JoinResponse
+	if err := json.Unmarshal(data, &jr); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("guest join: %d %s", resp.StatusCode, data)
+	}
+	if c, err := f.tokens.VerifyJoin(jr.Token); err != nil || c.Invitation != byMail.ID || c.Role != auth.RoleGuest {
+		t.Errorf("the guest's join token: %+v, %v; want the invitation %s", c, err, byMail.ID)
+	}
+	l, err := f.db.GuestLinkByHash(context.Background(), rooms.TokenHash(guestToken))
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// Revoking.

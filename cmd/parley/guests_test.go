@@ -158,7 +158,9 @@ func TestGuestFlags(t *testing.T) {
 	if err != nil || cfg.GuestLinkTTL != rooms.DefaultGuestLinkTTL || cfg.RoomMaxParticipants != defaultRoomMax {
 		t.Errorf("defaults: ttl %v max %d, %v", cfg.GuestLinkTTL, cfg.RoomMaxParticipants, err)
 	}
-	env := func(k string) (string, bool) { return map[string]string{"PARLEY_GUEST_LINK_TTL": "90m"}[k], k == "PARLEY_GUEST_LINK_TTL" }
+	env := func(k string) (string, bool) {
+		return map[string]string{"PARLEY_GUEST_LINK_TTL": "90m"}[k], k == "PARLEY_GUEST_LINK_TTL"
+	}
 	cfg, err = parseServeFlags([]string{"--room-max-participants", "12"}, &bytes.Buffer{}, env)
 	if err != nil || cfg.GuestLinkTTL != 90*time.Minute || cfg.RoomMaxParticipants != 12 {
 		t.Errorf("ttl %v max %d, %v", cfg.GuestLinkTTL, cfg.RoomMaxParticipants, err)

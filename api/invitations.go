@@ -79,16 +79,12 @@ func (s *Server) invitationRoutes(api func(method, path string, h handlerFunc)) 
 // caller is the participant an invitations request comes from.
 type caller struct {
 	room    *rooms.Room
-	claims  *auth.JoinClaims
 	inviter string // Invitation.Inviter
 	name    string // the name the guest is told ("" if not known)
 }
 
+// errNotAMember and errJoinTokenNeeded are guests.go's.
 var (
-	errInviterNotMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
-		msg: "only the room's members can invite guests or see its invitations"}
-	errNeedJoinToken = &apiError{status: http.StatusUnauthorized, code: "unauthorized",
-		msg: "send your join token: Authorization: Bearer <the token from POST /api/v1/join>"}
 	errJoinTokenExpired = &apiError{status: http.StatusUnauthorized, code: "token-expired",
 		msg: "your join token has expired: fetch a new one from POST /api/v1/join"}
 )
@@ -100,7 +96,7 @@ func (s *Server) inCall(h func(w http.ResponseWriter, r *http.Request, c *caller
 		ic := s.cfg.Invitations
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
-			return errNeedJoinToken
+			return errJoinTokenNeeded
 		}
 		claims, err := ic.Verifier.VerifyJoin(token)
 		switch {
@@ -113,13 +109,13 @@ func (s *Server) inCall(h func(w http.ResponseWriter, r *http.Request, c *caller
 			return &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "that join token is not valid"}
 		}
 		if claims.Role != auth.RoleMember && claims.Role != auth.RoleHost {
-			return errInviterNotMember
+			return errNotAMember
 		}
 		room, err := ic.Store.Room(r.Context(), claims.RoomID)
 		if err != nil {
 			return fmt.Errorf("room of join token: %w", err)
 		}
-		c := &caller{room: room, claims: claims, name: claims.Name}
+		c := &caller{room: room, name: claims.Name}
 		if claims.Endpoint != "" {
 			c.inviter = "endpoint:" + claims.Endpoint
 		} else {

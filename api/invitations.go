@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/auth"
@@ -181,6 +182,9 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	if utf8.RuneCountInString(name) > 64 {
 		return invalidInvite("name", "your name is over 64 characters")
+	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return invalidInvite("name", "your name has a control character in it")
 	}
 	var to string
 	switch rooms.InvitationVia(req.Via) {

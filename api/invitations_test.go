@@ -101,6 +101,7 @@ func TestInvitationsAPI(t *testing.T) {
 		{`{"via":"sms","to":"+1 202 555 0100"}`, "to", "is not a UK number"},
 		{`{"via":"email","to":"grace"}`, "to", "is not an email address"},
 		{`{"via":"pigeon","to":"x"}`, "via", `"email" or "sms"`},
+		{`{"via":"email","to":"g@example.org","name":"Ada\u0007"}`, "name", "control character"},
 	} {
 		resp, data := f.do(t, "POST", "/api/v1/invitations", tc.body, member)
 		var eb ErrorBody

@@ -42,14 +42,15 @@ const (
 	// and the slacks below it.
 	//
 	// Known to fail now and then, with the code before those fixes too
-	// (2 in 16 runs there, about 1 in 10 here), for Pion's reasons: a
+	// (3 in 16 runs there, about 1 in 10 here), for Pion's reasons: a
 	// visitor gets no media connection within churnStepTimeout (Pion's
 	// UDP mux routes by remote address first, and a new client given a
 	// departed one's port has its STUN checks delivered to the departed
 	// peer's agent while that lingers: seen as misrouted checks with an
 	// instrumented mux); or goleak finds an srtp session goroutine stuck
 	// for good sending a new stream to an AcceptStream that Pion's
-	// undeclaredRTPMediaProcessor no longer calls, after a close race.
+	// undeclaredRTPMediaProcessor no longer calls, after a close race
+	// (or checkReturned, a few goroutines over goroutineSlack).
 	//
 	// Fixed on the way: the sfu reuses down-track transceivers, so the
 	// m-lines stay bounded; a vanishing client's PeerConnection.Close no

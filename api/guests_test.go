@@ -304,6 +304,9 @@ func TestRoomMembers(t *testing.T) {
 		}
 		return names
 	}
+	if len(g.other.Members) != 2 {
+		t.Errorf("a new room's members %v, want the group's two endpoints", g.other.Members)
+	}
 	if got := strings.Join(roomsOf(ab), ","); got != "Other,Weekly" {
 		t.Errorf("alice sees %s", got)
 	}
@@ -331,9 +334,13 @@ func TestRoomMembers(t *testing.T) {
 	if len(list.Rooms) != 2 || list.Rooms[1].Name != "Weekly" || len(list.Rooms[1].Members) != 1 {
 		t.Errorf("admin rooms %s", r.body)
 	}
-	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {}}).want(t, 200, "")
+	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {bob.ID}}).want(t, 200, "")
 	if got := strings.Join(roomsOf(bb), ","); got != "Other,Weekly" {
-		t.Errorf("with an empty member list bob sees %s", got)
+		t.Errorf("made a member, bob sees %s", got)
+	}
+	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {}}).want(t, 200, "")
+	if got := strings.Join(append(roomsOf(ab), roomsOf(bb)...), ","); got != "Other,Other" {
+		t.Errorf("with no members, alice and bob see %s", got)
 	}
 	admin.call("POST", "/api/v1/admin/rooms/"+g.other.ID+"/guest-link", nil).want(t, 200, "")
 	if bob.ID == alice.ID {

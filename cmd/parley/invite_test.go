@@ -271,3 +271,40 @@ func TestEmailInvitationAdmitsGuest(t *testing.T) {
 		t.Errorf("%d mails arrived, want 1", n)
 	}
 }
+
+func TestSMSFlags(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	env := map[string]string{"PARLEY_SMS_URL": "https://sms.example.org/send", "PARLEY_SMS_AUTH_HEADER": "Authorization: Bearer k",
+		"PARLEY_SMS_STATUS_SECRET": "0123456789abcdef0123", "PARLEY_INVITATIONS_PER_ROOM": "5"}
+	var help bytes.Buffer
+	_, err := parseServeFlags([]string{"--sms-body-template", `{"n":"{{.To}}","m":"{{.Text}}"}`, "--invitations-per-member", "3", "-h"}, &help,
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil || strings.Contains(help.String(), "Bearer k") || strings.Contains(help.String(), "0123456789abcdef0123") {
+		t.Errorf("-h shows a secret from the environment:\n%s", help.String())
+	}
+	cfg, err := parseServeFlags([]string{"--sms-body-template", `{"n":"{{.To}}","m":"{{.Text}}"}`, "--invitations-per-member", "3"}, &bytes.Buffer{},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.SMS.Gateway
+	if g.URL != "https://sms.example.org/send" || g.AuthHeader != "Authorization: Bearer k" || g.BodyTemplate != `{"n":"{{.To}}","m":"{{.Text}}"}` ||
+		cfg.SMS.StatusSecret != "0123456789abcdef0123" || cfg.Invitations.Limits.PerMember != 3 || cfg.Invitations.Limits.PerRoom != 5 {
+		t.Errorf("parsed %+v, %+v", cfg.SMS, cfg.Invitations.Limits)
+	}
+	for _, tc := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--sms-url", "http://sms.example.org"}, "must be https"},
+		{[]string{"--sms-auth-header", "Bearer x"}, "--sms-url is not"},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-auth-header", "Bearer x"}, `"Name: value"`},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-body-template", "{{.To}"}, "does not parse"},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-status-secret", "short"}, "too short"},
+		{[]string{"--invitations-per-room", "0"}, "--invitations-per-room"},
+	} {
+		if _, err := parseServeFlags(tc.args, &bytes.Buffer{}, none); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("parseServeFlags(%q) = %v; want an error saying %q", tc.args, err, tc.why)
+		}
+	}
+}

@@ -109,7 +109,7 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 
 	// The member's client receives the room system's audio and video.
 	var board string
-	err = member.Wait(ctx, func(st client.State) bool {
+	err = member.Wait(stage(t, ctx), func(st client.State) bool {
 		for _, p := range st.Participants {
 			if p.Name == "Board Room" && p.Role == protocol.RoleMember {
 				board = p.ID
@@ -120,7 +120,7 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the member's client does not see the room system as a member, or itself under its address: %v (%+v)", err, member.State())
 	}
-	err = poll(ctx, func() (bool, error) {
+	err = poll(stage(t, ctx), func() (bool, error) {
 		return got.count(board, webrtc.RTPCodecTypeVideo) > 60 && got.count(board, webrtc.RTPCodecTypeAudio) > 50, nil
 	})
 	if err != nil {
@@ -130,7 +130,7 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 
 	// The room system's page plays the member's video: our 320×240, frames advancing.
 	var first mediaState
-	err = poll(ctx, func() (bool, error) {
+	err = poll(stage(t, ctx), func() (bool, error) {
 		st, err := s.b.media(s.b.ctx)
 		first = st
 		return st.Tiles == 1 && st.VideoWidth == 320 && strings.Contains(st.Names, run.added), err
@@ -138,7 +138,7 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 	if err != nil {
 		s.fatalf("e2e-call", "the room system never played the member's video: %v (last %+v)", err, first)
 	}
-	err = poll(ctx, func() (bool, error) {
+	err = poll(stage(t, ctx), func() (bool, error) {
 		st, err := s.b.media(s.b.ctx)
 		return st.Frames > first.Frames+15 && st.CurrentTime > first.CurrentTime, err
 	})
@@ -157,7 +157,7 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 	s.shot("call")
 	// On a phone the call still plays the member's video.
 	s.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	err = poll(ctx, func() (bool, error) {
+	err = poll(stage(t, ctx), func() (bool, error) {
 		st, err := s.b.media(s.b.ctx)
 		return st.VideoWidth == 320 && st.Frames > first.Frames+30, err
 	})
@@ -165,6 +165,14 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 		s.fatalf("e2e-call-phone", "on a phone the member's video does not play: %v", err)
 	}
 	s.b.screenshot(t, "call-e2e-phone")
+}
+
+// stage is a context for one step of the call, 20 s at most, so a step
+// that never happens fails while there is time to say why.
+func stage(t *testing.T, ctx context.Context) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // waitMessageTo waits for the first message the SMTP server received for to.

@@ -61,7 +61,12 @@ func TestBrowserGroupEndToEnd(t *testing.T) {
 	if link == "" {
 		t.Fatalf("the activation message has no activation link:\n%s", activation.Text)
 	}
+	if !activation.TLS || activation.User != "parley" {
+		t.Errorf("the activation message came without TLS (%v) or as %q", activation.TLS, activation.User)
+	}
 	s.openActivation(link)
+	s.do("choose Sign in to the console", chromedp.Click(chromedp.CSS("#console-link")))
+	s.waitTrue("the console's sign-in", `location.pathname === '/admin' && !!document.getElementById('signin-form')?.checkVisibility()`)
 	roomSystem, secret := s.console()
 	s.groupRooms()
 

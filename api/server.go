@@ -69,6 +69,14 @@ type Config struct {
 	// group users' rooms and endpoint registration (issue #12);
 	// Groups.Store nil turns those routes off.
 	Groups GroupConfig
+	// Guests configures guest links and guests' joins (issue #13,
+	// guests.go); Guests.Store nil turns them off.
+	Guests GuestConfig
+
+	// Invitations configures invitations to a call by e-mail and text
+	// message (issue #13, invitations.go);
+	// Invitations.Store nil turns those routes off.
+	Invitations InvitationConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -108,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGroups(); err != nil {
 		return nil, err
 	}
+	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
+		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
+	}
 	s.routes()
 	return s, nil
 }
@@ -139,6 +150,8 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/backup", s.operator(s.backup))
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
+	s.guestRoutes(api) // guests.go
+	s.invitationRoutes(api)
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {
@@ -270,10 +283,13 @@ type RoomView struct {
 	Link      string    `json:"link"`
 	URL       string    `json:"url"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Members is a group room's member list (endpoint IDs); left out
+	// when empty, which means every endpoint of the group.
+	Members []string `json:"members,omitempty"`
 }
 
 func (s *Server) view(rm *rooms.Room) RoomView {
-	return RoomView{ID: rm.ID, Name: rm.Name, Link: rm.Link, URL: rm.URL(s.cfg.PublicURL), CreatedAt: rm.CreatedAt}
+	return RoomView{ID: rm.ID, Name: rm.Name, Link: rm.Link, URL: rm.URL(s.cfg.PublicURL), CreatedAt: rm.CreatedAt, Members: rm.Members}
 }
 
 func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) error {

@@ -22,6 +22,8 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
+	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/livecall/callrules"
 	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
@@ -29,6 +31,7 @@ import (
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling"
 	"github.com/parley-dev/parley/signaling/protocol"
+	"github.com/parley-dev/parley/sms"
 	"github.com/parley-dev/parley/webclient"
 )
 
@@ -75,7 +78,25 @@ type Config struct {
 	SMTP mail.SMTPConfig
 	// MailClock is the mail dispatcher's clock; nil: the real one.
 	MailClock mail.Clock
+	// GuestLinkTTL is how long an invitation's guest link works; zero:
+	// rooms.DefaultGuestLinkTTL.
+	GuestLinkTTL time.Duration
+	// RoomMaxParticipants is the most participants a room's call admits
+	// (a group room's is also at most its group's participant limit);
+	// zero: defaultRoomMax.
+	RoomMaxParticipants int
+	// NoMemberWait is how long a call of guests without a member lasts
+	// (the 10-minute rule); zero: callrules.DefaultNoMemberWait.
+	NoMemberWait time.Duration
+	// SMS is how invitations by text message are sent (sms.go).
+	SMS SMSConfig
+	// Invitations configures invitations to a call: the rate limits
+	// (Run fills in the rest).
+	Invitations api.InvitationConfig
 }
+
+// defaultRoomMax is --room-max-participants' default.
+const defaultRoomMax = 50
 
 // Main is a running parley server: built by NewMain, started by Run,
 // stopped by Close. Tests run the same Main on 127.0.0.1:0.
@@ -96,6 +117,7 @@ type Main struct {
 	served   chan error
 	metrics  *metrics.Metrics
 	mail     *mailDispatch // nil without SMTP
+	sms      *smsDispatch  // nil without an SMS gateway
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
@@ -121,7 +143,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 	dbPath := filepath.Join(m.cfg.DataDir, "parley.db")
-	m.db, err = store.Open(dbPath, store.Options{OnMailQueued: m.MailQueued})
+	m.db, err = store.Open(dbPath, store.Options{OnMailQueued: m.MailQueued, OnTextQueued: m.TextQueued})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("data directory %s is in use by another parley process: %w", m.cfg.DataDir, err)
@@ -163,8 +185,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	sigCfg.ICEServers = m.cfg.ICEServers
 	sigCfg.Logger = m.log.With("component", "signaling")
 	sigCfg.OnJoined = func(d time.Duration) { m.metrics.ObserveJoin(d) }
+	sigCfg.Invitations = invitationJoins{db: m.db, log: m.log.With("component", "invitations")}
 	if sigCfg.MaxUnjoined <= 0 {
 		sigCfg.MaxUnjoined = max(conns.Total/4, 16)
+	}
+	if sigCfg.Policy == nil { // the rules of meeting rooms' calls (issue #13)
+		sigCfg.Policy = func(room *rooms.Room) livecall.Policy {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return callrules.New(callrules.Config{NoMemberWait: m.cfg.NoMemberWait, MaxParticipants: m.roomLimit(ctx, room)})
+		}
 	}
 	m.sig, err = signaling.New(sigCfg)
 	if err != nil {
@@ -203,7 +233,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("session signer: %w", err)
 	}
 	groups := m.cfg.Groups
+	// The SMS dispatcher, like the mail one, starts before the first
+	// request; the API names its gateway.
+	if m.sms, err = m.startSMS(); err != nil {
+		return err
+	}
+	invitations := m.cfg.Invitations
+	invitations.Store, invitations.Verifier, invitations.Key = m.db, tokens, key
+	invitations.SMSStatusSecret, invitations.SMSGateway = m.cfg.SMS.StatusSecret, m.sms.gatewayName()
+	invitations.LinkTTL = m.cfg.GuestLinkTTL
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
+	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -219,6 +259,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClientAddrs:   proxies,
 		Logger:        m.log.With("component", "api"),
 		Groups:        groups,
+		Guests:        guests,
+		Invitations:   invitations,
 	})
 	if err != nil {
 		return err
@@ -323,6 +365,7 @@ func (m *Main) Close() error {
 		m.ln.Close()
 	}
 	m.mail.stop()
+	m.sms.stop()
 	if m.sfu != nil {
 		if err := m.sfu.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("media server: %w", err))
@@ -423,6 +466,15 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smtpPassword := fs.String("smtp-password", "", "SMTP password; prefer --smtp-password-file or the environment, which ps does not show (env PARLEY_SMTP_PASSWORD)")
 	smtpPasswordFile := str("smtp-password-file", "", "file holding the SMTP password (one line)")
 	mailFrom := str("mail-from", "", `sender of outgoing mail, e.g. parley@example.org or "Parley <parley@example.org>"`)
+	guestTTL := str("guest-link-ttl", rooms.DefaultGuestLinkTTL.String(), "how long the guest link of an emailed or texted invitation works (e.g. 24h, 90m)")
+	roomMax := str("room-max-participants", strconv.Itoa(defaultRoomMax), "the most participants in one room's call; a group room's is also at most its group's participant limit")
+	smsURL := str("sms-url", "", "SMS gateway (https URL) invitations by text message are POSTed to; default none: they wait in the outbox (parley outbox sms)")
+	// Secrets: not str, whose environment value would show as the default in -h.
+	smsAuth := fs.String("sms-auth-header", "", `header sent to the SMS gateway, e.g. "Authorization: Bearer KEY"; prefer the environment, which ps does not show (env PARLEY_SMS_AUTH_HEADER)`)
+	smsBody := str("sms-body-template", "", "the SMS gateway request body, a Go template with {{.To}} {{.Text}} {{.ID}} (JSON-escaped); default "+sms.DefaultBodyTemplate)
+	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
+	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
+	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -467,10 +519,27 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	if err := parseGroupFlags(&cfg.Groups, *minPassword, *groupEndpoints, *groupRooms, *groupParticipants); err != nil {
 		return Config{}, err
 	}
+	if cfg.GuestLinkTTL, err = time.ParseDuration(strings.TrimSpace(*guestTTL)); err != nil || cfg.GuestLinkTTL < time.Minute {
+		return Config{}, fmt.Errorf("--guest-link-ttl %q: want a duration of at least a minute, such as 24h or 90m", *guestTTL)
+	}
+	if cfg.RoomMaxParticipants, err = strconv.Atoi(strings.TrimSpace(*roomMax)); err != nil || cfg.RoomMaxParticipants < 2 {
+		return Config{}, fmt.Errorf("--room-max-participants %q: want a whole number of at least 2", *roomMax)
+	}
 	if v, ok := env(envName("smtp-password")); ok && *smtpPassword == "" {
 		*smtpPassword = v
 	}
 	if cfg.SMTP, err = parseSMTP(*smtpHost, *smtpPort, *smtpTLS, *smtpUser, *smtpPassword, *smtpPasswordFile, *mailFrom); err != nil {
+		return Config{}, err
+	}
+	for name, v := range map[string]*string{"sms-auth-header": smsAuth, "sms-status-secret": smsSecret} {
+		if e, ok := env(envName(name)); ok && *v == "" {
+			*v = e
+		}
+	}
+	if cfg.SMS, err = parseSMS(*smsURL, *smsAuth, *smsBody, *smsSecret); err != nil {
+		return Config{}, err
+	}
+	if cfg.Invitations, err = parseInvitationFlags(*invPerMember, *invPerRoom); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
@@ -568,4 +637,25 @@ func parseGroupFlags(gc *api.GroupConfig, minPassword, endpoints, roomsLimit, pa
 		*f.dst = n
 	}
 	return nil
+}
+
+// roomLimit is the most participants room's call admits: the configured
+// maximum, and for a group room at most its group's participant limit.
+func (m *Main) roomLimit(ctx context.Context, room *rooms.Room) int {
+	limit := m.cfg.RoomMaxParticipants
+	if limit <= 0 {
+		limit = defaultRoomMax
+	}
+	if room.GroupID == "" {
+		return limit
+	}
+	g, err := m.db.Group(ctx, room.GroupID)
+	if err != nil {
+		m.log.Warn("room limit: the room's group", "room", room.ID, "err", err)
+		return limit
+	}
+	if p := g.Limits.Participants; p > 0 {
+		limit = min(limit, p)
+	}
+	return limit
 }

@@ -313,7 +313,8 @@ func TestRoomMembers(t *testing.T) {
 	if got := strings.Join(roomsOf(bb), ","); got != "Other" {
 		t.Errorf("bob, not a member of Weekly, sees %s", got)
 	}
-	bb.call("POST", "/api/v1/join", map[string]string{"room": g.weekly.ID}).want(t, 404, "room-not-found")
+	// Joining by ID stays open to every endpoint of the group (issue #12).
+	bb.call("POST", "/api/v1/join", map[string]string{"room": g.weekly.ID}).want(t, 200, "")
 	bb.call("POST", "/api/v1/endpoint/rooms/"+g.weekly.ID+"/guest-link", nil).want(t, 404, "room-not-found")
 	var av GuestLinkView
 	r = ab.call("POST", "/api/v1/endpoint/rooms/"+g.weekly.ID+"/guest-link", nil)

@@ -399,7 +399,7 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, g *rooms.Gro
 		return err
 	}
 	if req.Members == nil {
-		return invalidField("members", "Send the list of member endpoint IDs (an empty list for none).")
+		return invalidField("members", "Send the list of member endpoint IDs (an empty list opens the room to every endpoint of the group).")
 	}
 	var rm *rooms.Room
 	err := s.grp.cfg.Store.UpdateGroup(r.Context(), g.ID, func(tx rooms.GroupTx) error {

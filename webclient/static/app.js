@@ -11,10 +11,12 @@
 import { initCall } from './call.js';
 import { initJoin, initLanding, joinFailed, linkFromPath, showInvalidLink } from './join.js';
 import { directCallFromPath, startDirectCall } from './directcall.js';
+import { isGuestCallPath, startGuestCall } from './guestcall.js';
 
 function main() {
     const direct = directCallFromPath(location.pathname);
     if (direct) return startDirectCall(direct); // /call/{id}: a direct call between endpoints
+    if (isGuestCallPath(location.pathname)) return startGuestCall(); // /guest/call: a guest, from /g/{token}
     const link = linkFromPath(location.pathname);
     initCall({ link, onJoinFailed: joinFailed });
     if (link) {

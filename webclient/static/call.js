@@ -18,6 +18,7 @@ import {
     closeMeter, stopLocalMedia, reacquireMedia, cameraEncodings,
 } from './media.js';
 import { watchLayers } from './layers.js';
+import { initInvite, inviteRole, closeInvite } from './invite.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
     remoteIds,
@@ -84,6 +85,8 @@ export function initCall({ link, onJoinFailed }) {
     initCallControls();
     initParticipants();
     setModerationSender((type, participantId) => !!call.client && call.client.moderate(type, participantId));
+    initInvite({ session: () => call.client && call.client.ticket
+        ? { token: call.client.ticket.token, role: call.client.role, link: call.link } : null });
 }
 
 /** setRoom records the room and a prepared (not yet joined) client. */
@@ -229,6 +232,7 @@ function onJoined({ participantId, role, room, participants, call: state }) {
         audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
     }, participants, state);
     setDeadline(state);
+    inviteRole(role);
     layout();
 }
 
@@ -265,6 +269,7 @@ function onResumed({ participantId, role, self, room, participants, call: state 
         audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
     }, participants, state);
     setDeadline(state);
+    inviteRole(role);
     layout();
     setConnectionState(call.client.state);
     showBanner('Back in the call', { kind: 'info', timeout: 5000 });
@@ -297,6 +302,7 @@ function onSelfUpdated(p) {
 // onRoleChanged: a host handed us the host role, or we handed it on.
 function onRoleChanged(role) {
     updateSelf({ role });
+    inviteRole(role);
     if (selfTile()) selfTile().update({ role });
     if (role === 'host') {
         showBanner('You are now a host of this call. The host controls are in the list of people.', { kind: 'info', timeout: 6000 });
@@ -362,6 +368,7 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
     clearParticipants();
     clearDeadline();
     closeConfirm();
+    closeInvite();
     stopLocalMedia();
     show($('sound-button'), false);
     // A host decided: no Rejoin (and no rejoining by ourselves, see shouldRejoin).

@@ -55,6 +55,7 @@ const STATE_TEXT = {
 const call = {
     link: null,        // room link id from /r/{link}
     ticket: null,      // a join token got otherwise (a direct call: directcall.js), or null
+    renew: null,       // async () => a fresh such ticket (a guest: guestcall.js), or null
     room: null,        // {id, name}
     prepared: null,    // a ParleyClient with a fresh token, not yet joined
     client: null,
@@ -95,15 +96,27 @@ export function setRoom(room, prepared) {
     call.prepared = prepared;
 }
 
-/** setTicket makes every join of this page use ticket ({token, expiresAt, room, wsPath}) instead of the room link. */
-export function setTicket(ticket) {
+/**
+ * setTicket makes every join of this page use ticket ({token, expiresAt,
+ * room, wsPath}) instead of the room link; renew, if given, gets a fresh
+ * one when it is about to expire.
+ */
+export function setTicket(ticket, renew = null) {
     call.ticket = ticket;
+    call.renew = renew;
 }
 
 /** newClient is a ParleyClient for this page's call. */
 function newClient() {
     const client = new ParleyClient({ link: call.link });
     if (call.ticket) client.ticket = call.ticket;
+    if (call.renew) {
+        client.prepare = async () => {
+            call.ticket = client.ticket = await call.renew();
+            client.room = client.ticket.room;
+            return client.room;
+        };
+    }
     return client;
 }
 

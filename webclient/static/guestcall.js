@@ -4,7 +4,7 @@
 // microphone. A guest has no More menu and no room link to copy
 // (invite.js hides them for the role guest).
 
-import { ParleyClient } from './protocol.js';
+import { ParleyClient, ParleyError } from './protocol.js';
 import { $, show, showScreen } from './dom.js';
 import { local, acquireMedia, applyLocalMute } from './media.js';
 import { initCall, setRoom, setTicket, startCall } from './call.js';
@@ -48,7 +48,8 @@ export async function startGuestCall() {
     }
     const room = { id: String((ticket.room && ticket.room.id) || ''), name: String((ticket.room && ticket.room.name) || 'Video call') };
     const t = { token: ticket.token, expiresAt: ticket.expiresAt ? new Date(ticket.expiresAt) : null, room, wsPath: ticket.wsPath || '/ws' };
-    setTicket(t);
+    const back = /^\/g\/([^/]+)$/.exec(ticket.back || '');
+    setTicket(t, back ? () => renew(decodeURIComponent(back[1]), ticket.name) : null);
     const client = new ParleyClient({ link: null });
     client.ticket = t;
     setRoom(room, client);
@@ -56,4 +57,31 @@ export async function startGuestCall() {
     local.stream = stream;
     applyLocalMute();
     await startCall(ticket.name || 'Guest');
+}
+
+// renew gets a fresh guest join token with the guest link (join tokens
+// are short-lived; a rejoin late in a long call needs a new one). A link
+// revoked or expired meanwhile refuses, and the call page says why.
+async function renew(token, name) {
+    let res;
+    try {
+        res = await fetch('/api/v1/guest/join', {
+            method: 'POST', credentials: 'same-origin', cache: 'no-store',
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify({ token, name }),
+        });
+    } catch (e) {
+        throw new ParleyError('network', 'The server could not be reached.');
+    }
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok || !body || typeof body.token !== 'string') {
+        const err = body && body.error;
+        throw new ParleyError((err && err.code) || 'bad-token', (err && err.message) || 'Your guest link no longer admits you.', res.status);
+    }
+    const room = body.room || {};
+    return {
+        token: body.token, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+        room: { id: String(room.id || ''), name: String(room.name || '') }, wsPath: body.wsPath || '/ws',
+    };
 }

@@ -74,13 +74,14 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     /** row is a room's li: its name selects it (the action menu opens), then parts, then the menu. */
     function row(room, { actions = null, extra = null } = {}) {
         const menuId = `room-menu-${room.id}`;
-        const members = Array.isArray(room.members) ? room.members.length : null;
+        // Group users see how many members each room has (none: the field is left out).
+        const members = Array.isArray(room.members) ? room.members.length : endpoints ? 0 : null;
         const select = el('button', {
             type: 'button', class: 'room-select', 'aria-expanded': 'false', 'aria-controls': menuId,
             onclick: () => toggle(room.id, state.open !== room.id),
         },
         el('span', { class: 'room-name', text: room.name }),
-        members === null ? null : el('span', { class: 'room-members muted', text: members === 1 ? '1 member' : `${members} members` }));
+        members === null ? null : el('span', { class: 'room-members muted', text: memberCount(members) }));
         select.insertAdjacentHTML('beforeend', '<svg class="chevron" viewBox="0 0 24 24" aria-hidden="true"><path d="M8 10l4 4 4-4"/></svg>');
         const out = el('div', { class: 'room-link-out', hidden: true });
         const menu = el('div', { id: menuId, class: 'room-menu', role: 'group', 'aria-label': `Actions for ${room.name}`, hidden: true },
@@ -192,7 +193,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
                 return;
             }
             d.close();
-            banner(members.length === 1 ? `${room.name} has 1 member.` : `${room.name} has ${members.length} members.`, 'ok');
+            banner(members.length ? `${room.name} has ${memberCount(members.length)}.` : `${room.name} has no members now.`, 'ok');
             await reload();
         };
         d.showModal();
@@ -203,6 +204,11 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     /** open is the id of the room whose action menu is open, or "". */
     const open = () => state.open;
     return { row, filter, open };
+}
+
+function memberCount(n) {
+    if (n === 0) return 'No members';
+    return n === 1 ? '1 member' : `${n} members`;
 }
 
 let bannerTimer = null;

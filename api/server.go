@@ -69,6 +69,11 @@ type Config struct {
 	// group users' rooms and endpoint registration (issue #12);
 	// Groups.Store nil turns those routes off.
 	Groups GroupConfig
+
+	// Invitations configures invitations to a call by e-mail and text
+	// message, and the standing guest link (issue #13, invitations.go);
+	// Invitations.Store nil turns those routes off.
+	Invitations InvitationConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -140,6 +145,7 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/backup", s.operator(s.backup))
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
+	s.invitationRoutes(api)
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

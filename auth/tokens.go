@@ -49,6 +49,9 @@ type JoinClaims struct {
 	// (the name in the join message is then ignored).
 	Endpoint string `json:"ep,omitempty"`
 	Name     string `json:"name,omitempty"`
+	// Invitation is set in a guest's token issued through an invitation's
+	// link (IssueGuestJoin): the invitation's ID.
+	Invitation string `json:"inv,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -102,7 +105,22 @@ func (t *Tokens) IssueEndpointJoin(roomID, role, endpointID, name string) (token
 	return t.issue(roomID, role, endpointID, name)
 }
 
+// IssueGuestJoin is IssueJoin for a guest let in by a guest link: role
+// guest, the name the guest gave (the join message's name is then
+// ignored), and the invitation's ID if the link was an invitation's ("" if
+// not).
+func (t *Tokens) IssueGuestJoin(roomID, name, invitationID string) (token string, expires time.Time, err error) {
+	if name == "" {
+		return "", time.Time{}, errors.New("auth: issue guest join token: empty name")
+	}
+	return t.issueClaims(roomID, RoleGuest, "", name, invitationID)
+}
+
 func (t *Tokens) issue(roomID, role, endpointID, name string) (token string, expires time.Time, err error) {
+	return t.issueClaims(roomID, role, endpointID, name, "")
+}
+
+func (t *Tokens) issueClaims(roomID, role, endpointID, name, invitationID string) (token string, expires time.Time, err error) {
 	if roomID == "" {
 		return "", time.Time{}, errors.New("auth: issue join token: empty room ID")
 	}
@@ -112,10 +130,11 @@ func (t *Tokens) issue(roomID, role, endpointID, name string) (token string, exp
 	now := t.cfg.Now()
 	exp := jwt.NewNumericDate(now.Add(t.cfg.TTL))
 	claims := &JoinClaims{
-		RoomID:   roomID,
-		Role:     role,
-		Endpoint: endpointID,
-		Name:     name,
+		RoomID:     roomID,
+		Role:       role,
+		Endpoint:   endpointID,
+		Name:       name,
+		Invitation: invitationID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.cfg.Issuer,
 			Subject:   roomID,

@@ -189,3 +189,22 @@ func tamper(t *testing.T, tok string) string {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func TestGuestJoin(t *testing.T) {
+	tk := newTokens(t, auth.TokenConfig{Key: testKey})
+	tok, _, err := tk.IssueGuestJoin("r_abc", "Gil", "inv_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tk.VerifyJoin(tok)
+	if err != nil || c.Role != auth.RoleGuest || c.Name != "Gil" || c.Invitation != "inv_1" || c.Endpoint != "" || c.RoomID != "r_abc" {
+		t.Errorf("guest claims %+v, %v", c, err)
+	}
+	tok, _, _ = tk.IssueGuestJoin("r_abc", "Gil", "")
+	if c, err := tk.VerifyJoin(tok); err != nil || c.Invitation != "" {
+		t.Errorf("standing link's guest claims %+v, %v", c, err)
+	}
+	if _, _, err := tk.IssueGuestJoin("r_abc", "", ""); err == nil {
+		t.Error("a guest token without a name was issued")
+	}
+}

@@ -70,3 +70,25 @@ func (e *EmailTakenError) Error() string { return fmt.Sprintf("%q: %v", e.Email,
 
 // Is makes errors.Is(err, ErrEmailTaken) true.
 func (e *EmailTakenError) Is(target error) bool { return target == ErrEmailTaken }
+
+// Errors about guest links.
+var (
+	// ErrGuestLinkNotFound means no guest link has the requested token or
+	// ID (or it belongs to another room).
+	ErrGuestLinkNotFound = errors.New("guest link not found")
+
+	// ErrGuestLinkExpired means an invitation link's time ran out.
+	ErrGuestLinkExpired = errors.New("guest link expired")
+
+	// ErrGuestLinkRevoked means a room member revoked the guest link (or,
+	// for a standing link, made a new one).
+	ErrGuestLinkRevoked = errors.New("guest link revoked")
+
+	// ErrInvalidGuestToken means a guest token is not 26 base32
+	// characters (after dropping '-'); the wrapping error says why.
+	ErrInvalidGuestToken = errors.New("invalid guest link")
+
+	// ErrNotGroupEndpoint means a room's member list names an endpoint
+	// that is not one of the room's group.
+	ErrNotGroupEndpoint = errors.New("not an endpoint of the room's group")
+)

@@ -345,6 +345,10 @@ type GroupTx interface {
 	CreateRoom(r *Room) error
 	// DeleteRoom removes the group's room with this ID, or ErrRoomNotFound.
 	DeleteRoom(id string) error
+	// SetRoomMembers replaces the member list of the group's room with
+	// this ID (ErrRoomNotFound) and returns the room. Each ID must be an
+	// endpoint of the group (ErrNotGroupEndpoint); duplicates are dropped.
+	SetRoomMembers(roomID string, endpointIDs []string) (*Room, error)
 	// PutMail adds a message to the outbox.
 	PutMail(m *Mail) error
 }

@@ -36,8 +36,27 @@ type Room struct {
 	// base64url without padding. Anyone who has it can join.
 	Link string `json:"link"`
 	// GroupID is the owning group, "" for a room the operator created.
-	GroupID   string    `json:"groupId,omitempty"`
+	GroupID string `json:"groupId,omitempty"`
+	// Members is a group room's member list: IDs of endpoints of its
+	// group, who see the room on their endpoint page and join it by ID.
+	// Empty means every endpoint of the group (as before member lists).
+	// Who joins by the member link (Link) joins as a member either way.
+	Members   []string  `json:"members,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// HasMember reports whether the endpoint with this ID is on the room's
+// member list (every endpoint is, while the list is empty).
+func (r *Room) HasMember(endpointID string) bool {
+	if len(r.Members) == 0 {
+		return true
+	}
+	for _, id := range r.Members {
+		if id == endpointID {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a room with a validated, normalised name, fresh random ID and

@@ -26,6 +26,8 @@ const outboxUsage = `Usage:
                                    print one message whole, to read or pass on
   parley outbox page [--data DIR]  print the address of the outbox web page and
                                    how to sign in to it (the server must run)
+  parley outbox sms [--state S] [--data DIR] [--json]
+                                   list outgoing text messages (invitations)
 
 Without an SMTP server (parley serve --smtp-host), parley sends no mail:
 each message waits here, queued, for you to pass on. With one, a message
@@ -57,6 +59,9 @@ func runOutbox(ctx context.Context, args []string, stdout io.Writer) error {
 	if isHelpFlag(sub) {
 		fmt.Fprint(stdout, outboxUsage)
 		return nil
+	}
+	if sub == "sms" {
+		return runOutboxSMS(ctx, args, stdout) // sms_outbox.go
 	}
 	want := map[string]int{"list": 0, "show": 1, "page": 0}
 	n, ok := want[sub]

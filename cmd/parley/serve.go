@@ -29,6 +29,7 @@ import (
 	"github.com/parley-dev/parley/sfu"
 	"github.com/parley-dev/parley/signaling"
 	"github.com/parley-dev/parley/signaling/protocol"
+	"github.com/parley-dev/parley/sms"
 	"github.com/parley-dev/parley/webclient"
 )
 
@@ -75,6 +76,11 @@ type Config struct {
 	SMTP mail.SMTPConfig
 	// MailClock is the mail dispatcher's clock; nil: the real one.
 	MailClock mail.Clock
+	// SMS is how invitations by text message are sent (sms.go).
+	SMS SMSConfig
+	// Invitations configures invitations to a call: the link's lifetime
+	// and the rate limits (Run fills in the rest).
+	Invitations api.InvitationConfig
 }
 
 // Main is a running parley server: built by NewMain, started by Run,
@@ -96,6 +102,7 @@ type Main struct {
 	served   chan error
 	metrics  *metrics.Metrics
 	mail     *mailDispatch // nil without SMTP
+	sms      *smsDispatch  // nil without an SMS gateway
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
@@ -121,7 +128,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 	dbPath := filepath.Join(m.cfg.DataDir, "parley.db")
-	m.db, err = store.Open(dbPath, store.Options{OnMailQueued: m.MailQueued})
+	m.db, err = store.Open(dbPath, store.Options{OnMailQueued: m.MailQueued, OnTextQueued: m.TextQueued})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("data directory %s is in use by another parley process: %w", m.cfg.DataDir, err)
@@ -203,6 +210,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("session signer: %w", err)
 	}
 	groups := m.cfg.Groups
+	// The SMS dispatcher, like the mail one, starts before the first
+	// request; the API names its gateway.
+	if m.sms, err = m.startSMS(); err != nil {
+		return err
+	}
+	invitations := m.cfg.Invitations
+	invitations.Store, invitations.Verifier, invitations.Key = m.db, tokens, key
+	invitations.SMSStatusSecret, invitations.SMSGateway = m.cfg.SMS.StatusSecret, m.sms.gatewayName()
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
@@ -219,6 +234,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClientAddrs:   proxies,
 		Logger:        m.log.With("component", "api"),
 		Groups:        groups,
+		Invitations:   invitations,
 	})
 	if err != nil {
 		return err
@@ -323,6 +339,7 @@ func (m *Main) Close() error {
 		m.ln.Close()
 	}
 	m.mail.stop()
+	m.sms.stop()
 	if m.sfu != nil {
 		if err := m.sfu.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("media server: %w", err))
@@ -423,6 +440,14 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smtpPassword := fs.String("smtp-password", "", "SMTP password; prefer --smtp-password-file or the environment, which ps does not show (env PARLEY_SMTP_PASSWORD)")
 	smtpPasswordFile := str("smtp-password-file", "", "file holding the SMTP password (one line)")
 	mailFrom := str("mail-from", "", `sender of outgoing mail, e.g. parley@example.org or "Parley <parley@example.org>"`)
+	smsURL := str("sms-url", "", "SMS gateway (https URL) invitations by text message are POSTed to; default none: they wait in the outbox (parley outbox sms)")
+	// Secrets: not str, whose environment value would show as the default in -h.
+	smsAuth := fs.String("sms-auth-header", "", `header sent to the SMS gateway, e.g. "Authorization: Bearer KEY"; prefer the environment, which ps does not show (env PARLEY_SMS_AUTH_HEADER)`)
+	smsBody := str("sms-body-template", "", "the SMS gateway request body, a Go template with {{.To}} {{.Text}} {{.ID}} (JSON-escaped); default "+sms.DefaultBodyTemplate)
+	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
+	guestTTL := str("guest-link-ttl", "", "how long an invitation's guest link works (default 24h)")
+	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
+	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -471,6 +496,17 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		*smtpPassword = v
 	}
 	if cfg.SMTP, err = parseSMTP(*smtpHost, *smtpPort, *smtpTLS, *smtpUser, *smtpPassword, *smtpPasswordFile, *mailFrom); err != nil {
+		return Config{}, err
+	}
+	for name, v := range map[string]*string{"sms-auth-header": smsAuth, "sms-status-secret": smsSecret} {
+		if e, ok := env(envName(name)); ok && *v == "" {
+			*v = e
+		}
+	}
+	if cfg.SMS, err = parseSMS(*smsURL, *smsAuth, *smsBody, *smsSecret); err != nil {
+		return Config{}, err
+	}
+	if cfg.Invitations, err = parseInvitationFlags(*guestTTL, *invPerMember, *invPerRoom); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

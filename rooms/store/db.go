@@ -41,6 +41,9 @@ type Options struct {
 	// that mails someone), so that a mail dispatcher can send it at once.
 	// It must not block.
 	OnMailQueued func()
+	// OnTextQueued is OnMailQueued for the SMS outbox (an invitation
+	// sent by text message), for the SMS dispatcher.
+	OnTextQueued func()
 }
 
 // DB is an open parley database. Its methods are safe for concurrent use.
@@ -49,6 +52,7 @@ type DB struct {
 	bolt   *bolt.DB
 	now    func() time.Time
 	onMail func() // Options.OnMailQueued; nil for none
+	onText func() // Options.OnTextQueued; nil for none
 }
 
 var _ rooms.Store = (*DB)(nil)
@@ -88,7 +92,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &DB{bolt: bdb, now: opts.Now, onMail: opts.OnMailQueued}, nil
+	return &DB{bolt: bdb, now: opts.Now, onMail: opts.OnMailQueued, onText: opts.OnTextQueued}, nil
 }
 
 // Close releases the file and its lock.

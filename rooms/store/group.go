@@ -445,7 +445,38 @@ func (t *groupTx) DeleteRoom(id string) error {
 	if err := deleteIfPointsAt(t.tx.Bucket(bucketRoomsByLink), r.Link, id); err != nil {
 		return err
 	}
+	if err := deleteRoomGuestLinks(t.tx, id); err != nil {
+		return err
+	}
 	return t.tx.Bucket(bucketRooms).Delete([]byte(id))
+}
+
+func (t *groupTx) SetRoomMembers(roomID string, endpointIDs []string) (*rooms.Room, error) {
+	r, err := getRoom(t.tx, []byte(roomID))
+	if err != nil {
+		return nil, err
+	}
+	if r.GroupID != t.g.ID {
+		return nil, fmt.Errorf("room %s: %w", roomID, rooms.ErrRoomNotFound)
+	}
+	members := []string{}
+	seen := map[string]bool{}
+	for _, id := range endpointIDs {
+		if seen[id] {
+			continue
+		}
+		if _, err := t.Endpoint(id); err != nil {
+			return nil, fmt.Errorf("member %q: %w", id, rooms.ErrNotGroupEndpoint)
+		}
+		seen[id] = true
+		members = append(members, id)
+	}
+	r.Members = members
+	val, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode room: %w", err)
+	}
+	return r, t.tx.Bucket(bucketRooms).Put([]byte(roomID), val)
 }
 
 func (t *groupTx) PutMail(m *rooms.Mail) error {

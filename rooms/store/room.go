@@ -148,6 +148,12 @@ func (db *DB) DeleteRoom(ctx context.Context, id string) error {
 				}
 			}
 		}
+		if err := deleteRoomGuestLinks(tx, id); err != nil {
+			return err
+		}
+		if err := deleteRoomInvitations(tx, id); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketRooms).Delete([]byte(id))
 	})
 	if err != nil {

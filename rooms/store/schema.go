@@ -43,6 +43,27 @@ import (
 // operator's rooms. Rooms made before schema 3 have no group: nothing to
 // backfill.
 //
+// Schema version 4 adds guest links (issue #13):
+//
+//	guest_links          rooms.TokenHash(guest token) → rooms.GuestLink JSON
+//	guest_links_by_id    guest link ID → token hash
+//	guest_links_by_room  room ID + "/" + guest link ID → token hash
+//
+// A group room's member list is a field of its record (rooms.Room.Members):
+// rooms from before schema 4 have none, which means every endpoint of the
+// group; nothing to backfill.
+//
+// Schema version 5 adds invitations to a call and the SMS outbox (issue #13):
+//
+//	invitations           invitation ID → rooms.Invitation JSON
+//	invitations_by_room   room ID + "/" + 8-byte big-endian Unix nanoseconds of
+//	                      CreatedAt + invitation ID → empty (listing, newest
+//	                      first, and the per-room rate limit)
+//	invitations_by_member rooms.Invitation.Inviter key + "/" + the same time + ID
+//	                      → empty (the per-member rate limit)
+//	sms_outbox            text message ID → rooms.TextMessage JSON
+//	sms_outbox_due        as outbox_due, for each queued text message
+//
 // Planned by later issues, each a new migration appended to migrations (the
 // shape above does not change for them):
 //
@@ -50,8 +71,6 @@ import (
 //	                    recurrence, start/end, host key hash}
 //	bookings_by_room    room ID + "/" + RFC 3339 start + "/" + booking ID → empty
 //	                    (range scans find overlaps and enforce the gap between bookings)
-//	guest_links         SHA-256 of the guest token → JSON {room ID, created by, expires}
-//	guest_links_by_room room ID + "/" + guest link key → empty
 //
 // Secrets (passwords, PINs, host keys) are stored only as auth.HashSecret
 // strings; guest tokens only as hashes, so a leaked backup does not admit
@@ -72,6 +91,16 @@ var (
 	bucketEndpointsByAddress = []byte("endpoints_by_address")
 	bucketEndpointsByEmail   = []byte("endpoints_by_email")
 	bucketRoomsByGroup       = []byte("rooms_by_group")
+
+	bucketGuestLinks       = []byte("guest_links")
+	bucketGuestLinksByID   = []byte("guest_links_by_id")
+	bucketGuestLinksByRoom = []byte("guest_links_by_room")
+
+	bucketInvitations         = []byte("invitations")
+	bucketInvitationsByRoom   = []byte("invitations_by_room")
+	bucketInvitationsByMember = []byte("invitations_by_member")
+	bucketSMSOutbox           = []byte("sms_outbox")
+	bucketSMSOutboxDue        = []byte("sms_outbox_due")
 
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
@@ -94,6 +123,15 @@ var migrations = []func(tx *bolt.Tx) error{
 		return createBuckets(tx, bucketGroups, bucketGroupsByName, bucketGroupsByActivation,
 			bucketEndpoints, bucketEndpointsByGroup, bucketEndpointsByAddress, bucketEndpointsByEmail,
 			bucketRoomsByGroup)
+	},
+	// 3 → 4: guest links.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketGuestLinks, bucketGuestLinksByID, bucketGuestLinksByRoom)
+	},
+	// 4 → 5: invitations to a call, and the SMS outbox.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketInvitations, bucketInvitationsByRoom, bucketInvitationsByMember,
+			bucketSMSOutbox, bucketSMSOutboxDue)
 	},
 }
 

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parley-dev/parley/api"
+	"github.com/parley-dev/parley/rooms"
+	"github.com/parley-dev/parley/rooms/store"
+)
+
+const outboxSMSUsage = `Usage:
+  parley outbox sms [--state queued|sent|delivered|failed] [--limit N] [--data DIR] [--json]
+                                   list outgoing text messages (invitations), newest first
+
+Without an SMS gateway (parley serve --sms-url), parley sends no text
+messages: each waits here, queued, with its text, for you to pass on. With
+one, a message the gateway refuses is retried until it accepts it; its text
+is removed once it has.
+
+The command goes through the server running on DIR, or opens its database
+when no server runs.
+
+Flags:
+  --data DIR       the server's data directory (default ./data, env PARLEY_DATA)
+  --state STATE    list only messages in this state
+  --limit N        list at most N messages (default 100, at most 1000)
+  --json           print JSON (as GET /api/v1/sms-outbox)
+`
+
+// runOutboxSMS is parley outbox sms.
+func runOutboxSMS(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("outbox sms", flag.ContinueOnError)
+	data := dataDirFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	state := fs.String("state", "", "queued, sent, delivered or failed")
+	limit := fs.Int("limit", 100, "at most this many")
+	rest, err := parseInterspersed(fs, args, outboxSMSUsage)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, outboxSMSUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf(outboxSMSUsage, "outbox sms takes no arguments, got %q", rest)
+	}
+	f := rooms.TextFilter{State: rooms.TextState(*state), Limit: *limit}
+	switch f.State {
+	case "", rooms.TextQueued, rooms.TextSent, rooms.TextDelivered, rooms.TextFailed:
+	default:
+		return usageErrorf(outboxSMSUsage, "outbox sms: --state %q is not queued, sent, delivered or failed", *state)
+	}
+	if f.Limit < 1 || f.Limit > 1000 {
+		return usageErrorf(outboxSMSUsage, "outbox sms: --limit %d is not from 1 to 1000", *limit)
+	}
+	l, offline, err := listSMSOutbox(ctx, *data, f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(l)
+	}
+	switch {
+	case offline:
+		fmt.Fprintln(stdout, "No server is running, so no text messages are being sent.")
+	case l.Gateway == "":
+		fmt.Fprintln(stdout, "No SMS gateway is configured: these messages wait here, with their text, for you to pass on.")
+	default:
+		fmt.Fprintf(stdout, "Text messages are sent through %s.\n", l.Gateway)
+	}
+	if len(l.Texts) == 0 {
+		fmt.Fprintln(stdout, "The SMS outbox is empty.")
+		return nil
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tTO\tCREATED\tATTEMPTS\tLAST ERROR\tTEXT")
+	for _, m := range l.Texts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.State, m.To, m.CreatedAt.Local().Format("2006-01-02 15:04"),
+			m.Attempts, clip(oneLine(m.LastError), 40), oneLine(m.Text))
+	}
+	return tw.Flush()
+}
+
+// listSMSOutbox reads the SMS outbox through the server running on
+// dataDir, or from its database when none runs (offline).
+func listSMSOutbox(ctx context.Context, dataDir string, f rooms.TextFilter) (l api.SMSOutboxList, offline bool, err error) {
+	hc, err := findServer(ctx, dataDir)
+	if err != nil {
+		return l, false, err
+	}
+	if hc != nil {
+		q := url.Values{"limit": {strconv.Itoa(f.Limit)}}
+		if f.State != "" {
+			q.Set("state", string(f.State))
+		}
+		err := hc.do(ctx, http.MethodGet, "/api/v1/sms-outbox?"+q.Encode(), nil, &l)
+		return l, false, err
+	}
+	dbPath, err := existingDB(dataDir)
+	if err != nil {
+		return l, true, err
+	}
+	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
+	if err != nil {
+		return l, true, dbOpenError(dataDir, dbPath, err)
+	}
+	defer db.Close()
+	texts, err := db.Texts(ctx, f)
+	if err != nil {
+		return l, true, err
+	}
+	l.Texts = make([]api.TextView, 0, len(texts))
+	for _, m := range texts {
+		l.Texts = append(l.Texts, api.TextViewOf(m))
+	}
+	return l, true, nil
+}

@@ -87,7 +87,7 @@ export function initCall({ link, onJoinFailed }) {
     initParticipants();
     setModerationSender((type, participantId) => !!call.client && call.client.moderate(type, participantId));
     initInvite({ session: () => call.client && call.client.ticket
-        ? { token: call.client.ticket.token, role: call.client.role, link: call.link } : null });
+        ? { token: call.client.ticket.token, role: call.client.role, link: call.link, name: call.name } : null });
 }
 
 /** setRoom records the room and a prepared (not yet joined) client. */

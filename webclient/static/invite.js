@@ -25,8 +25,8 @@ const STATE_TEXT = {
     expired: 'Expired',
 };
 
-// invite is this module's state. session() is {token, role, link} of the
-// call on screen, or null (set by initInvite); role is ours.
+// invite is this module's state. session() is {token, role, link, name}
+// of the call on screen, or null (set by initInvite); role is ours.
 const invite = {
     session: () => null,
     role: '',
@@ -67,11 +67,13 @@ function openMenu(open) {
 
 /**
  * inviteRole shows or hides the More button for our role: hosts and
- * members invite; a guest sees neither More nor the room's member link.
+ * members of a room invite (a direct call, with no room link, has no
+ * guests); a guest sees neither More nor the room's member link.
  */
 export function inviteRole(role) {
     invite.role = role || '';
-    const may = role === 'host' || role === 'member';
+    const s = invite.session();
+    const may = (role === 'host' || role === 'member') && !!(s && s.link);
     show($('more-button'), may);
     if (role === 'guest') show($('copy-link-button'), false);
     if (!may) closeInvite();
@@ -106,16 +108,16 @@ function panel() {
 </form>
 <form id="invite-sms-form" class="invite-option" novalidate>
   <label for="invite-sms"><span class="option-number">2</span> Send a guest link to this call by text message</label>
+  <p id="invite-sms-hint" class="hint">To a UK mobile number.</p>
   <div class="row">
     <input id="invite-sms" type="tel" inputmode="tel" autocomplete="off" maxlength="32" placeholder="07700 900123" aria-describedby="invite-sms-hint invite-sms-error">
     <button type="submit" id="invite-sms-send" class="button primary">Send text message</button>
   </div>
-  <p id="invite-sms-hint" class="hint">A UK mobile number.</p>
   <p id="invite-sms-error" class="field-error" role="alert" hidden></p>
 </form>
 <div class="invite-option">
   <label for="invite-text"><span class="option-number">3</span> Copy and paste the following instructions and send to your guest</label>
-  <textarea id="invite-text" class="invite-text" rows="4" readonly aria-describedby="invite-text-error"></textarea>
+  <textarea id="invite-text" class="invite-text" rows="3" readonly aria-describedby="invite-text-error"></textarea>
   <div class="row end"><button type="button" id="invite-copy" class="button" disabled>Copy</button></div>
   <p id="invite-text-error" class="field-error" role="alert" hidden></p>
 </div>
@@ -173,7 +175,8 @@ async function send(via) {
     button.disabled = true;
     button.textContent = 'Sending…';
     try {
-        const res = await call('POST', '/api/v1/invitations', { via, to });
+        const s = invite.session();
+        const res = await call('POST', '/api/v1/invitations', { via, to, name: (s && s.name) || '' });
         $(id).value = '';
         const inv = res && res.invitation;
         const where = inv && inv.to ? inv.to : to;
@@ -267,7 +270,10 @@ function render(list) {
         return el('li', { class: 'invitation', 'data-id': inv.id, 'data-state': state },
             el('span', { class: 'invitation-via', text: inv.via === 'sms' ? 'Text' : 'Email' }),
             el('span', { class: 'invitation-to', text: inv.to || '' }),
-            el('span', { class: 'invitation-state', 'data-state': state, text: STATE_TEXT[state] || state }),
+            el('span', {
+                class: 'invitation-state', 'data-state': state, title: inv.error || null,
+                text: state === 'joined' && inv.joinedName ? `Joined: ${inv.joinedName}` : STATE_TEXT[state] || state,
+            }),
             ended ? null : el('button', {
                 type: 'button', class: 'button small subtle invitation-revoke', text: 'Revoke',
                 'aria-label': `Revoke the invitation to ${inv.to || 'this guest'}`, onclick: () => revoke(inv),
@@ -360,8 +366,8 @@ function words(e) {
     if (!(e instanceof InviteError)) return 'Something went wrong. Please try again.';
     if (e.code === 'not-a-member') return 'Only members of this room can invite guests.';
     if (e.status === 429) {
-        const wait = e.retryAfter ? ` Try again in ${e.retryAfter < 90 ? `${e.retryAfter} seconds` : `${Math.ceil(e.retryAfter / 60)} minutes`}.` : '';
-        return sentence(e.message || 'Too many invitations for now.') + wait;
+        if (e.message) return sentence(e.message); // it says when to try again
+        return e.retryAfter ? `Too many for now. Try again in ${e.retryAfter < 90 ? `${e.retryAfter} seconds` : `${Math.ceil(e.retryAfter / 60)} minutes`}.` : 'Too many for now. Try again later.';
     }
     if (e.message) return sentence(e.message);
     return `The server answered with an error (${e.status || e.code}). Please try again.`;

@@ -155,7 +155,9 @@ func (s *Server) endpointMe(w http.ResponseWriter, r *http.Request) error {
 	me := EndpointMe{ID: ep.ID, Address: ep.Address, Name: ep.Name, Kind: ep.Kind, Rooms: make([]RoomInfo, 0, len(rms))}
 	me.Group.Name = reg.Group.Name
 	for _, rm := range rms {
-		me.Rooms = append(me.Rooms, RoomInfo{ID: rm.ID, Name: rm.Name})
+		if rm.HasMember(ep.ID) {
+			me.Rooms = append(me.Rooms, RoomInfo{ID: rm.ID, Name: rm.Name})
+		}
 	}
 	return writeJSON(w, http.StatusOK, me)
 }
@@ -191,7 +193,7 @@ func (s *Server) groupJoin(w http.ResponseWriter, r *http.Request, req JoinReque
 			return true, err
 		}
 		rm, err = s.cfg.Rooms.Room(ctx, req.Room)
-		if err != nil || rm.GroupID != reg.Group.ID {
+		if err != nil || rm.GroupID != reg.Group.ID || !rm.HasMember(reg.Endpoint.ID) {
 			return true, fmt.Errorf("join group room: %w", rooms.ErrRoomNotFound)
 		}
 		return true, s.issueGroupJoin(w, r, rm, reg)

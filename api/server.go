@@ -74,6 +74,9 @@ type Config struct {
 	// message, and the standing guest link (issue #13, invitations.go);
 	// Invitations.Store nil turns those routes off.
 	Invitations InvitationConfig
+	// Guests configures guest links and guests' joins (issue #13,
+	// guests.go); Guests.Store nil turns them off.
+	Guests GuestConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -113,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGroups(); err != nil {
 		return nil, err
 	}
+	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
+		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
+	}
 	s.routes()
 	return s, nil
 }
@@ -120,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes() {
 	s.pages() // "/", /signup, /activate/{token}, /admin, /group, /endpoint: api/pages.go
 	s.mux.HandleFunc("GET /r/{link}", s.serveIndex)
-	s.mux.HandleFunc("GET /call/{id}", s.serveIndex) // a direct call between endpoints (webclient/static/directcall.js)
+	s.mux.HandleFunc("GET /call/{id}", s.serveIndex)  // a direct call between endpoints (webclient/static/directcall.js)
 	s.mux.HandleFunc("GET /guest/call", s.serveIndex) // a guest's call, joined from /g/{token} (webclient/static/guestcall.js)
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(s.cfg.Web)))
 	s.mux.Handle("GET /ws", s.cfg.WebSocket)
@@ -146,6 +152,7 @@ func (s *Server) routes() {
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
 	s.invitationRoutes(api)
+	s.guestRoutes(api) // guests.go
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {
@@ -277,10 +284,13 @@ type RoomView struct {
 	Link      string    `json:"link"`
 	URL       string    `json:"url"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Members is a group room's member list (endpoint IDs); left out
+	// when empty, which means every endpoint of the group.
+	Members []string `json:"members,omitempty"`
 }
 
 func (s *Server) view(rm *rooms.Room) RoomView {
-	return RoomView{ID: rm.ID, Name: rm.Name, Link: rm.Link, URL: rm.URL(s.cfg.PublicURL), CreatedAt: rm.CreatedAt}
+	return RoomView{ID: rm.ID, Name: rm.Name, Link: rm.Link, URL: rm.URL(s.cfg.PublicURL), CreatedAt: rm.CreatedAt, Members: rm.Members}
 }
 
 func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) error {

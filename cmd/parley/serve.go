@@ -22,6 +22,8 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
+	"github.com/parley-dev/parley/livecall"
+	"github.com/parley-dev/parley/livecall/callrules"
 	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/metrics"
 	"github.com/parley-dev/parley/rooms"
@@ -81,7 +83,20 @@ type Config struct {
 	// Invitations configures invitations to a call: the link's lifetime
 	// and the rate limits (Run fills in the rest).
 	Invitations api.InvitationConfig
+	// GuestLinkTTL is how long an invitation's guest link works; zero:
+	// rooms.DefaultGuestLinkTTL.
+	GuestLinkTTL time.Duration
+	// RoomMaxParticipants is the most participants a room's call admits
+	// (a group room's is also at most its group's participant limit);
+	// zero: defaultRoomMax.
+	RoomMaxParticipants int
+	// NoMemberWait is how long a call of guests without a member lasts
+	// (the 10-minute rule); zero: callrules.DefaultNoMemberWait.
+	NoMemberWait time.Duration
 }
+
+// defaultRoomMax is --room-max-participants' default.
+const defaultRoomMax = 50
 
 // Main is a running parley server: built by NewMain, started by Run,
 // stopped by Close. Tests run the same Main on 127.0.0.1:0.
@@ -173,6 +188,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if sigCfg.MaxUnjoined <= 0 {
 		sigCfg.MaxUnjoined = max(conns.Total/4, 16)
 	}
+	if sigCfg.Policy == nil { // the rules of meeting rooms' calls (issue #13)
+		sigCfg.Policy = func(room *rooms.Room) livecall.Policy {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return callrules.New(callrules.Config{NoMemberWait: m.cfg.NoMemberWait, MaxParticipants: m.roomLimit(ctx, room)})
+		}
+	}
 	m.sig, err = signaling.New(sigCfg)
 	if err != nil {
 		return err
@@ -219,6 +241,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	invitations.Store, invitations.Verifier, invitations.Key = m.db, tokens, key
 	invitations.SMSStatusSecret, invitations.SMSGateway = m.cfg.SMS.StatusSecret, m.sms.gatewayName()
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
+	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -235,6 +258,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:        m.log.With("component", "api"),
 		Groups:        groups,
 		Invitations:   invitations,
+		Guests:        guests,
 	})
 	if err != nil {
 		return err
@@ -445,9 +469,10 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smsAuth := fs.String("sms-auth-header", "", `header sent to the SMS gateway, e.g. "Authorization: Bearer KEY"; prefer the environment, which ps does not show (env PARLEY_SMS_AUTH_HEADER)`)
 	smsBody := str("sms-body-template", "", "the SMS gateway request body, a Go template with {{.To}} {{.Text}} {{.ID}} (JSON-escaped); default "+sms.DefaultBodyTemplate)
 	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
-	guestTTL := str("guest-link-ttl", "", "how long an invitation's guest link works (default 24h)")
 	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
 	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
+	guestTTL := str("guest-link-ttl", rooms.DefaultGuestLinkTTL.String(), "how long the guest link of an emailed or texted invitation works (e.g. 24h, 90m)")
+	roomMax := str("room-max-participants", strconv.Itoa(defaultRoomMax), "the most participants in one room's call; a group room's is also at most its group's participant limit")
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -491,6 +516,12 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	if err := parseGroupFlags(&cfg.Groups, *minPassword, *groupEndpoints, *groupRooms, *groupParticipants); err != nil {
 		return Config{}, err
+	}
+	if cfg.GuestLinkTTL, err = time.ParseDuration(strings.TrimSpace(*guestTTL)); err != nil || cfg.GuestLinkTTL < time.Minute {
+		return Config{}, fmt.Errorf("--guest-link-ttl %q: want a duration of at least a minute, such as 24h or 90m", *guestTTL)
+	}
+	if cfg.RoomMaxParticipants, err = strconv.Atoi(strings.TrimSpace(*roomMax)); err != nil || cfg.RoomMaxParticipants < 2 {
+		return Config{}, fmt.Errorf("--room-max-participants %q: want a whole number of at least 2", *roomMax)
 	}
 	if v, ok := env(envName("smtp-password")); ok && *smtpPassword == "" {
 		*smtpPassword = v
@@ -604,4 +635,25 @@ func parseGroupFlags(gc *api.GroupConfig, minPassword, endpoints, roomsLimit, pa
 		*f.dst = n
 	}
 	return nil
+}
+
+// roomLimit is the most participants room's call admits: the configured
+// maximum, and for a group room at most its group's participant limit.
+func (m *Main) roomLimit(ctx context.Context, room *rooms.Room) int {
+	limit := m.cfg.RoomMaxParticipants
+	if limit <= 0 {
+		limit = defaultRoomMax
+	}
+	if room.GroupID == "" {
+		return limit
+	}
+	g, err := m.db.Group(ctx, room.GroupID)
+	if err != nil {
+		m.log.Warn("room limit: the room's group", "room", room.ID, "err", err)
+		return limit
+	}
+	if p := g.Limits.Participants; p > 0 {
+		limit = min(limit, p)
+	}
+	return limit
 }

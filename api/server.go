@@ -119,6 +119,9 @@ func New(cfg Config) (*Server, error) {
 	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
 		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
 	}
+	if s.cfg.Guests.OnOpened == nil && s.cfg.Invitations.Store != nil {
+		s.cfg.Guests.OnOpened = s.NoteGuestLinkOpened // the guest page's look-up: the invitation is opened
+	}
 	s.routes()
 	return s, nil
 }

@@ -150,6 +150,8 @@ func TestBrowserGuestInvite(t *testing.T) {
 	invitation := `#invitation-list li[data-state=%q]`
 	member.waitTrue("the invitation sent", fmt.Sprintf(`[...document.querySelectorAll('#invitation-list li')].some((li) =>
 		li.textContent.includes('hana@example.org') && li.dataset.state === 'sent')`))
+	hana := eval[string](member, `[...document.querySelectorAll('#invitation-list li')].find((li) => li.textContent.includes('hana@example.org')).dataset.id`)
+	invitation = fmt.Sprintf(`#invitation-list li[data-id=%q][data-state=%%q]`, hana)
 	mailed := waitMailTo(t, smtp, "hana@example.org")
 	mailedLink := guestLinkRE.FindString(mailed.Text)
 	if mailedLink == "" || mailedLink == link {
@@ -163,15 +165,20 @@ func TestBrowserGuestInvite(t *testing.T) {
 	member.waitTrue("the invitation opened", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(invitation, "opened")))
 	third.do("join", typeInto("#guest-name", "Hana Guest"), chromedp.Click(chromedp.CSS("#guest-button")))
 	third.waitTrue("in the call", `document.body.dataset.screen === 'call' && document.getElementById('connection-state').dataset.state === 'connected'`)
-	member.waitTrue("the invitation joined", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(invitation, "joined")))
 
 	// A landline is refused, with the server's words beside the field.
 	member.do("send a text to a landline", typeInto("#invite-sms", "020 7946 0000"), chromedp.Click(chromedp.CSS("#invite-sms-send")))
 	member.wantError("invite-sms", "not a mobile", true)
+	member.waitTrue("the invitation joined", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(invitation, "joined")))
 	member.shot("invite-panel-sms-refused")
+	showList := `(document.getElementById('invitations-title').scrollIntoView(), true)`
+	eval[bool](member, showList)
+	member.shot("invite-panel-invitations")
 	member.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	member.run.size = "phone"
 	member.shot("invite-panel")
+	eval[bool](member, showList)
+	member.shot("invite-panel-invitations")
 
 	// Revoked: the mailed link no longer admits; its page says so and who to ask.
 	member.do("revoke the email invitation", chromedp.Click(chromedp.CSS(fmt.Sprintf(invitation, "joined")+" .invitation-revoke")))

@@ -81,8 +81,9 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
             type: 'button', class: 'room-select', 'aria-expanded': 'false', 'aria-controls': menuId,
             onclick: () => toggle(room.id, state.open !== room.id),
         },
-        el('span', { class: 'room-name', text: room.name }),
-        members === null ? null : el('span', { class: 'room-members muted', text: memberCount(members) }));
+        el('span', { class: 'room-label' },
+            el('span', { class: 'room-name', text: room.name }),
+            members === null ? null : el('span', { class: 'room-members muted', text: memberCount(members) })));
         select.insertAdjacentHTML('beforeend', '<svg class="chevron" viewBox="0 0 24 24" aria-hidden="true"><path d="M8 10l4 4 4-4"/></svg>');
         const out = el('div', { class: 'room-link-out', hidden: true });
         const menu = el('div', { id: menuId, class: 'room-menu', role: 'group', 'aria-label': `Actions for ${room.name}`, hidden: true },
@@ -208,7 +209,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
 }
 
 function memberCount(n) {
-    if (n === 0) return 'All endpoints are members';
+    if (n === 0) return 'All endpoints';
     return n === 1 ? '1 member' : `${n} members`;
 }
 

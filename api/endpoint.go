@@ -193,7 +193,7 @@ func (s *Server) groupJoin(w http.ResponseWriter, r *http.Request, req JoinReque
 			return true, err
 		}
 		rm, err = s.cfg.Rooms.Room(ctx, req.Room)
-		if err != nil || rm.GroupID != reg.Group.ID || !rm.HasMember(reg.Endpoint.ID) {
+		if err != nil || rm.GroupID != reg.Group.ID {
 			return true, fmt.Errorf("join group room: %w", rooms.ErrRoomNotFound)
 		}
 		return true, s.issueGroupJoin(w, r, rm, reg)

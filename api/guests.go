@@ -401,7 +401,7 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, g *rooms.Gro
 		return err
 	}
 	if req.Members == nil {
-		return invalidField("members", "Send the list of member endpoint IDs (an empty list makes every endpoint of the group a member).")
+		return invalidField("members", "Send the list of member endpoint IDs (an empty list for none).")
 	}
 	var rm *rooms.Room
 	err := s.grp.cfg.Store.UpdateGroup(r.Context(), g.ID, func(tx rooms.GroupTx) error {

@@ -304,13 +304,17 @@ func TestRoomMembers(t *testing.T) {
 		}
 		return names
 	}
+	if len(g.other.Members) != 2 {
+		t.Errorf("a new room's members %v, want the group's two endpoints", g.other.Members)
+	}
 	if got := strings.Join(roomsOf(ab), ","); got != "Other,Weekly" {
 		t.Errorf("alice sees %s", got)
 	}
 	if got := strings.Join(roomsOf(bb), ","); got != "Other" {
 		t.Errorf("bob, not a member of Weekly, sees %s", got)
 	}
-	bb.call("POST", "/api/v1/join", map[string]string{"room": g.weekly.ID}).want(t, 404, "room-not-found")
+	// Joining by ID stays open to every endpoint of the group (issue #12).
+	bb.call("POST", "/api/v1/join", map[string]string{"room": g.weekly.ID}).want(t, 200, "")
 	bb.call("POST", "/api/v1/endpoint/rooms/"+g.weekly.ID+"/guest-link", nil).want(t, 404, "room-not-found")
 	var av GuestLinkView
 	r = ab.call("POST", "/api/v1/endpoint/rooms/"+g.weekly.ID+"/guest-link", nil)
@@ -331,9 +335,13 @@ func TestRoomMembers(t *testing.T) {
 	if len(list.Rooms) != 2 || list.Rooms[1].Name != "Weekly" || len(list.Rooms[1].Members) != 1 {
 		t.Errorf("admin rooms %s", r.body)
 	}
-	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {}}).want(t, 200, "")
+	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {bob.ID}}).want(t, 200, "")
 	if got := strings.Join(roomsOf(bb), ","); got != "Other,Weekly" {
-		t.Errorf("with an empty member list bob sees %s", got)
+		t.Errorf("made a member, bob sees %s", got)
+	}
+	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {}}).want(t, 200, "")
+	if got := strings.Join(append(roomsOf(ab), roomsOf(bb)...), ","); got != "Other,Other" {
+		t.Errorf("with no members, alice and bob see %s", got)
 	}
 	admin.call("POST", "/api/v1/admin/rooms/"+g.other.ID+"/guest-link", nil).want(t, 200, "")
 	if bob.ID == alice.ID {

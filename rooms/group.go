@@ -347,7 +347,9 @@ type GroupTx interface {
 	DeleteRoom(id string) error
 	// SetRoomMembers replaces the member list of the group's room with
 	// this ID (ErrRoomNotFound) and returns the room. Each ID must be an
-	// endpoint of the group (ErrNotGroupEndpoint); duplicates are dropped.
+	// endpoint of the group (ErrNotGroupEndpoint); duplicates are dropped;
+	// an empty list leaves the room without members. DeleteEndpoint takes
+	// the endpoint off every member list.
 	SetRoomMembers(roomID string, endpointIDs []string) (*Room, error)
 	// PutMail adds a message to the outbox.
 	PutMail(m *Mail) error

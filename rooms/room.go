@@ -39,18 +39,15 @@ type Room struct {
 	GroupID string `json:"groupId,omitempty"`
 	// Members is a group room's member list: IDs of endpoints of its
 	// group, who see the room on their endpoint page and join it by ID.
-	// Empty means every endpoint of the group (as before member lists).
+	// A new group room starts with every endpoint the group has then.
 	// Who joins by the member link (Link) joins as a member either way.
 	Members   []string  `json:"members,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 // HasMember reports whether the endpoint with this ID is on the room's
-// member list (every endpoint is, while the list is empty).
+// member list.
 func (r *Room) HasMember(endpointID string) bool {
-	if len(r.Members) == 0 {
-		return true
-	}
 	for _, id := range r.Members {
 		if id == endpointID {
 			return true

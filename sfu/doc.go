@@ -213,7 +213,9 @@
 // (streamBudget): RTP buffers are bounded as Pion's are (1 MB), RTCP ones
 // at 16 kB, and past 64 + 4 per transceiver + 2 per reused one's new
 // sender the peer is closed and PeerConfig.OnMisbehaving given
-// ErrTooManyStreams. Setting BufferFactory
+// ErrTooManyStreams. The RTCP stream a client's late report opens for a
+// stopped down-track's SSRC gets a buffer that keeps nothing (see
+// streamBudget.retire). Setting BufferFactory
 // only changes when Pion starts reading RTX repair streams
 // (startRTPReaderImmediately), and the MediaEngine registers no RTX.
 //

@@ -785,6 +785,7 @@ func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err
 			return nil, false, fmt.Errorf("reuse transceiver %q: %w", tr.Mid(), err)
 		}
 		p.streams.allow(streamsPerReuse)
+		p.streams.unretire(senderSSRC(sender))
 		return tr, true, nil
 	}
 	tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
@@ -792,8 +793,17 @@ func (p *Peer) sendOn(d *downTrack) (tr *webrtc.RTPTransceiver, reused bool, err
 	})
 	if err == nil {
 		p.streams.allow(streamsPerTransceiver)
+		p.streams.unretire(senderSSRC(tr.Sender()))
 	}
 	return tr, false, err
+}
+
+// senderSSRC returns the SSRC a down-track's sender sends with.
+func senderSSRC(s *webrtc.RTPSender) uint32 {
+	if enc := s.GetParameters().Encodings; len(enc) > 0 {
+		return uint32(enc[0].SSRC)
+	}
+	return 0
 }
 
 // removeDownTrack runs on run, after d's up-track has closed. The sender
@@ -806,6 +816,9 @@ func (p *Peer) removeDownTrack(d *downTrack) {
 	}
 	delete(p.senders, d)
 	p.forgetDownTrack(d)
+	// Before the sender stops, so that no late report finds its SSRC
+	// not yet retired.
+	p.streams.retire(senderSSRC(tr.Sender()))
 	if err := p.pc.RemoveTrack(tr.Sender()); err != nil {
 		// Not known to be stopped (the PeerConnection is closing, most
 		// likely): never reuse it.

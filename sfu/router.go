@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -118,12 +119,16 @@ func (r *Router) publish(u *upTrack) (subscribers []*Peer, ok bool) {
 }
 
 // unpublish forgets an up-track; later peers will not subscribe to it.
+// slices.Delete clears the slot the tail vacates: a pointer left in the
+// backing array past len would keep the up-track, its publisher's Peer
+// and the whole closed PeerConnection reachable until the slot is
+// overwritten.
 func (r *Router) unpublish(u *upTrack) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, t := range r.tracks {
 		if t == u {
-			r.tracks = append(r.tracks[:i], r.tracks[i+1:]...)
+			r.tracks = slices.Delete(r.tracks, i, i+1)
 			r.sfu.stats.upTracks.Add(-1)
 			return
 		}

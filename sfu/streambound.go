@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -41,7 +42,9 @@ const (
 	// keeps the stream a late report makes until the PeerConnection
 	// closes, so each sender the server replaces may leave one such
 	// stream behind, which streamsPerReuse allows for (the first sender's
-	// is in streamsPerTransceiver). The allowance grows only with what the
+	// is in streamsPerTransceiver). Such a stream of one of the last
+	// maxRetired stopped senders gets a discardBuffer and no slot (see
+	// retire); the allowance is for older ones. The allowance grows only with what the
 	// server sends the client, never with what the client sends. The base
 	// covers SSRCs browsers name outside any m-line (RTCP feedback with
 	// media SSRC 0 or 1, probing padding) with a wide margin. A client can
@@ -72,6 +75,11 @@ func (a *apiParts) newAPI(b *streamBudget) *webrtc.API {
 	)
 }
 
+// maxRetired is how many of a peer's stopped senders' SSRCs are
+// remembered (see streamBudget.retire): enough for the tracks that leave a
+// room while a client takes its time over one offer, 1 kB per peer.
+const maxRetired = 256
+
 // streamBudget counts one peer's live SRTP and SRTCP read streams. Pion
 // calls newBuffer from its SRTP read loop, once per new stream; the
 // stream's Close closes the buffer, which gives the slot back.
@@ -80,6 +88,50 @@ type streamBudget struct {
 	live    atomic.Int64 // buffers made and not yet closed
 	over    atomic.Bool  // the bound was passed: set once
 	onOver  func(error)  // called once, on the goroutine of the newBuffer call that passed the bound; must not block or call into Pion synchronously
+
+	mu      sync.Mutex // guards retired and next
+	retired []uint32   // SSRCs of the peer's stopped senders, the last maxRetired of them
+	next    int        // where the next one goes once retired is full
+}
+
+// retire records that the sender with ssrc has stopped. A client goes on
+// naming a stopped sender's SSRC in its receiver reports until it applies
+// the next offer, and the first such report makes Pion open a new RTCP
+// read stream for it, which nothing reads and which Pion keeps, with what
+// was written to it, until the PeerConnection closes: at least 2 kB a
+// departed track on a long-lived connection. The stream of a retired SSRC
+// gets a discardBuffer instead.
+func (b *streamBudget) retire(ssrc uint32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.retired) < maxRetired {
+		b.retired = append(b.retired, ssrc)
+		return
+	}
+	b.retired[b.next] = ssrc
+	b.next = (b.next + 1) % maxRetired
+}
+
+// unretire forgets ssrc, which a new sender of the peer has drawn, should
+// it be a retired one, so that the new sender's RTCP is read.
+func (b *streamBudget) unretire(ssrc uint32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, s := range b.retired {
+		if s == ssrc {
+			b.retired[i] = 0 // Pion never draws SSRC 0
+		}
+	}
+}
+
+// isRetired reports whether ssrc is a stopped sender's.
+func (b *streamBudget) isRetired(ssrc uint32) bool {
+	if ssrc == 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Contains(b.retired, ssrc)
 }
 
 // limit returns the bound on live streams.
@@ -92,6 +144,9 @@ func (b *streamBudget) allow(n int64) { b.allowed.Add(n) }
 // a closed buffer, so the stream takes nothing (writes fail, reads end)
 // and the peer, which onOver ends, holds no more memory for it.
 func (b *streamBudget) newBuffer(t packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	if t == packetio.RTCPBufferPacket && b.isRetired(ssrc) {
+		return discardBuffer{}
+	}
 	buf := packetio.NewBuffer()
 	if n := b.live.Add(1); n > b.limit() {
 		b.live.Add(-1)
@@ -144,3 +199,15 @@ func (s *streamBuffer) Close() error {
 	})
 	return s.Buffer.Close()
 }
+
+// discardBuffer is the buffer of a read stream nothing will read: the
+// RTCP stream Pion opens for a retired sender's SSRC (see
+// streamBudget.retire). Writes succeed and keep nothing, so that SRTP goes
+// on to deliver the rest of the compound packet (a write error would drop
+// it); reads end at once. It holds no slot of the budget: what a client
+// can make a peer open with it is bounded by the senders the server made.
+type discardBuffer struct{}
+
+func (discardBuffer) Read([]byte) (int, error)    { return 0, io.EOF }
+func (discardBuffer) Write(p []byte) (int, error) { return len(p), nil }
+func (discardBuffer) Close() error                { return nil }

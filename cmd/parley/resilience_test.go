@@ -30,15 +30,32 @@ const (
 	// churnBatch clients are in flight at once.
 	churnBatch = 20
 	// churnPublish makes the clients 4k+2 and 4k+3 publish audio until the
-	// long-lived listener hears them. It is off because the live heap
-	// check fails with it: +3 to +4 MB after 1,000 cycles (3.8 to 7.9 MB),
-	// and still after checkReturned's 20 s of polling; measured every 200
-	// cycles in one run it went up and down (8.3, 4.1, 6.2, 6.7, 5.7 MB;
-	// 4.8 MB at the end, from 4.9 MB), so it may be retention rather than
-	// a leak per cycle, but that is not shown: find what holds it (a heap
-	// profile diff between base and after, runtime.MemProfileRate lowered)
-	// before raising heapSlackMin. Everything else passes: 1,000 cycles,
-	// 500 visiting publishers all heard, in ~23 s under -race.
+	// long-lived listener hears it, so that each publishing visit makes an
+	// up-track, a down-track on both long-lived peers, and a departure
+	// that both renegotiate. It was off while the live heap grew with it
+	// (3.8 to 7.9 MB after 1,000 cycles): the router kept departed tracks,
+	// and through them their Peers and closed PeerConnections, in the
+	// tail of its track list; late receiver reports left a 2 kB SRTCP
+	// buffer per departed track on each long-lived connection; and the
+	// test's own hearing map kept every visitor's id, a substring pinning
+	// 4 kB of parsed SDP. What remains is allowed for by publisherHeapSlack
+	// and the slacks below it.
+	//
+	// Off in make test for the flakes below: a suite that fails one run
+	// in ten lands nothing. The retention of departed Peers is covered
+	// by sfu's TestClosedPeersAreReleased; turn this on to check the
+	// heap with publishers (it passes nine runs in ten).
+	//
+	// Known to fail now and then, with the code before those fixes too
+	// (3 in 16 runs there, about 1 in 10 here), for Pion's reasons: a
+	// visitor gets no media connection within churnStepTimeout (Pion's
+	// UDP mux routes by remote address first, and a new client given a
+	// departed one's port has its STUN checks delivered to the departed
+	// peer's agent while that lingers: seen as misrouted checks with an
+	// instrumented mux); or goleak finds an srtp session goroutine stuck
+	// for good sending a new stream to an AcceptStream that Pion's
+	// undeclaredRTPMediaProcessor no longer calls, after a close race
+	// (or checkReturned, a few goroutines over goroutineSlack).
 	//
 	// Fixed on the way: the sfu reuses down-track transceivers, so the
 	// m-lines stay bounded; a vanishing client's PeerConnection.Close no
@@ -77,6 +94,34 @@ const (
 	// leak of 256 bytes a cycle passes it within the 1,000 cycles.
 	heapSlackFraction = 0.05
 	heapSlackMin      = 256 << 10
+	// publisherHeapSlack is what each publishing visit may add for good.
+	// Pion's SRTP keeps per-SSRC state (rollover counter, replay window)
+	// for every SSRC a connection ever sent or received and never deletes
+	// it: each departed track leaves that, sending and receiving, for its
+	// down-track's SSRC on both long-lived connections, server and client
+	// side (~780 B measured with runtime.MemProfileRate 4096: 1,000
+	// cycles, 500 publishers, +390 kB in srtp's getSRTPSSRCState and
+	// getSRTCPSSRCState), and Pion keeps the SRTCP stream (without a
+	// buffer, see sfu's streamBudget.retire) that a late report opens.
+	// The rest of the growth is bounded: historySlack, the runtime's
+	// goroutine descriptors (goroutineDescriptor), and pools and maps kept
+	// at their peak size (sfu's send batches, the ICE UDP mux's maps, the
+	// long-lived clients' transceivers). All in all +550 to +800 kB after
+	// 1,000 cycles. A departed Peer kept costs ~60 kB: the old retention
+	// (+4 MB) fails by far, the late reports' (+340 kB) only just.
+	publisherHeapSlack = 1 << 10
+	// goroutineDescriptor is what the runtime keeps, for good, for each
+	// goroutine at the process's peak: a g, 456 bytes on 64-bit platforms
+	// (runtime/sizeof_test.go), in a 480-byte size class. A batch whose
+	// goroutines overlap the last one's ending makes a higher peak than
+	// the warm-up saw: by 40 to 250 goroutines in 1,000 cycles here.
+	goroutineDescriptor = 480
+	// historySlack is what the two long-lived clients' State.History can
+	// grow by: at most 1,000 entries each (client.maxHistory), "joined",
+	// "updated" or "left" and a participant id, ~40-64 bytes with the
+	// slice's slot; three or four entries a cycle fill it within the
+	// first 300 cycles.
+	historySlack = 2 * 1000 * 64
 )
 
 // TestJoinLeaveChurn keeps the 1,000 join/leave cycles of issue #10 in the
@@ -84,8 +129,9 @@ const (
 // throughout; the others join in batches through the real HTTP, WebSocket
 // and WebRTC path, wait for their media connection (each is subscribed to
 // the publisher's audio: a down-track and its RTCP reader on the server),
-// then go: half with a leave message, half vanishing without a word (see
-// client.Vanish). Afterwards the server must be back where it started
+// half of them publish audio until the listener hears it (see
+// churnPublish), then they go: half with a leave message, half vanishing
+// without a word (see client.Vanish). Afterwards the server must be back where it started
 // (goroutines, open files, the live heap) and the listener must still be
 // receiving the publisher's audio.
 func TestJoinLeaveChurn(t *testing.T) {
@@ -144,18 +190,25 @@ func TestJoinLeaveChurn(t *testing.T) {
 
 	const longLived = 2
 	start := time.Now()
+	peak := samplePeakGoroutines()
 	r.churn(t, ctx, 0, churnWarmup)
 	r.settle(t, ctx, longLived)
 	base := measure()
-	t.Logf("warm-up of %d cycles took %v; baseline: %d goroutines, %d fds, %d kB live heap", churnWarmup, time.Since(start).Round(time.Millisecond), base.goroutines, base.fds, base.heap>>10)
+	base.peakGoroutines = peak()
+	t.Logf("warm-up of %d cycles took %v; baseline: %d goroutines (peak %d), %d fds, %d kB live heap", churnWarmup, time.Since(start).Round(time.Millisecond), base.goroutines, base.peakGoroutines, base.fds, base.heap>>10)
 
 	start = time.Now()
+	peak = samplePeakGoroutines()
 	r.churn(t, ctx, churnWarmup, cycles)
 	elapsed := time.Since(start)
 	r.settle(t, ctx, longLived)
-	t.Logf("%d cycles in batches of %d took %v (%v a cycle)", cycles, churnBatch, elapsed.Round(time.Millisecond), (elapsed / time.Duration(cycles)).Round(time.Microsecond))
+	peakChurn := peak()
+	t.Logf("%d cycles in batches of %d took %v (%v a cycle), peak %d goroutines", cycles, churnBatch, elapsed.Round(time.Millisecond), (elapsed / time.Duration(cycles)).Round(time.Microsecond), peakChurn)
 
-	checkReturned(t, base, cycles)
+	checkReturned(t, base, cycles, heapAllowance{
+		publishers:     publishers(churnWarmup, cycles),
+		moreGoroutines: max(0, peakChurn-base.peakGoroutines),
+	})
 
 	// The listener was there throughout and still hears the publisher.
 	if st := lis.State(); st.Closed || st.PeerState != webrtc.PeerConnectionStateConnected || len(st.Participants) != 1 {
@@ -168,9 +221,19 @@ func TestJoinLeaveChurn(t *testing.T) {
 	}
 }
 
+// heapAllowance is what the live heap may grow by beyond its slack.
+type heapAllowance struct {
+	publishers     int // publishing visits: publisherHeapSlack each
+	moreGoroutines int // goroutines at the churn's peak beyond the warm-up's: goroutineDescriptor each
+}
+
+func (a heapAllowance) bytes() uint64 {
+	return uint64(a.publishers)*publisherHeapSlack + uint64(a.moreGoroutines)*goroutineDescriptor
+}
+
 // checkReturned fails t unless goroutines, open files and the live heap
-// come back within their slack of base.
-func checkReturned(t *testing.T, base churnUsage, cycles int) {
+// come back within their slack of base, the heap's with allow on top.
+func checkReturned(t *testing.T, base churnUsage, cycles int, allow heapAllowance) {
 	t.Helper()
 	// Goroutines and files are released asynchronously (Pion's closes
 	// finish on their own goroutines), and the heap moves by a few
@@ -180,7 +243,7 @@ func checkReturned(t *testing.T, base churnUsage, cycles int) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		after = measure()
-		ok := after.goroutines <= base.goroutines+goroutineSlack && after.fds <= base.fds+fdSlack && after.heap <= heapLimit(base.heap)
+		ok := after.goroutines <= base.goroutines+goroutineSlack && after.fds <= base.fds+fdSlack && after.heap <= heapLimit(base.heap, allow)
 		if ok || time.Now().After(deadline) {
 			break
 		}
@@ -193,8 +256,9 @@ func checkReturned(t *testing.T, base churnUsage, cycles int) {
 	if after.fds > base.fds+fdSlack {
 		t.Errorf("open files: %d after %d cycles, %d before (slack %d)", after.fds, cycles, base.fds, fdSlack)
 	}
-	if after.heap > heapLimit(base.heap) {
-		t.Errorf("live heap: %d kB after %d cycles, %d kB before (limit %d kB)", after.heap>>10, cycles, base.heap>>10, heapLimit(base.heap)>>10)
+	if limit := heapLimit(base.heap, allow); after.heap > limit {
+		t.Errorf("live heap: %d kB after %d cycles, %d kB before (limit %d kB, allowing for %d publishing visits and a peak of %d more goroutines)",
+			after.heap>>10, cycles, base.heap>>10, limit>>10, allow.publishers, allow.moreGoroutines)
 	}
 }
 
@@ -312,15 +376,26 @@ func newHearing() *hearing {
 	return &hearing{got: map[string]int{}, changed: make(chan struct{})}
 }
 
-// onTrack reads track until it ends: a client.Config.OnTrack.
+// onTrack reads track until it ends: a client.Config.OnTrack. The count
+// goes when the track ends, so that the map holds the publishers being
+// heard rather than every one that ever came, and its key is a copy:
+// participantID is a substring of a parsed offer, whose 4 kB chunk of SDP
+// it would otherwise keep (pion/sdp's lexer copies fields into shared
+// buffers).
 func (h *hearing) onTrack(participantID string, track *webrtc.TrackRemote) {
+	id := strings.Clone(participantID)
 	go func() {
+		defer func() {
+			h.mu.Lock()
+			delete(h.got, id)
+			h.mu.Unlock()
+		}()
 		for {
 			if _, _, err := track.ReadRTP(); err != nil {
 				return
 			}
 			h.mu.Lock()
-			h.got[participantID]++
+			h.got[id]++
 			close(h.changed)
 			h.changed = make(chan struct{})
 			h.mu.Unlock()
@@ -376,9 +451,10 @@ func (r *churnRoom) settle(t *testing.T, ctx context.Context, n int) {
 
 // churnUsage is what the churn must give back.
 type churnUsage struct {
-	goroutines int
-	fds        int
-	heap       uint64 // live heap bytes after GC
+	goroutines     int
+	peakGoroutines int // the most seen at once while it was reached (see samplePeakGoroutines)
+	fds            int
+	heap           uint64 // live heap bytes after GC
 }
 
 func measure() churnUsage {
@@ -391,8 +467,46 @@ func measure() churnUsage {
 	return churnUsage{goroutines: runtime.NumGoroutine(), fds: openFiles(), heap: ms.HeapAlloc}
 }
 
-func heapLimit(base uint64) uint64 {
-	return base + max(uint64(float64(base)*heapSlackFraction), heapSlackMin)
+func heapLimit(base uint64, allow heapAllowance) uint64 {
+	return base + max(uint64(float64(base)*heapSlackFraction), heapSlackMin) + historySlack + allow.bytes()
+}
+
+// samplePeakGoroutines samples runtime.NumGoroutine every millisecond
+// until the function it returns is called, which returns the highest
+// count seen. A sampler misses the shortest peaks: it errs towards a
+// smaller allowance.
+func samplePeakGoroutines() (stop func() int) {
+	done, result := make(chan struct{}), make(chan int)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		peak := 0
+		for {
+			peak = max(peak, runtime.NumGoroutine())
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		return <-result
+	}
+}
+
+// publishers returns how many of the cycles numbered from first publish
+// (see cycle).
+func publishers(first, cycles int) int {
+	n := 0
+	for i := first; i < first+cycles; i++ {
+		if churnPublish && i%4 >= 2 {
+			n++
+		}
+	}
+	return n
 }
 
 // openFiles counts this process's open file descriptors.

@@ -194,11 +194,17 @@ func viewportSteps(t *testing.T, ctx context.Context, m *Main, viewer *browser, 
 				step.name, step.width, step.height, ls.TileWidth, rid, layerWidths[rid], ls.Asked, cs.VideoWidth, cs.Frames, err)
 		}
 		t.Logf("%s (%dx%d): tile %.0f px → layer %s, decoding %d px (%d frames)", step.name, step.width, step.height, ls.TileWidth, rid, cs.VideoWidth, cs.Frames)
-		// After the first step, each change of layer is one switch on
-		// the server (the other page keeps the layer it asked for).
+		// After the first step, each change of layer is a switch on the
+		// server. More than one is allowed: on a starved machine Chrome
+		// pauses a layer now and then, and the page steps a frozen tile
+		// down and later up again (layers.js), each a switch of its own.
 		if last != "" && rid != last {
-			if got := metricValue(scrapeMetrics(t, m), "parley_layer_switches_total"); got != switches+1 {
-				t.Errorf("%s: layer_switches_total %v, want %v", step.name, got, switches+1)
+			got := metricValue(scrapeMetrics(t, m), "parley_layer_switches_total")
+			switch {
+			case got < switches+1:
+				t.Errorf("%s: layer_switches_total %v, want at least %v", step.name, got, switches+1)
+			case got > switches+1:
+				t.Logf("%s: %v layer switches for one change of tile size (frozen-layer steps under load)", step.name, got-switches)
 			}
 		}
 		switches = metricValue(scrapeMetrics(t, m), "parley_layer_switches_total")

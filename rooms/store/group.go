@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/parley-dev/parley/rooms"
@@ -378,7 +379,37 @@ func (t *groupTx) DeleteEndpoint(id string) error {
 	if err := t.tx.Bucket(bucketEndpointsByGroup).Delete([]byte(t.g.ID + "/" + id)); err != nil {
 		return err
 	}
+	if err := t.dropMember(id); err != nil {
+		return err
+	}
 	return t.tx.Bucket(bucketEndpoints).Delete([]byte(id))
+}
+
+// dropMember takes the endpoint off the member lists of the group's rooms.
+func (t *groupTx) dropMember(id string) error {
+	rms, err := t.Rooms()
+	if err != nil {
+		return err
+	}
+	for _, r := range rms {
+		if !r.HasMember(id) {
+			continue
+		}
+		r.Members = slices.DeleteFunc(r.Members, func(m string) bool { return m == id })
+		if err := putRoomRecord(t.tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putRoomRecord rewrites an existing room's record (not its indexes).
+func putRoomRecord(tx *bolt.Tx, r *rooms.Room) error {
+	val, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode room %s: %w", r.ID, err)
+	}
+	return tx.Bucket(bucketRooms).Put([]byte(r.ID), val)
 }
 
 func (t *groupTx) Rooms() ([]*rooms.Room, error) {
@@ -472,11 +503,7 @@ func (t *groupTx) SetRoomMembers(roomID string, endpointIDs []string) (*rooms.Ro
 		members = append(members, id)
 	}
 	r.Members = members
-	val, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("encode room: %w", err)
-	}
-	return r, t.tx.Bucket(bucketRooms).Put([]byte(roomID), val)
+	return r, putRoomRecord(t.tx, r)
 }
 
 func (t *groupTx) PutMail(m *rooms.Mail) error {

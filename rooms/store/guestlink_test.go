@@ -131,8 +131,8 @@ func TestRoomMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rm.HasMember(eps[0].ID) || !rm.HasMember(eps[1].ID) {
-		t.Error("a room with no member list has not every endpoint as member")
+	if rm.HasMember(eps[0].ID) {
+		t.Error("a room with no member list has a member")
 	}
 	set := func(ids ...string) (*rooms.Room, error) {
 		var out *rooms.Room
@@ -154,6 +154,17 @@ func TestRoomMembers(t *testing.T) {
 	if err != nil || len(stored.Members) != 1 || stored.Members[0] != eps[1].ID {
 		t.Errorf("stored room = %+v, %v", stored, err)
 	}
+	// Removing an endpoint takes it off the member lists.
+	if _, err := set(eps[0].ID, eps[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	err = db.UpdateGroup(ctx, g.ID, func(tx rooms.GroupTx) error { return tx.DeleteEndpoint(eps[1].ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := db.Room(ctx, rm.ID); err != nil || len(stored.Members) != 1 || stored.Members[0] != eps[0].ID {
+		t.Errorf("after removing an endpoint: %+v, %v", stored, err)
+	}
 	op, _ := rooms.New("Lobby", epoch)
 	if err := db.CreateRoom(ctx, op); err != nil {
 		t.Fatal(err)
@@ -164,9 +175,10 @@ func TestRoomMembers(t *testing.T) {
 	}
 }
 
-// TestMigrateVersion3 opens a file as schema 3 left it, with a group room:
-// the room keeps working (every endpoint a member) and guest links can be
-// made for it.
+// TestMigrateVersion3 opens a file as schema 3 left it, with a group room
+// and two endpoints of its group (and one of another group): the room keeps
+// working, with its group's endpoints as its members, and guest links can
+// be made for it.
 func TestMigrateVersion3(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v3.db")
 	bdb, err := bolt.Open(path, 0o600, nil)
@@ -181,10 +193,19 @@ func TestMigrateVersion3(t *testing.T) {
 		if tx.Bucket([]byte("guest_links")) != nil {
 			t.Error("schema 3 already has guest_links")
 		}
-		if err := tx.Bucket([]byte("rooms")).Put([]byte("r_aaaaaaaaaaaaaaaaaaaaaaaaaa"), []byte(rec)); err != nil {
-			return err
+		for b, kv := range map[string][][2]string{
+			"rooms":              {{"r_aaaaaaaaaaaaaaaaaaaaaaaaaa", rec}},
+			"rooms_by_link":      {{"bGlua2xpbmtsaW5rbGluaw", "r_aaaaaaaaaaaaaaaaaaaaaaaaaa"}},
+			"rooms_by_group":     {{"g_x/old", "r_aaaaaaaaaaaaaaaaaaaaaaaaaa"}},
+			"endpoints_by_group": {{"g_x/e_1", ""}, {"g_x/e_2", ""}, {"g_y/e_3", ""}},
+		} {
+			for _, e := range kv {
+				if err := tx.Bucket([]byte(b)).Put([]byte(e[0]), []byte(e[1])); err != nil {
+					return err
+				}
+			}
 		}
-		return tx.Bucket([]byte("rooms_by_link")).Put([]byte("bGlua2xpbmtsaW5rbGluaw"), []byte("r_aaaaaaaaaaaaaaaaaaaaaaaaaa"))
+		return nil
 	})
 	bdb.Close()
 	if err != nil {
@@ -200,8 +221,8 @@ func TestMigrateVersion3(t *testing.T) {
 		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, store.CurrentVersion())
 	}
 	r, err := db.RoomByLink(ctx, "bGlua2xpbmtsaW5rbGluaw")
-	if err != nil || len(r.Members) != 0 || !r.HasMember("e_anyone") {
-		t.Errorf("old room = %+v, %v", r, err)
+	if err != nil || len(r.Members) != 2 || !r.HasMember("e_1") || !r.HasMember("e_2") || r.HasMember("e_3") {
+		t.Errorf("old room = %+v, %v; want members e_1 and e_2", r, err)
 	}
 	l, tok := newLink(t, r.ID, rooms.GuestLinkStanding, epoch)
 	if err := db.CreateGuestLink(ctx, l); err != nil {

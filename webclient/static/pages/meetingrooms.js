@@ -74,8 +74,8 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     /** row is a room's li: its name selects it (the action menu opens), then parts, then the menu. */
     function row(room, { actions = null, extra = null } = {}) {
         const menuId = `room-menu-${room.id}`;
-        // Group users see how many members each room has (an empty list, left
-        // out of the answer, makes every endpoint of the group a member).
+        // Group users see how many members each room has (an empty list is
+        // left out of the answer).
         const members = Array.isArray(room.members) ? room.members.length : endpoints ? 0 : null;
         const select = el('button', {
             type: 'button', class: 'room-select', 'aria-expanded': 'false', 'aria-controls': menuId,
@@ -147,7 +147,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     function membersDialog() {
         const d = el('dialog', { id: 'members-dialog', class: 'dialog members-dialog', 'aria-labelledby': 'members-title' });
         d.innerHTML = `<h2 id="members-title">Members</h2>
-<p class="muted" id="members-text">Members see the room on their endpoint page, join it as members and may invite guests to it. With none picked, every endpoint of the group is a member.</p>
+<p class="muted" id="members-text">Members see the room on their endpoint page, join it as members and may invite guests to it.</p>
 <form id="members-form" novalidate>
   <fieldset class="member-picks"><legend class="visually-hidden">The group’s endpoints</legend><ul id="members-list" class="member-picks-list"></ul></fieldset>
   <p id="members-error" class="field-error" role="alert" hidden></p>
@@ -195,7 +195,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
                 return;
             }
             d.close();
-            banner(members.length ? `${room.name} has ${memberCount(members.length)}.` : `Every endpoint of the group is a member of ${room.name}.`, 'ok');
+            banner(members.length ? `${room.name} has ${memberCount(members.length)}.` : `${room.name} has no members now.`, 'ok');
             await reload();
         };
         d.showModal();
@@ -209,7 +209,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
 }
 
 function memberCount(n) {
-    if (n === 0) return 'All endpoints';
+    if (n === 0) return 'No members';
     return n === 1 ? '1 member' : `${n} members`;
 }
 

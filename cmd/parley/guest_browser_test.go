@@ -64,15 +64,29 @@ func TestBrowserGuestInvite(t *testing.T) {
 		document.getElementById('rooms-nomatch').textContent.includes('zzz')`)
 	group.do("clear the search", typeInto("#room-search", ""))
 	group.waitTrue("all rooms again", `document.querySelectorAll('#room-list > .room:not([hidden])').length === 3`)
-	group.do("select the room", chromedp.Click(chromedp.CSS(room+" .room-select")))
-	group.do("edit its members", chromedp.Click(chromedp.CSS(room+" .menu-members")))
-	group.waitTrue("the group's endpoints to pick from", fmt.Sprintf(`document.getElementById('members-dialog').open &&
-		!!document.querySelector('#members-list input[value=%q]')`, eps[0].id))
-	group.do("pick the board room", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members-list input[value=%q]`, eps[0].id))))
-	group.shot("meeting-rooms-members")
-	group.do("save the members", chromedp.Click(chromedp.CSS("#members-save")))
-	group.waitTrue("one member", fmt.Sprintf(`!document.getElementById('members-dialog').open &&
-		document.querySelector(%q + ' .room-members').textContent === '1 member'`, room))
+	// A new room's members are the group's endpoints: the signed-up member
+	// and the board room. The board room comes off the committee's list,
+	// so its endpoint page lists the other two rooms.
+	board := fmt.Sprintf(`#members-list input[value=%q]`, eps[0].id)
+	members := func(r, want string) {
+		group.do("edit the members of "+r, chromedp.Click(chromedp.CSS(r+" .menu-members")))
+		group.waitTrue("the group's endpoints to pick from", fmt.Sprintf(`document.getElementById('members-dialog').open && !!document.querySelector(%q)`, board))
+		if !eval[bool](group, fmt.Sprintf(`document.querySelector(%q).checked`, board)) {
+			group.fatalf("members", "the board room is not a member of a new room")
+		}
+		group.do("take the board room off", chromedp.Click(chromedp.CSS(board)))
+		group.shot("meeting-rooms-members")
+		group.do("save the members", chromedp.Click(chromedp.CSS("#members-save")))
+		group.waitTrue(want, fmt.Sprintf(`!document.getElementById('members-dialog').open &&
+			document.querySelector(%q + ' .room-members').textContent === %q`, r, want))
+	}
+	committee := `#room-list > .room[data-name="Committee"]`
+	group.do("select the committee", chromedp.Click(chromedp.CSS(committee+" .room-select")))
+	members(committee, "1 member")
+	if got := eval[string](group, fmt.Sprintf(`document.querySelector(%q + ' .room-members').textContent`, room)); got != "2 members" {
+		group.fatalf("meeting-rooms", "the rehearsal's members: %q, want the group's two endpoints", got)
+	}
+	group.do("select the rehearsal", chromedp.Click(chromedp.CSS(room+" .room-select")))
 	group.waitTrue("the action menu still open", fmt.Sprintf(`!document.querySelector(%q + ' .room-menu').hidden`, room))
 	group.do("copy the meeting room link", chromedp.Click(chromedp.CSS(room+" .menu-copy")))
 	group.waitTrue("the copy confirmed, or the link shown selected", fmt.Sprintf(`(() => {
@@ -90,7 +104,10 @@ func TestBrowserGuestInvite(t *testing.T) {
 
 	// The member, in the call from the endpoint page.
 	member := endpointPage(t, ctx, exe, m, "desktop", eps[0])
-	member.waitTrue("the room listed for its member", `document.getElementById('room-list').textContent.includes('Weekly rehearsal')`)
+	member.waitTrue("the rooms it is a member of listed", `(() => {
+		const names = [...document.querySelectorAll('#room-list > .room')].map((r) => r.dataset.name).join('|');
+		return names === 'Weekend workshop|Weekly rehearsal';
+	})()`)
 	member.do("join the room", chromedp.Click(chromedp.CSS(`#room-list > .room[data-name="Weekly rehearsal"] a`)))
 	member.waitTrue("the join page", `location.pathname.startsWith('/r/') && document.getElementById('preview-video').videoWidth > 0 &&
 		!document.getElementById('join-button').disabled`)

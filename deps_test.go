@@ -102,6 +102,12 @@ func TestDeps(t *testing.T) {
 			},
 		},
 		{
+			pkg: "./sms",
+			why: "sms delivers through the rooms.SMSOutbox interface: no storage, none of our other packages",
+			ok:  matchAny(module+"/sms", module+"/rooms", module+"/auth"),
+			bad: func(dep string) bool { return isOurs(dep) || matchAny("go.etcd.io/bbolt")(dep) },
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport",
 			ok:  func(dep string) bool { return dep == module+"/rooms" || within(dep, module+"/auth") },

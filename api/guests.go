@@ -58,7 +58,7 @@ var (
 		msg: "this guest link has expired. Ask the person who invited you for a new link"}
 	errGuestLinkRevoked = &apiError{status: http.StatusGone, code: "link-revoked",
 		msg: "this guest link was revoked by a member of the room. Ask the person who invited you for a new link"}
-	errGuestNotAMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
+	errNotAMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
 		msg: "only the room's members may do this; guests cannot invite others or manage the room"}
 	errRoomFull = &apiError{status: http.StatusConflict, code: "room-full",
 		msg: "the room is full; try again later"}
@@ -78,9 +78,7 @@ func (s *Server) guestRoutes(api func(method, path string, h handlerFunc)) {
 	// clash with GET /api/v1/guest/{token} (GET …/join is a miss there).
 	s.mux.HandleFunc("POST /api/v1/guest/join", s.handle(s.guestJoin))
 	// Likewise beside the operator's GET /api/v1/rooms/{name}.
-	if s.cfg.Invitations.Store == nil { // merge h/guestui: invitations.go serves it too, and a second pattern panics
-		s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.asCallMember(s.callGuestLink)))
-	}
+	s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.asCallMember(s.callGuestLink)))
 	if s.grp == nil {
 		return
 	}
@@ -369,7 +367,7 @@ func (s *Server) asCallMember(h roomHandler) handlerFunc {
 			return errJoinTokenNeeded
 		}
 		if claims.Role != auth.RoleMember && claims.Role != auth.RoleHost {
-			return errGuestNotAMember
+			return errNotAMember
 		}
 		rm, err := s.cfg.Rooms.Room(r.Context(), claims.RoomID)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/auth"
@@ -15,8 +16,9 @@ import (
 )
 
 // InvitationConfig configures the invitations API (issue #13): a member in
-// a call invites a guest by e-mail or text message, or copies the room's
-// standing guest link; and the SMS gateway's delivery reports.
+// a call invites a guest by e-mail or text message (the room's standing
+// guest link, for copied instructions, is guests.go's); and the SMS
+// gateway's delivery reports.
 type InvitationConfig struct {
 	// Store keeps invitations, guest links and the outboxes; nil turns
 	// the invitations API off.
@@ -63,13 +65,14 @@ func (s *Server) invitationRoutes(api func(method, path string, h handlerFunc)) 
 		ic.LinkTTL = rooms.DefaultGuestLinkTTL
 	}
 	ic.Limits = ic.Limits.WithDefaults()
+	// The guest page's look-up of an invitation's link makes it "opened"
+	// (guests.go calls OnOpened at request time).
+	if s.cfg.Guests.OnOpened == nil {
+		s.cfg.Guests.OnOpened = s.NoteGuestLinkOpened
+	}
 	api("POST", "/api/v1/invitations", s.inCall(s.createInvitation))
 	api("GET", "/api/v1/invitations", s.inCall(s.listInvitations))
 	api("DELETE", "/api/v1/invitations/{id}", s.inCall(s.revokeInvitation))
-	// Not through api: its 405 fallback for this path would clash with
-	// the operator's /api/v1/rooms/{name} (whose fallback answers other
-	// methods here).
-	s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.inCall(s.standingGuestLink)))
 	api("POST", "/api/v1/sms/status", s.smsStatus)
 	api("GET", "/api/v1/sms-outbox", s.operator(s.listSMSOutbox))
 }
@@ -77,16 +80,12 @@ func (s *Server) invitationRoutes(api func(method, path string, h handlerFunc)) 
 // caller is the participant an invitations request comes from.
 type caller struct {
 	room    *rooms.Room
-	claims  *auth.JoinClaims
 	inviter string // Invitation.Inviter
 	name    string // the name the guest is told ("" if not known)
 }
 
+// errNotAMember and errJoinTokenNeeded are guests.go's.
 var (
-	errNotAMember = &apiError{status: http.StatusForbidden, code: "not-a-member",
-		msg: "only the room's members can invite guests or see its invitations"}
-	errNeedJoinToken = &apiError{status: http.StatusUnauthorized, code: "unauthorized",
-		msg: "send your join token: Authorization: Bearer <the token from POST /api/v1/join>"}
 	errJoinTokenExpired = &apiError{status: http.StatusUnauthorized, code: "token-expired",
 		msg: "your join token has expired: fetch a new one from POST /api/v1/join"}
 )
@@ -98,7 +97,7 @@ func (s *Server) inCall(h func(w http.ResponseWriter, r *http.Request, c *caller
 		ic := s.cfg.Invitations
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
-			return errNeedJoinToken
+			return errJoinTokenNeeded
 		}
 		claims, err := ic.Verifier.VerifyJoin(token)
 		switch {
@@ -117,7 +116,7 @@ func (s *Server) inCall(h func(w http.ResponseWriter, r *http.Request, c *caller
 		if err != nil {
 			return fmt.Errorf("room of join token: %w", err)
 		}
-		c := &caller{room: room, claims: claims, name: claims.Name}
+		c := &caller{room: room, name: claims.Name}
 		if claims.Endpoint != "" {
 			c.inviter = "endpoint:" + claims.Endpoint
 		} else {
@@ -183,6 +182,9 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	if utf8.RuneCountInString(name) > 64 {
 		return invalidInvite("name", "your name is over 64 characters")
+	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return invalidInvite("name", "your name has a control character in it")
 	}
 	var to string
 	switch rooms.InvitationVia(req.Via) {
@@ -294,44 +296,6 @@ func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	s.log.Info("invitation revoked", "room", c.room.Name, "invitation", inv.ID, "by", c.inviter)
 	return writeJSON(w, http.StatusOK, map[string]InvitationView{"invitation": s.invitationView(inv)})
-}
-
-// standingGuestLink answers GET /api/v1/rooms/guest-link: the room's
-// standing guest link, made now if the room has none.
-func (s *Server) standingGuestLink(w http.ResponseWriter, r *http.Request, c *caller) error {
-	ic := s.cfg.Invitations
-	l, err := ic.Store.StandingGuestLink(r.Context(), c.room.ID)
-	if errors.Is(err, rooms.ErrGuestLinkNotFound) {
-		var nl *rooms.GuestLink
-		nl, _, err = rooms.NewGuestLink(ic.Key, c.room.ID, rooms.GuestLinkStanding, c.inviter, s.cfg.Now(), 0)
-		if err != nil {
-			return fmt.Errorf("new standing guest link: %w", err)
-		}
-		// Two members asking at once would each make one, the second
-		// revoking the first: make it in a transaction that looks first.
-		err = ic.Store.UpdateGuestLinks(r.Context(), func(tx rooms.GuestLinkTx) error {
-			links, err := tx.GuestLinks(c.room.ID)
-			if err != nil {
-				return err
-			}
-			for _, old := range links {
-				if old.Kind == rooms.GuestLinkStanding && old.RevokedAt.IsZero() {
-					l = old
-					return nil
-				}
-			}
-			l = nl
-			return tx.CreateGuestLink(nl)
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("standing guest link: %w", err)
-	}
-	token, err := rooms.GuestToken(ic.Key, l.ID)
-	if err != nil {
-		return fmt.Errorf("standing guest link: %w", err)
-	}
-	return writeJSON(w, http.StatusOK, map[string]string{"id": l.ID, "url": rooms.GuestURL(s.cfg.PublicURL, token)})
 }
 
 // NoteGuestLinkOpened records that a guest's page looked up the invitation

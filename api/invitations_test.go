@@ -27,6 +27,7 @@ func newInviteFixture(t *testing.T, limits rooms.InvitationLimits) (*fixture, *r
 		}
 		cfg.Invitations = InvitationConfig{Store: cfg.Backup.(InvitationStore), Verifier: cfg.Tokens.(*auth.Tokens),
 			Key: key, Limits: limits, SMSStatusSecret: smsSecret}
+		cfg.Guests = GuestConfig{Store: cfg.Backup.(InvitationStore), Key: key, Tokens: cfg.Tokens.(*auth.Tokens)}
 	})
 	room, err := rooms.New("Surgery", f.now)
 	if err != nil {
@@ -100,6 +101,7 @@ func TestInvitationsAPI(t *testing.T) {
 		{`{"via":"sms","to":"+1 202 555 0100"}`, "to", "is not a UK number"},
 		{`{"via":"email","to":"grace"}`, "to", "is not an email address"},
 		{`{"via":"pigeon","to":"x"}`, "via", `"email" or "sms"`},
+		{`{"via":"email","to":"g@example.org","name":"Ada\u0007"}`, "name", "control character"},
 	} {
 		resp, data := f.do(t, "POST", "/api/v1/invitations", tc.body, member)
 		var eb ErrorBody
@@ -122,14 +124,26 @@ func TestInvitationsAPI(t *testing.T) {
 	if len(list) != 2 || list[0].ID != byText.ID || list[0].State != rooms.InvitationDelivered || list[1].State != rooms.InvitationSent {
 		t.Fatalf("list: %+v; want the text delivered, then the mail sent", list)
 	}
-	// Opened, when the guest page looks the link up.
-	l, err := f.db.GuestLinkByHash(context.Background(), rooms.TokenHash(strings.TrimPrefix(byMail.URL, "https://meet.example.org/g/")))
-	if err != nil {
-		t.Fatal(err)
+	// Opened, when the guest page looks the link up; the guest's join
+	// token carries the invitation.
+	guestToken := strings.TrimPrefix(byMail.URL, "https://meet.example.org/g/")
+	if resp, data := f.do(t, "GET", "/api/v1/guest/"+guestToken, "", nil); resp.StatusCode != 200 {
+		t.Fatalf("the guest page's look-up: %d %s", resp.StatusCode, data)
 	}
-	f.api.NoteGuestLinkOpened(context.Background(), l)
 	if list := f.listInvitations(t, member); list[1].State != rooms.InvitationOpened {
 		t.Errorf("after the guest page opened it: %s", list[1].State)
+	}
+	resp, data = f.do(t, "POST", "/api/v1/guest/join", fmt.Sprintf(`{"token":%q,"name":"Grace"}`, guestToken), nil)
+	var jr JoinResponse
+	if err := json.Unmarshal(data, &jr); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("guest join: %d %s", resp.StatusCode, data)
+	}
+	if c, err := f.tokens.VerifyJoin(jr.Token); err != nil || c.Invitation != byMail.ID || c.Role != auth.RoleGuest {
+		t.Errorf("the guest's join token: %+v, %v; want the invitation %s", c, err, byMail.ID)
+	}
+	l, err := f.db.GuestLinkByHash(context.Background(), rooms.TokenHash(guestToken))
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// Revoking.
@@ -177,7 +191,6 @@ func TestInvitationsRefuseGuests(t *testing.T) {
 		{"POST", "/api/v1/invitations", `{"via":"email","to":"eve@example.org"}`},
 		{"GET", "/api/v1/invitations", ""},
 		{"DELETE", "/api/v1/invitations/inv_x", ""},
-		{"GET", "/api/v1/rooms/guest-link", ""},
 	} {
 		resp, data := f.do(t, r.method, r.path, r.body, guest)
 		if resp.StatusCode != http.StatusForbidden || errorCode(t, data) != "not-a-member" {
@@ -228,28 +241,6 @@ func TestInvitationRateLimits(t *testing.T) {
 	f.now = f.now.Add(41 * time.Minute)
 	if resp, data := send(ada); resp.StatusCode != 201 {
 		t.Fatalf("ada an hour after her first: %d %s", resp.StatusCode, data)
-	}
-}
-
-func TestStandingGuestLinkAPI(t *testing.T) {
-	f, room := newInviteFixture(t, rooms.InvitationLimits{})
-	member := f.joinToken(t, room.ID, auth.RoleMember)
-	get := func() map[string]string {
-		resp, data := f.do(t, "GET", "/api/v1/rooms/guest-link", "", member)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET guest-link: %d %s", resp.StatusCode, data)
-		}
-		var v map[string]string
-		_ = json.Unmarshal(data, &v)
-		return v
-	}
-	first := get()
-	if !strings.HasPrefix(first["url"], "https://meet.example.org/g/") || get()["url"] != first["url"] {
-		t.Fatalf("standing link %v; want the same one each time", first)
-	}
-	l, err := f.db.StandingGuestLink(context.Background(), room.ID)
-	if err != nil || l.ID != first["id"] || !l.ExpiresAt.IsZero() {
-		t.Fatalf("stored standing link: %+v, %v", l, err)
 	}
 }
 

@@ -69,14 +69,14 @@ type Config struct {
 	// group users' rooms and endpoint registration (issue #12);
 	// Groups.Store nil turns those routes off.
 	Groups GroupConfig
-
-	// Invitations configures invitations to a call by e-mail and text
-	// message, and the standing guest link (issue #13, invitations.go);
-	// Invitations.Store nil turns those routes off.
-	Invitations InvitationConfig
 	// Guests configures guest links and guests' joins (issue #13,
 	// guests.go); Guests.Store nil turns them off.
 	Guests GuestConfig
+
+	// Invitations configures invitations to a call by e-mail and text
+	// message (issue #13, invitations.go);
+	// Invitations.Store nil turns those routes off.
+	Invitations InvitationConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -119,9 +119,6 @@ func New(cfg Config) (*Server, error) {
 	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
 		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
 	}
-	if s.cfg.Guests.OnOpened == nil && s.cfg.Invitations.Store != nil {
-		s.cfg.Guests.OnOpened = s.NoteGuestLinkOpened // the guest page's look-up: the invitation is opened
-	}
 	s.routes()
 	return s, nil
 }
@@ -154,8 +151,8 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/backup", s.operator(s.backup))
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
-	s.invitationRoutes(api)
 	s.guestRoutes(api) // guests.go
+	s.invitationRoutes(api)
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

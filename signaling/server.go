@@ -42,6 +42,14 @@ type RoomFinder interface {
 	Room(ctx context.Context, id string) (*rooms.Room, error)
 }
 
+// InvitationRecorder records that a guest invited by an invitation joined
+// its room's call (cmd/parley gives the store). It is called on the
+// joining session's goroutine, once the guest is in the call, and should
+// return soon.
+type InvitationRecorder interface {
+	InvitationJoined(roomID, invitationID, name string)
+}
+
 // Config configures a Server. The zero value of every duration and limit
 // means the default documented on it.
 type Config struct {
@@ -72,6 +80,10 @@ type Config struct {
 	// OnJoined, if set, is told how long each participant took from its
 	// join message to a working media connection (for metrics).
 	OnJoined func(time.Duration)
+	// Invitations, if set, is told when a guest whose join token carries
+	// an invitation's ID has joined the call (the invitation is then
+	// "joined" for its inviter).
+	Invitations InvitationRecorder
 
 	// Policy, if set, gives the rules of each room's live call (see
 	// livecall.Policy); nil means livecall.DefaultPolicy, which admits

@@ -84,6 +84,7 @@ type session struct {
 	part        *participant // the participant this session carries; nil until joined
 	pres        *presence    // set when the session registered as an endpoint's presence connection (directory.go)
 	cookie      string       // the endpoint session cookie of the upgrade request, for register; set by ServeHTTP before run
+	invitation  string       // the join token's invitation ID, for Config.Invitations; set by handleJoin
 }
 
 // The states of session.joinState.
@@ -413,6 +414,7 @@ func (s *session) handleJoin(m *protocol.Join) {
 		return
 	}
 
+	s.invitation = claims.Invitation
 	s.enter(room, livecall.Role(claims.Role), name, claims.Endpoint, m.Version, m.Publish, s.endpointSeat(claims.Endpoint))
 }
 
@@ -491,6 +493,9 @@ func (s *session) enter(room *rooms.Room, role livecall.Role, name, endpoint str
 	p.setPeer(peer)
 	s.extendDeadline()
 	s.log.Info("participant joined", "name", name, "role", role, "participants", c.call.Size())
+	if s.invitation != "" && s.srv.cfg.Invitations != nil {
+		s.srv.cfg.Invitations.InvitationJoined(room.ID, s.invitation, name)
+	}
 }
 
 // cleanup runs once the connection has ended.

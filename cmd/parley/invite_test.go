@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/api"
+	"github.com/parley-dev/parley/client"
+	"github.com/parley-dev/parley/internal/mailtest"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sms"
 	"github.com/parley-dev/parley/sms/smstest"
@@ -177,6 +179,132 @@ func TestOutboxSMSCommand(t *testing.T) {
 			if err := m.Close(); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestEmailInvitationAdmitsGuest: a member in a call invites a guest by
+// e-mail; the message arrives at the SMTP server with its link; the guest
+// opens it (the guest page's look-up) and joins under their name, which
+// both members in the call see; the inviter's list goes sent → opened →
+// joined; the guest cannot invite anyone.
+func TestEmailInvitationAdmitsGuest(t *testing.T) {
+	smtp := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "smtp secret"})
+	m := startServerConfig(t, Config{SMTP: smtpConfig(smtp)})
+	link := createRoom(t, m, "Surgery")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var members []*client.Client
+	for _, name := range []string{"Ada", "Bob"} {
+		c, err := client.Join(ctx, client.Config{BaseURL: m.LocalURL(), Link: link, Name: name, PublishAudio: true, PublishVideo: true, Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		members = append(members, c)
+	}
+	token := memberToken(t, m, link)
+	var created struct{ Invitation api.InvitationView }
+	if st := apiCall(t, m, "POST", "/api/v1/invitations", token, map[string]string{"via": "email", "to": "grace@example.org", "name": "Ada"}, &created); st != 201 {
+		t.Fatalf("POST invitation: %d", st)
+	}
+	inv := created.Invitation
+	msgs, err := smtp.Wait(1, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := msgs[0]
+	if got.To[0] != "grace@example.org" || got.Subject() != "Ada invites you to a video call" {
+		t.Errorf("the mail: to %v, subject %q", got.To, got.Subject())
+	}
+	links := got.Links()
+	if len(links) != 1 || links[0] != inv.URL || !strings.HasPrefix(links[0], m.URL()+"/g/") {
+		t.Fatalf("links in the mail %q; want the invitation's %s", links, inv.URL)
+	}
+	for _, want := range []string{"Ada invites you to join a video call in the meeting room \"Surgery\"", "you are admitted to the call",
+		"always use the latest version of Google Chrome, Microsoft Edge or Apple Safari", "The link works until"} {
+		if !strings.Contains(got.Text, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, got.Text)
+		}
+	}
+	waitInvitation(t, m, token, inv.ID, rooms.InvitationSent)
+
+	guestLinkToken := strings.TrimPrefix(links[0], m.URL()+"/g/")
+	var info api.GuestLinkInfo
+	if st := apiCall(t, m, "GET", "/api/v1/guest/"+guestLinkToken, "", nil, &info); st != 200 || info.Room.Name != "Surgery" {
+		t.Fatalf("the guest page's look-up: %d %+v", st, info)
+	}
+	waitInvitation(t, m, token, inv.ID, rooms.InvitationOpened)
+
+	gtoken := guestToken(t, m, guestLinkToken, "Grace")
+	guest, err := client.Join(ctx, client.Config{BaseURL: m.LocalURL(), Token: gtoken, PublishAudio: true, PublishVideo: true, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guest.Close()
+	if err := guest.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range members {
+		err := c.Wait(ctx, func(s client.State) bool {
+			for _, p := range s.Participants {
+				if p.Name == "Grace" && p.Role == "guest" {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			t.Fatalf("member %d never saw the guest Grace: %+v", i, c.State().Participants)
+		}
+	}
+	joined := waitInvitation(t, m, token, inv.ID, rooms.InvitationJoined)
+	if joined.JoinedName != "Grace" {
+		t.Errorf("joined as %q, want Grace", joined.JoinedName)
+	}
+	// A guest cannot invite.
+	var eb api.ErrorBody
+	if st := apiCall(t, m, "POST", "/api/v1/invitations", gtoken, map[string]string{"via": "email", "to": "eve@example.org"}, &eb); st != 403 || eb.Error.Code != "not-a-member" {
+		t.Errorf("the guest's invitation: %d %+v", st, eb)
+	}
+	if n := len(smtp.Messages()); n != 1 {
+		t.Errorf("%d mails arrived, want 1", n)
+	}
+}
+
+func TestSMSFlags(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	env := map[string]string{"PARLEY_SMS_URL": "https://sms.example.org/send", "PARLEY_SMS_AUTH_HEADER": "Authorization: Bearer k",
+		"PARLEY_SMS_STATUS_SECRET": "0123456789abcdef0123", "PARLEY_INVITATIONS_PER_ROOM": "5"}
+	var help bytes.Buffer
+	_, err := parseServeFlags([]string{"--sms-body-template", `{"n":"{{.To}}","m":"{{.Text}}"}`, "--invitations-per-member", "3", "-h"}, &help,
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil || strings.Contains(help.String(), "Bearer k") || strings.Contains(help.String(), "0123456789abcdef0123") {
+		t.Errorf("-h shows a secret from the environment:\n%s", help.String())
+	}
+	cfg, err := parseServeFlags([]string{"--sms-body-template", `{"n":"{{.To}}","m":"{{.Text}}"}`, "--invitations-per-member", "3"}, &bytes.Buffer{},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.SMS.Gateway
+	if g.URL != "https://sms.example.org/send" || g.AuthHeader != "Authorization: Bearer k" || g.BodyTemplate != `{"n":"{{.To}}","m":"{{.Text}}"}` ||
+		cfg.SMS.StatusSecret != "0123456789abcdef0123" || cfg.Invitations.Limits.PerMember != 3 || cfg.Invitations.Limits.PerRoom != 5 {
+		t.Errorf("parsed %+v, %+v", cfg.SMS, cfg.Invitations.Limits)
+	}
+	for _, tc := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--sms-url", "http://sms.example.org"}, "must be https"},
+		{[]string{"--sms-auth-header", "Bearer x"}, "--sms-url is not"},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-auth-header", "Bearer x"}, `"Name: value"`},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-body-template", "{{.To}"}, "does not parse"},
+		{[]string{"--sms-url", "https://sms.example.org", "--sms-status-secret", "short"}, "too short"},
+		{[]string{"--invitations-per-room", "0"}, "--invitations-per-room"},
+	} {
+		if _, err := parseServeFlags(tc.args, &bytes.Buffer{}, none); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("parseServeFlags(%q) = %v; want an error saying %q", tc.args, err, tc.why)
 		}
 	}
 }

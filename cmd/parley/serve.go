@@ -78,11 +78,6 @@ type Config struct {
 	SMTP mail.SMTPConfig
 	// MailClock is the mail dispatcher's clock; nil: the real one.
 	MailClock mail.Clock
-	// SMS is how invitations by text message are sent (sms.go).
-	SMS SMSConfig
-	// Invitations configures invitations to a call: the link's lifetime
-	// and the rate limits (Run fills in the rest).
-	Invitations api.InvitationConfig
 	// GuestLinkTTL is how long an invitation's guest link works; zero:
 	// rooms.DefaultGuestLinkTTL.
 	GuestLinkTTL time.Duration
@@ -93,6 +88,11 @@ type Config struct {
 	// NoMemberWait is how long a call of guests without a member lasts
 	// (the 10-minute rule); zero: callrules.DefaultNoMemberWait.
 	NoMemberWait time.Duration
+	// SMS is how invitations by text message are sent (sms.go).
+	SMS SMSConfig
+	// Invitations configures invitations to a call: the rate limits
+	// (Run fills in the rest).
+	Invitations api.InvitationConfig
 }
 
 // defaultRoomMax is --room-max-participants' default.
@@ -185,6 +185,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	sigCfg.ICEServers = m.cfg.ICEServers
 	sigCfg.Logger = m.log.With("component", "signaling")
 	sigCfg.OnJoined = func(d time.Duration) { m.metrics.ObserveJoin(d) }
+	sigCfg.Invitations = invitationJoins{db: m.db, log: m.log.With("component", "invitations")}
 	if sigCfg.MaxUnjoined <= 0 {
 		sigCfg.MaxUnjoined = max(conns.Total/4, 16)
 	}
@@ -240,6 +241,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	invitations := m.cfg.Invitations
 	invitations.Store, invitations.Verifier, invitations.Key = m.db, tokens, key
 	invitations.SMSStatusSecret, invitations.SMSGateway = m.cfg.SMS.StatusSecret, m.sms.gatewayName()
+	invitations.LinkTTL = m.cfg.GuestLinkTTL
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
 	handler, err := api.New(api.Config{
@@ -257,8 +259,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClientAddrs:   proxies,
 		Logger:        m.log.With("component", "api"),
 		Groups:        groups,
-		Invitations:   invitations,
 		Guests:        guests,
+		Invitations:   invitations,
 	})
 	if err != nil {
 		return err
@@ -464,6 +466,8 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smtpPassword := fs.String("smtp-password", "", "SMTP password; prefer --smtp-password-file or the environment, which ps does not show (env PARLEY_SMTP_PASSWORD)")
 	smtpPasswordFile := str("smtp-password-file", "", "file holding the SMTP password (one line)")
 	mailFrom := str("mail-from", "", `sender of outgoing mail, e.g. parley@example.org or "Parley <parley@example.org>"`)
+	guestTTL := str("guest-link-ttl", rooms.DefaultGuestLinkTTL.String(), "how long the guest link of an emailed or texted invitation works (e.g. 24h, 90m)")
+	roomMax := str("room-max-participants", strconv.Itoa(defaultRoomMax), "the most participants in one room's call; a group room's is also at most its group's participant limit")
 	smsURL := str("sms-url", "", "SMS gateway (https URL) invitations by text message are POSTed to; default none: they wait in the outbox (parley outbox sms)")
 	// Secrets: not str, whose environment value would show as the default in -h.
 	smsAuth := fs.String("sms-auth-header", "", `header sent to the SMS gateway, e.g. "Authorization: Bearer KEY"; prefer the environment, which ps does not show (env PARLEY_SMS_AUTH_HEADER)`)
@@ -471,8 +475,6 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
 	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
 	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
-	guestTTL := str("guest-link-ttl", rooms.DefaultGuestLinkTTL.String(), "how long the guest link of an emailed or texted invitation works (e.g. 24h, 90m)")
-	roomMax := str("room-max-participants", strconv.Itoa(defaultRoomMax), "the most participants in one room's call; a group room's is also at most its group's participant limit")
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -537,7 +539,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	if cfg.SMS, err = parseSMS(*smsURL, *smsAuth, *smsBody, *smsSecret); err != nil {
 		return Config{}, err
 	}
-	if cfg.Invitations, err = parseInvitationFlags(*guestTTL, *invPerMember, *invPerRoom); err != nil {
+	if cfg.Invitations, err = parseInvitationFlags(*invPerMember, *invPerRoom); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

@@ -416,12 +416,7 @@ func (s *signupSession) activate() {
 	s.waitShown("resend-form")
 	s.shot("activation-expired")
 
-	s.do("open the new link", chromedp.Navigate(s.m.LocalURL()+fresh))
-	s.waitShown("activated")
-	if got := eval[string](s, `document.getElementById('activated-group').textContent`); got != s.run.group {
-		s.fatalf("activated", "activated %q, want %q", got, s.run.group)
-	}
-	s.shot("activated")
+	s.openActivation(s.m.LocalURL() + fresh)
 	// The same link a second time says plainly it was used.
 	s.do("open the link again", chromedp.Reload())
 	s.waitShown("failed")
@@ -432,10 +427,23 @@ func (s *signupSession) activate() {
 	s.shot("activation-used")
 }
 
+// openActivation opens an activation link, which activates the group.
+func (s *signupSession) openActivation(link string) {
+	s.t.Helper()
+	s.do("open the activation link", chromedp.Navigate(link))
+	s.waitShown("activated")
+	if got := eval[string](s, `document.getElementById('activated-group').textContent`); got != s.run.group {
+		s.fatalf("activated", "activated %q, want %q", got, s.run.group)
+	}
+	s.shot("activated")
+}
+
 // console signs in as the administrator, adds a member and a room system,
 // and returns the room system's address and secret.
 func (s *signupSession) console() (address, secret string) {
-	s.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	if eval[string](s, `location.pathname`) != "/admin" {
+		s.do("open the console", chromedp.Navigate(s.m.LocalURL()+"/admin"))
+	}
 	s.waitShown("signin-form")
 	s.do("sign in with a wrong password", typeInto("#signin-group", s.run.group), typeInto("#signin-password", "wrong-password"),
 		chromedp.Click(chromedp.CSS("#signin-button")))
@@ -568,24 +576,14 @@ func (s *signupSession) endpoint(address, old, secret string) {
 	s.do("sign in with the replaced secret", typeInto("#signin-address", address), typeInto("#signin-secret", old),
 		chromedp.Click(chromedp.CSS("#signin-button")))
 	s.waitTrue("the replaced secret refused", `document.getElementById('signin-message').textContent.includes('not right')`)
-	s.do("sign in as the room system", typeInto("#signin-address", address), typeInto("#signin-secret", secret),
-		chromedp.Click(chromedp.CSS("#signin-button")))
-	s.waitShown("room-list")
+	s.signInEndpoint(address, secret)
 	s.do("reload", chromedp.Reload())
 	s.waitTrue("still signed in with the room listed", `document.getElementById('room-list').textContent.includes('Weekly rehearsal')`)
 	if got := eval[string](s, `document.getElementById('endpoint-address').textContent`); got != address {
 		s.fatalf("endpoint", "the endpoint page shows %q, want %q", got, address)
 	}
 	s.shot("endpoint")
-	s.do("join the room", chromedp.Click(chromedp.CSS("#room-list .room a")))
-	s.waitTrue("the call page", `location.pathname.startsWith('/r/') && document.body.textContent.includes('Weekly rehearsal')`)
-	if got := eval[string](s, `document.getElementById('join-name').value`); got != "Board Room" {
-		s.fatalf("join", "the join page's name is %q, want the endpoint's name", got)
-	}
-	s.waitTrue("the camera preview", `document.getElementById('preview-video').videoWidth > 0 && !document.getElementById('join-button').disabled`)
-	s.do("join the call", chromedp.Click(chromedp.CSS("#join-button")))
-	s.waitTrue("in the call", `document.body.dataset.screen === 'call' &&
-		document.getElementById('connection-state').dataset.state === 'connected'`)
+	s.joinListedRoom("Weekly rehearsal", "Board Room")
 
 	// The administrator, in another browser, sees the room system online.
 	admin := &signupSession{t: s.t, ctx: s.ctx, b: newBrowser(s.t, s.ctx, s.exe), m: s.m, run: s.run, exe: s.exe}
@@ -601,4 +599,29 @@ func (s *signupSession) endpoint(address, old, secret string) {
 	admin.waitTrue("the room system online", fmt.Sprintf(`document.querySelector(%q + ' .endpoint-status').textContent === 'Online' &&
 		document.getElementById('online-summary').textContent.startsWith('1 of')`, board))
 	admin.shot("console-online")
+}
+
+// signInEndpoint signs in at /endpoint (open) with an endpoint's address
+// and secret, and waits for the list of the group's rooms.
+func (s *signupSession) signInEndpoint(address, secret string) {
+	s.t.Helper()
+	s.do("sign in as the endpoint", typeInto("#signin-address", address), typeInto("#signin-secret", secret),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitShown("room-list")
+}
+
+// joinListedRoom presses Join beside the room on the endpoint page, checks
+// the join page is for that room under the endpoint's name, and joins the
+// call with the camera.
+func (s *signupSession) joinListedRoom(room, name string) {
+	s.t.Helper()
+	s.do("join the room", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#room-list .room a[aria-label=%q]`, "Join "+room))))
+	s.waitTrue("the call page", fmt.Sprintf(`location.pathname.startsWith('/r/') && document.body.textContent.includes(%q)`, room))
+	if got := eval[string](s, `document.getElementById('join-name').value`); got != name {
+		s.fatalf("join", "the join page's name is %q, want the endpoint's name %q", got, name)
+	}
+	s.waitTrue("the camera preview", `document.getElementById('preview-video').videoWidth > 0 && !document.getElementById('join-button').disabled`)
+	s.do("join the call", chromedp.Click(chromedp.CSS("#join-button")))
+	s.waitTrue("in the call", `document.body.dataset.screen === 'call' &&
+		document.getElementById('connection-state').dataset.state === 'connected'`)
 }

@@ -111,16 +111,9 @@ func parseSMS(url, authHeader, bodyTemplate, statusSecret string) (SMSConfig, er
 	return cfg, nil
 }
 
-// parseInvitationFlags reads --guest-link-ttl and the invitation limits.
-func parseInvitationFlags(ttl, perMember, perRoom string) (api.InvitationConfig, error) {
+// parseInvitationFlags reads the invitation limits.
+func parseInvitationFlags(perMember, perRoom string) (api.InvitationConfig, error) {
 	var ic api.InvitationConfig
-	if ttl = strings.TrimSpace(ttl); ttl != "" {
-		d, err := time.ParseDuration(ttl)
-		if err != nil || d < time.Minute {
-			return ic, fmt.Errorf("--guest-link-ttl %q: want a duration of at least a minute, like 24h or 90m", ttl)
-		}
-		ic.LinkTTL = d
-	}
 	for _, f := range []struct {
 		name, val string
 		dst       *int

@@ -199,7 +199,11 @@ func TestBrowserGuestInvite(t *testing.T) {
 
 	// Revoked: the mailed link no longer admits; its page says so and who to ask.
 	member.do("revoke the email invitation", chromedp.Click(chromedp.CSS(fmt.Sprintf(invitation, "joined")+" .invitation-revoke")))
-	member.waitTrue("the invitation revoked", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(invitation, "revoked")))
+	// Joined stays joined (the API's order), marked as revoked, with no Revoke left.
+	member.waitTrue("the invitation revoked", fmt.Sprintf(`(() => {
+		const li = document.querySelector(%q);
+		return !!li && li.dataset.revoked === 'true' && !li.querySelector('.invitation-revoke') && li.textContent.includes('Joined: Hana Guest · link revoked');
+	})()`, fmt.Sprintf(invitation, "joined")))
 	for _, p := range []*signupSession{guest, third} {
 		p.do("leave", chromedp.Click(chromedp.CSS("#leave-button")))
 	}

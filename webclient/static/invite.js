@@ -34,6 +34,9 @@ const invite = {
     url: '',         // the room's standing guest link, once fetched
     token: '',       // a fresh join token got after the call's expired
     loading: false,
+    // revoked are the invitations revoked from this page: a joined one
+    // stays "joined" in the list (joined wins), its link revoked all the same.
+    revoked: new Set(),
 };
 
 /** initInvite adds the More button, its menu and the panel to the call page. */
@@ -266,13 +269,17 @@ function render(list) {
     show($('invitations-empty'), list.length === 0);
     $('invitation-list').replaceChildren(...list.map((inv) => {
         const state = String(inv.state || 'queued');
-        const ended = state === 'revoked' || state === 'expired';
-        return el('li', { class: 'invitation', 'data-id': inv.id, 'data-state': state },
+        const revoked = state === 'revoked' || invite.revoked.has(inv.id);
+        const ended = revoked || state === 'expired';
+        let text = STATE_TEXT[state] || state;
+        if (state === 'joined') text = inv.joinedName ? `Joined: ${inv.joinedName}` : 'Joined';
+        if (state === 'joined' && revoked) text += ' · link revoked';
+        return el('li', { class: 'invitation', 'data-id': inv.id, 'data-state': state, 'data-revoked': revoked ? 'true' : null },
             el('span', { class: 'invitation-via', text: inv.via === 'sms' ? 'Text' : 'Email' }),
             el('span', { class: 'invitation-to', text: inv.to || '' }),
             el('span', {
                 class: 'invitation-state', 'data-state': state, title: inv.error || null,
-                text: state === 'joined' && inv.joinedName ? `Joined: ${inv.joinedName}` : STATE_TEXT[state] || state,
+                text,
             }),
             ended ? null : el('button', {
                 type: 'button', class: 'button small subtle invitation-revoke', text: 'Revoke',
@@ -284,6 +291,7 @@ function render(list) {
 async function revoke(inv) {
     try {
         await call('DELETE', `/api/v1/invitations/${encodeURIComponent(inv.id)}`);
+        invite.revoked.add(inv.id);
         announce(`The invitation to ${inv.to || 'the guest'} is revoked: its link no longer admits anyone.`);
     } catch (e) {
         $('invitations-error').textContent = words(e);

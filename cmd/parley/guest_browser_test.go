@@ -57,8 +57,9 @@ func TestBrowserGuestInvite(t *testing.T) {
 	group.waitTrue("one room left", `document.querySelectorAll('#room-list > .room:not([hidden])').length === 1`)
 	group.do("open its menu from the search", chromedp.SendKeys(chromedp.CSS("#room-search"), "\r"))
 	room := `#room-list > .room[data-name="Weekly rehearsal"]`
-	group.waitTrue("the action menu open", fmt.Sprintf(`!document.querySelector(%q).hidden &&
-		!document.querySelector(%q + ' .room-menu').hidden`, room, room))
+	group.waitTrue("the action menu open, nothing copied yet", fmt.Sprintf(`!document.querySelector(%q).hidden &&
+		!document.querySelector(%q + ' .room-menu').hidden && document.getElementById('rooms-banner').hidden &&
+		document.activeElement === document.getElementById('room-search')`, room, room))
 	group.do("search for nothing", typeInto("#room-search", "zzz"))
 	group.waitTrue("no room matches, said so", `document.querySelectorAll('#room-list > .room:not([hidden])').length === 0 &&
 		document.getElementById('rooms-nomatch').textContent.includes('zzz')`)

@@ -33,7 +33,8 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
         if (ev.key !== 'Enter') return;
         ev.preventDefault();
         const shown = visibleRows();
-        if (shown.length === 1) toggle(shown[0].dataset.id, true);
+        // The focus stays in the search: the Enter must not reach the menu's first button.
+        if (shown.length === 1) toggle(shown[0].dataset.id, true, false);
     });
     document.body.append(el('div', { id: 'rooms-banner', class: 'rooms-banner', role: 'status', 'aria-live': 'polite', hidden: true }));
     if (endpoints) document.body.append(membersDialog());
@@ -62,10 +63,10 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
         li.querySelector('.room-menu').hidden = !open;
     }
 
-    function toggle(id, open) {
+    function toggle(id, open, focus = true) {
         state.open = open ? id : '';
         for (const li of document.querySelectorAll('#room-list > .room')) setOpen(li, li.dataset.id === state.open);
-        if (open) {
+        if (open && focus) {
             const first = document.querySelector(`#room-list > .room[data-id="${CSS.escape(id)}"] .room-menu button`);
             if (first) first.focus();
         }

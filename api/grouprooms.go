@@ -124,14 +124,6 @@ func (s *Server) createGroupRoom(w http.ResponseWriter, r *http.Request, g *room
 		if lim := tx.Group().Limits.Rooms; len(rms) >= lim {
 			return limitReached("rooms", lim)
 		}
-		// A new room's members are the group's endpoints (issue #13).
-		eps, err := tx.Endpoints()
-		if err != nil {
-			return err
-		}
-		for _, ep := range eps {
-			rm.Members = append(rm.Members, ep.ID)
-		}
 		return tx.CreateRoom(rm)
 	})
 	if err != nil {

@@ -78,19 +78,19 @@ func (s *Server) guestRoutes(api func(method, path string, h handlerFunc)) {
 	// clash with GET /api/v1/guest/{token} (GET …/join is a miss there).
 	s.mux.HandleFunc("POST /api/v1/guest/join", s.handle(s.guestJoin))
 	// Likewise beside the operator's GET /api/v1/rooms/{name}.
-	s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.asCallMember(s.callGuestLink)))
+	s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.asCallMember(s.standingLink)))
 	if s.grp == nil {
 		return
 	}
 	post := func(method, path string, h handlerFunc) { api(method, path, s.sameOrigin(h)) }
 	api("GET", "/api/v1/group/endpoints", s.asGroupUser(s.groupEndpoints))
 	post("PUT", "/api/v1/group/rooms/{id}/members", s.asGroupUser(s.setMembers))
-	post("POST", "/api/v1/group/rooms/{id}/guest-link", s.asGroupUser(s.groupRoom(s.standingLink("group"))))
-	post("DELETE", "/api/v1/group/rooms/{id}/guest-link", s.asGroupUser(s.groupRoom(s.revokeStanding("group"))))
+	post("POST", "/api/v1/group/rooms/{id}/guest-link", s.asGroupUser(s.groupRoom("group", s.standingLink)))
+	post("DELETE", "/api/v1/group/rooms/{id}/guest-link", s.asGroupUser(s.groupRoom("group", s.revokeStanding)))
 	api("GET", "/api/v1/admin/rooms", s.asAdmin(s.listGroupRooms))
 	post("PUT", "/api/v1/admin/rooms/{id}/members", s.asAdmin(s.setMembers))
-	post("POST", "/api/v1/admin/rooms/{id}/guest-link", s.asAdmin(s.groupRoom(s.standingLink("admin"))))
-	post("DELETE", "/api/v1/admin/rooms/{id}/guest-link", s.asAdmin(s.groupRoom(s.revokeStanding("admin"))))
+	post("POST", "/api/v1/admin/rooms/{id}/guest-link", s.asAdmin(s.groupRoom("admin", s.standingLink)))
+	post("DELETE", "/api/v1/admin/rooms/{id}/guest-link", s.asAdmin(s.groupRoom("admin", s.revokeStanding)))
 	post("POST", "/api/v1/endpoint/rooms/{id}/guest-link", s.asMemberEndpoint(s.standingLink))
 	post("DELETE", "/api/v1/endpoint/rooms/{id}/guest-link", s.asMemberEndpoint(s.revokeStanding))
 }
@@ -282,13 +282,9 @@ func (s *Server) StandingGuestLink(ctx context.Context, roomID, who string) (*ro
 // "endpoint:<id>", "participant:<name>").
 type roomHandler func(w http.ResponseWriter, r *http.Request, rm *rooms.Room, who string) error
 
-func (s *Server) standingLink(who string) roomHandler {
-	return func(w http.ResponseWriter, r *http.Request, rm *rooms.Room, _ string) error {
-		return s.writeStandingLink(w, r, rm, who)
-	}
-}
-
-func (s *Server) writeStandingLink(w http.ResponseWriter, r *http.Request, rm *rooms.Room, who string) error {
+// standingLink answers with the room's standing guest link, made (by
+// who) if it has none.
+func (s *Server) standingLink(w http.ResponseWriter, r *http.Request, rm *rooms.Room, who string) error {
 	l, err := s.StandingGuestLink(r.Context(), rm.ID, who)
 	if err != nil {
 		return err
@@ -300,45 +296,44 @@ func (s *Server) writeStandingLink(w http.ResponseWriter, r *http.Request, rm *r
 	return writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) revokeStanding(who string) roomHandler {
-	return func(w http.ResponseWriter, r *http.Request, rm *rooms.Room, _ string) error {
-		err := s.cfg.Guests.Store.UpdateGuestLinks(r.Context(), func(tx rooms.GuestLinkTx) error {
-			links, err := tx.GuestLinks(rm.ID)
-			if err != nil {
-				return err
-			}
-			for _, l := range links {
-				if l.Kind == rooms.GuestLinkStanding && l.RevokedAt.IsZero() {
-					if _, err := tx.RevokeGuestLink(l.ID, s.cfg.Now(), who); err != nil {
-						return err
-					}
+// revokeStanding revokes the room's standing guest link, if it has one.
+func (s *Server) revokeStanding(w http.ResponseWriter, r *http.Request, rm *rooms.Room, who string) error {
+	err := s.cfg.Guests.Store.UpdateGuestLinks(r.Context(), func(tx rooms.GuestLinkTx) error {
+		links, err := tx.GuestLinks(rm.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Kind == rooms.GuestLinkStanding && l.RevokedAt.IsZero() {
+				if _, err := tx.RevokeGuestLink(l.ID, s.cfg.Now(), who); err != nil {
+					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("revoke guest link: %w", err)
 		}
-		s.log.Info("standing guest link revoked", "room", rm.Name, "by", who)
-		w.WriteHeader(http.StatusNoContent)
 		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("revoke guest link: %w", err)
 	}
+	s.log.Info("standing guest link revoked", "room", rm.Name, "by", who)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-// groupRoom runs h for the room {id} of the group g.
-func (s *Server) groupRoom(h roomHandler) groupHandler {
+// groupRoom runs h for the room {id} of the group g, as who.
+func (s *Server) groupRoom(who string, h roomHandler) groupHandler {
 	return func(w http.ResponseWriter, r *http.Request, g *rooms.Group) error {
 		rm, err := s.cfg.Rooms.Room(r.Context(), r.PathValue("id"))
 		if err != nil || rm.GroupID != g.ID {
 			return fmt.Errorf("room of group: %w", rooms.ErrRoomNotFound)
 		}
-		return h(w, r, rm, "")
+		return h(w, r, rm, who)
 	}
 }
 
-// asMemberEndpoint runs h (made with the endpoint's record name) for the
-// room {id}, if the signed-in endpoint is on its member list.
-func (s *Server) asMemberEndpoint(h func(who string) roomHandler) handlerFunc {
+// asMemberEndpoint runs h for the room {id}, if the signed-in endpoint is
+// on its member list.
+func (s *Server) asMemberEndpoint(h roomHandler) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		reg, err := s.endpointSession(r)
 		if err != nil {
@@ -348,8 +343,7 @@ func (s *Server) asMemberEndpoint(h func(who string) roomHandler) handlerFunc {
 		if err != nil || rm.GroupID != reg.Group.ID || !rm.HasMember(reg.Endpoint.ID) {
 			return fmt.Errorf("room of endpoint: %w", rooms.ErrRoomNotFound)
 		}
-		who := "endpoint:" + reg.Endpoint.ID
-		return h(who)(w, r, rm, who)
+		return h(w, r, rm, "endpoint:"+reg.Endpoint.ID)
 	}
 }
 
@@ -384,10 +378,6 @@ func (s *Server) asCallMember(h roomHandler) handlerFunc {
 	}
 }
 
-func (s *Server) callGuestLink(w http.ResponseWriter, r *http.Request, rm *rooms.Room, who string) error {
-	return s.writeStandingLink(w, r, rm, who)
-}
-
 // SetMembersRequest is the body of PUT …/rooms/{id}/members.
 type SetMembersRequest struct {
 	Members []string `json:"members"`
@@ -399,7 +389,7 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, g *rooms.Gro
 		return err
 	}
 	if req.Members == nil {
-		return invalidField("members", "Send the list of member endpoint IDs (an empty list for none).")
+		return invalidField("members", "Send the list of member endpoint IDs (an empty list opens the room to every endpoint of the group).")
 	}
 	var rm *rooms.Room
 	err := s.grp.cfg.Store.UpdateGroup(r.Context(), g.ID, func(tx rooms.GroupTx) error {

@@ -304,8 +304,8 @@ func TestRoomMembers(t *testing.T) {
 		}
 		return names
 	}
-	if len(g.other.Members) != 2 {
-		t.Errorf("a new room's members %v, want the group's two endpoints", g.other.Members)
+	if len(g.other.Members) != 0 {
+		t.Errorf("a new room's members %v, want none (every endpoint)", g.other.Members)
 	}
 	if got := strings.Join(roomsOf(ab), ","); got != "Other,Weekly" {
 		t.Errorf("alice sees %s", got)
@@ -339,9 +339,13 @@ func TestRoomMembers(t *testing.T) {
 	if got := strings.Join(roomsOf(bb), ","); got != "Other,Weekly" {
 		t.Errorf("made a member, bob sees %s", got)
 	}
+	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {alice.ID}}).want(t, 200, "")
+	if got := strings.Join(roomsOf(bb), ","); got != "Other" {
+		t.Errorf("no longer a member, bob sees %s", got)
+	}
 	admin.call("PUT", "/api/v1/admin/rooms/"+g.weekly.ID+"/members", map[string][]string{"members": {}}).want(t, 200, "")
-	if got := strings.Join(append(roomsOf(ab), roomsOf(bb)...), ","); got != "Other,Other" {
-		t.Errorf("with no members, alice and bob see %s", got)
+	if got := strings.Join(append(roomsOf(ab), roomsOf(bb)...), ","); got != "Other,Weekly,Other,Weekly" {
+		t.Errorf("with an empty list (every endpoint), alice and bob see %s", got)
 	}
 	admin.call("POST", "/api/v1/admin/rooms/"+g.other.ID+"/guest-link", nil).want(t, 200, "")
 	if bob.ID == alice.ID {

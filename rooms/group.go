@@ -348,8 +348,8 @@ type GroupTx interface {
 	// SetRoomMembers replaces the member list of the group's room with
 	// this ID (ErrRoomNotFound) and returns the room. Each ID must be an
 	// endpoint of the group (ErrNotGroupEndpoint); duplicates are dropped;
-	// an empty list leaves the room without members. DeleteEndpoint takes
-	// the endpoint off every member list.
+	// an empty list opens the room to every endpoint of the group again.
+	// DeleteEndpoint takes the endpoint off every member list.
 	SetRoomMembers(roomID string, endpointIDs []string) (*Room, error)
 	// PutMail adds a message to the outbox.
 	PutMail(m *Mail) error

@@ -77,3 +77,28 @@ func TestParseGuestToken(t *testing.T) {
 		t.Errorf("GuestURL = %q", u)
 	}
 }
+
+// FuzzParseGuestToken: whatever is typed, ParseGuestToken does not panic,
+// and what it accepts is canonical (parsing it again gives it back) and
+// made only of the 32 base32 characters.
+func FuzzParseGuestToken(f *testing.F) {
+	_, tok, _ := rooms.NewGuestLink(guestKey, "r_a", rooms.GuestLinkStanding, "", time.Now(), 0)
+	for _, s := range []string{tok, strings.ToUpper(tok), tok[:5] + "-" + tok[5:], "", "-", tok + "=", "ä" + tok[1:]} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := rooms.ParseGuestToken(s)
+		if err != nil {
+			if !errors.Is(err, rooms.ErrInvalidGuestToken) {
+				t.Fatalf("error %v does not wrap ErrInvalidGuestToken", err)
+			}
+			return
+		}
+		if again, err := rooms.ParseGuestToken(got); err != nil || again != got || len(got) != rooms.GuestTokenLen {
+			t.Fatalf("%q → %q, again %q, %v", s, got, again, err)
+		}
+		if strings.Trim(got, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			t.Fatalf("%q has other characters", got)
+		}
+	})
+}

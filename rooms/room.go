@@ -38,16 +38,20 @@ type Room struct {
 	// GroupID is the owning group, "" for a room the operator created.
 	GroupID string `json:"groupId,omitempty"`
 	// Members is a group room's member list: IDs of endpoints of its
-	// group, who see the room on their endpoint page and join it by ID.
-	// A new group room starts with every endpoint the group has then.
-	// Who joins by the member link (Link) joins as a member either way.
+	// group, who see the room on their endpoint page and manage its guest
+	// links. Empty means every endpoint of the group (a new room, and
+	// rooms made before member lists). Who joins by the member link (Link)
+	// joins as a member either way.
 	Members   []string  `json:"members,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 // HasMember reports whether the endpoint with this ID is on the room's
-// member list.
+// member list (every endpoint is, while the list is empty).
 func (r *Room) HasMember(endpointID string) bool {
+	if len(r.Members) == 0 {
+		return true
+	}
 	for _, id := range r.Members {
 		if id == endpointID {
 			return true

@@ -385,14 +385,15 @@ func (t *groupTx) DeleteEndpoint(id string) error {
 	return t.tx.Bucket(bucketEndpoints).Delete([]byte(id))
 }
 
-// dropMember takes the endpoint off the member lists of the group's rooms.
+// dropMember takes the endpoint off the member lists of the group's rooms
+// (a list it was alone on is left empty: open to every endpoint).
 func (t *groupTx) dropMember(id string) error {
 	rms, err := t.Rooms()
 	if err != nil {
 		return err
 	}
 	for _, r := range rms {
-		if !r.HasMember(id) {
+		if !slices.Contains(r.Members, id) {
 			continue
 		}
 		r.Members = slices.DeleteFunc(r.Members, func(m string) bool { return m == id })

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -51,9 +49,9 @@ import (
 //	guest_links_by_id    guest link ID → token hash
 //	guest_links_by_room  room ID + "/" + guest link ID → token hash
 //
-// A group room's member list is a field of its record (rooms.Room.Members).
-// The migration gives each group room of an older file every endpoint its
-// group has, as everyone could see every room before member lists.
+// A group room's member list is a field of its record (rooms.Room.Members):
+// rooms from before schema 4 have none, which means every endpoint of the
+// group, as before; nothing to backfill.
 //
 // Schema version 5 adds invitations to a call and the SMS outbox (issue #13):
 //
@@ -126,12 +124,9 @@ var migrations = []func(tx *bolt.Tx) error{
 			bucketEndpoints, bucketEndpointsByGroup, bucketEndpointsByAddress, bucketEndpointsByEmail,
 			bucketRoomsByGroup)
 	},
-	// 3 → 4: guest links; group rooms' member lists.
+	// 3 → 4: guest links.
 	func(tx *bolt.Tx) error {
-		if err := createBuckets(tx, bucketGuestLinks, bucketGuestLinksByID, bucketGuestLinksByRoom); err != nil {
-			return err
-		}
-		return backfillMembers(tx)
+		return createBuckets(tx, bucketGuestLinks, bucketGuestLinksByID, bucketGuestLinksByRoom)
 	},
 	// 4 → 5: invitations to a call, and the SMS outbox.
 	func(tx *bolt.Tx) error {
@@ -191,27 +186,4 @@ func schemaVersion(tx *bolt.Tx) (int, error) {
 		return 0, fmt.Errorf("corrupt schema version %q in meta bucket", raw)
 	}
 	return v, nil
-}
-
-// backfillMembers makes every endpoint of each group a member of each of
-// its rooms (migration 3 → 4).
-func backfillMembers(tx *bolt.Tx) error {
-	byGroup := tx.Bucket(bucketEndpointsByGroup)
-	return tx.Bucket(bucketRoomsByGroup).ForEach(func(k, id []byte) error {
-		groupID, _, ok := strings.Cut(string(k), "/")
-		if !ok {
-			return nil
-		}
-		r, err := getRoom(tx, id)
-		if err != nil {
-			return err
-		}
-		r.Members = nil
-		prefix := []byte(groupID + "/")
-		c := byGroup.Cursor()
-		for ek, _ := c.Seek(prefix); ek != nil && bytes.HasPrefix(ek, prefix); ek, _ = c.Next() {
-			r.Members = append(r.Members, string(ek[len(prefix):]))
-		}
-		return putRoomRecord(tx, r)
-	})
 }

@@ -75,8 +75,8 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     /** row is a room's li: its name selects it (the action menu opens), then parts, then the menu. */
     function row(room, { actions = null, extra = null } = {}) {
         const menuId = `room-menu-${room.id}`;
-        // Group users see how many members each room has (an empty list is
-        // left out of the answer).
+        // Group users see how many members each room has (an empty list, left
+        // out of the answer, makes every endpoint of the group a member).
         const members = Array.isArray(room.members) ? room.members.length : endpoints ? 0 : null;
         const select = el('button', {
             type: 'button', class: 'room-select', 'aria-expanded': 'false', 'aria-controls': menuId,
@@ -148,7 +148,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
     function membersDialog() {
         const d = el('dialog', { id: 'members-dialog', class: 'dialog members-dialog', 'aria-labelledby': 'members-title' });
         d.innerHTML = `<h2 id="members-title">Members</h2>
-<p class="muted" id="members-text">Members see the room on their endpoint page, join it as members and may invite guests to it.</p>
+<p class="muted" id="members-text">Members see the room on their endpoint page, join it as members and may invite guests to it. With none picked, every endpoint of the group is a member.</p>
 <form id="members-form" novalidate>
   <fieldset class="member-picks"><legend class="visually-hidden">The group’s endpoints</legend><ul id="members-list" class="member-picks-list"></ul></fieldset>
   <p id="members-error" class="field-error" role="alert" hidden></p>
@@ -173,7 +173,9 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
             banner(describe(e), 'error');
             return;
         }
-        const chosen = new Set(Array.isArray(room.members) ? room.members : []);
+        // An empty list is everyone: all are shown picked.
+        const all = !Array.isArray(room.members) || room.members.length === 0;
+        const chosen = new Set(all ? list.map((ep) => ep.id) : room.members);
         $('members-list').replaceChildren(...list.map((ep) => {
             const id = `member-pick-${ep.id}`;
             return el('li', { class: 'member-pick' },
@@ -196,7 +198,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
                 return;
             }
             d.close();
-            banner(members.length ? `${room.name} has ${memberCount(members.length)}.` : `${room.name} has no members now.`, 'ok');
+            banner(members.length ? `${room.name} has ${memberCount(members.length)}.` : `Every endpoint of the group is a member of ${room.name}.`, 'ok');
             await reload();
         };
         d.showModal();
@@ -210,7 +212,7 @@ export function initMeetingRooms({ base, endpoints = null, onSignedOut = () => {
 }
 
 function memberCount(n) {
-    if (n === 0) return 'No members';
+    if (n === 0) return 'All endpoints';
     return n === 1 ? '1 member' : `${n} members`;
 }
 

@@ -5,7 +5,8 @@
 // its connection), tiles.js (video tiles and layout), participants.js
 // (the list of people) with moderation.js (a host's commands),
 // deadline.js (when the call ends), notices.js (the banner and the words
-// for errors), dom.js (small helpers). protocol.js
+// for errors), dom.js (small helpers), invite.js (More → Invite guest),
+// guestcall.js (a guest's call, from pages/guest.js). protocol.js
 // does all the talking to the server and never touches the page.
 
 import { initCall } from './call.js';

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -237,5 +240,53 @@ func waitMailTo(t *testing.T, srv *mailtest.Server, addr string) mailtest.Messag
 			t.Fatalf("no mail to %s arrived (%d messages)", addr, len(msgs))
 		}
 		n = len(msgs)
+	}
+}
+
+// TestBrowserGuestLinkExpired: an invitation's link past its time (one
+// second here) shows a page saying it has expired and who to ask, with
+// no way in. Screenshots at desktop and at 390×844.
+func TestBrowserGuestLinkExpired(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServerConfig(t, Config{GuestLinkTTL: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	link := createRoom(t, m, "Weekly rehearsal")
+	member := newAPICaller(t, m)
+	var ticket struct {
+		Token string `json:"token"`
+	}
+	member.call("POST", "/api/v1/join", map[string]string{"link": link}, &ticket)
+	body, _ := json.Marshal(map[string]string{"via": "email", "to": "ivy@example.org", "name": "Ada"})
+	req, _ := http.NewRequest("POST", m.LocalURL()+"/api/v1/invitations", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+ticket.Token)
+	resp, err := member.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Invitation struct {
+			URL       string    `json:"url"`
+			ExpiresAt time.Time `json:"expiresAt"`
+		} `json:"invitation"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated || !guestLinkRE.MatchString(created.Invitation.URL) {
+		t.Fatalf("invite: %d %v %+v", resp.StatusCode, err, created)
+	}
+	time.Sleep(time.Until(created.Invitation.ExpiresAt) + 100*time.Millisecond) // a second of real time
+	for _, size := range []string{"desktop", "phone"} {
+		s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: size}}
+		if size == "phone" {
+			s.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		}
+		s.do("open the expired link", chromedp.Navigate(created.Invitation.URL))
+		s.waitTrue("the page says it expired and who to ask", `!document.getElementById('guest-failed').hidden &&
+			document.getElementById('guest-failed-title').textContent === 'This invitation has expired' &&
+			document.getElementById('guest-failed-ask').textContent === 'Ask the person who invited you for a new link.' &&
+			document.getElementById('guest-join').hidden && !document.getElementById('guest-form').checkVisibility()`)
+		s.shot("guest-link-expired")
 	}
 }

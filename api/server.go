@@ -126,7 +126,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes() {
 	s.pages() // "/", /signup, /activate/{token}, /admin, /group, /endpoint: api/pages.go
 	s.mux.HandleFunc("GET /r/{link}", s.serveIndex)
-	s.mux.HandleFunc("GET /call/{id}", s.serveIndex) // a direct call between endpoints (webclient/static/directcall.js)
+	s.mux.HandleFunc("GET /call/{id}", s.serveIndex)  // a direct call between endpoints (webclient/static/directcall.js)
+	s.mux.HandleFunc("GET /guest/call", s.serveIndex) // a guest's call, joined from /g/{token} (webclient/static/guestcall.js)
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(s.cfg.Web)))
 	s.mux.Handle("GET /ws", s.cfg.WebSocket)
 	if s.cfg.Metrics != nil {

@@ -18,6 +18,7 @@ import {
     closeMeter, stopLocalMedia, reacquireMedia, cameraEncodings,
 } from './media.js';
 import { watchLayers } from './layers.js';
+import { initInvite, inviteRole, closeInvite } from './invite.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
     remoteIds,
@@ -54,6 +55,7 @@ const STATE_TEXT = {
 const call = {
     link: null,        // room link id from /r/{link}
     ticket: null,      // a join token got otherwise (a direct call: directcall.js), or null
+    renew: null,       // async () => a fresh such ticket (a guest: guestcall.js), or null
     room: null,        // {id, name}
     prepared: null,    // a ParleyClient with a fresh token, not yet joined
     client: null,
@@ -84,6 +86,8 @@ export function initCall({ link, onJoinFailed }) {
     initCallControls();
     initParticipants();
     setModerationSender((type, participantId) => !!call.client && call.client.moderate(type, participantId));
+    initInvite({ session: () => call.client && call.client.ticket
+        ? { token: call.client.ticket.token, role: call.client.role, link: call.link, name: call.name } : null });
 }
 
 /** setRoom records the room and a prepared (not yet joined) client. */
@@ -92,15 +96,27 @@ export function setRoom(room, prepared) {
     call.prepared = prepared;
 }
 
-/** setTicket makes every join of this page use ticket ({token, expiresAt, room, wsPath}) instead of the room link. */
-export function setTicket(ticket) {
+/**
+ * setTicket makes every join of this page use ticket ({token, expiresAt,
+ * room, wsPath}) instead of the room link; renew, if given, gets a fresh
+ * one when it is about to expire.
+ */
+export function setTicket(ticket, renew = null) {
     call.ticket = ticket;
+    call.renew = renew;
 }
 
 /** newClient is a ParleyClient for this page's call. */
 function newClient() {
     const client = new ParleyClient({ link: call.link });
     if (call.ticket) client.ticket = call.ticket;
+    if (call.renew) {
+        client.prepare = async () => {
+            call.ticket = client.ticket = await call.renew();
+            client.room = client.ticket.room;
+            return client.room;
+        };
+    }
     return client;
 }
 
@@ -229,6 +245,7 @@ function onJoined({ participantId, role, room, participants, call: state }) {
         audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
     }, participants, state);
     setDeadline(state);
+    inviteRole(role);
     layout();
 }
 
@@ -265,6 +282,7 @@ function onResumed({ participantId, role, self, room, participants, call: state 
         audioMuted: local.audioMuted || !audioTrack(), videoMuted: local.videoMuted || !videoTrack(),
     }, participants, state);
     setDeadline(state);
+    inviteRole(role);
     layout();
     setConnectionState(call.client.state);
     showBanner('Back in the call', { kind: 'info', timeout: 5000 });
@@ -297,6 +315,7 @@ function onSelfUpdated(p) {
 // onRoleChanged: a host handed us the host role, or we handed it on.
 function onRoleChanged(role) {
     updateSelf({ role });
+    inviteRole(role);
     if (selfTile()) selfTile().update({ role });
     if (role === 'host') {
         showBanner('You are now a host of this call. The host controls are in the list of people.', { kind: 'info', timeout: 6000 });
@@ -362,6 +381,7 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
     clearParticipants();
     clearDeadline();
     closeConfirm();
+    closeInvite();
     stopLocalMedia();
     show($('sound-button'), false);
     // A host decided: no Rejoin (and no rejoining by ourselves, see shouldRejoin).

@@ -9,6 +9,7 @@ import { request, describe } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value } from './form.js';
 import { el, showView, say } from './ui.js';
 import { roomsOf } from './rooms.js';
+import { initMeetingRooms } from './meetingrooms.js';
 
 // The call page's remembered name (dom.js STORAGE.name): its join form
 // starts with the endpoint's name.
@@ -17,7 +18,7 @@ const NAME_KEY = 'parley.name';
 const REFRESH_MS = 15000; // how often the room list is refreshed
 
 // page is the signed-in endpoint, owned by this module.
-const page = { me: null, timer: null };
+const page = { me: null, timer: null, rooms: null };
 
 function showSignin(message = '') {
     clearInterval(page.timer);
@@ -79,17 +80,18 @@ async function load({ focus = false } = {}) {
     const rooms = roomsOf(me);
     $('room-list').replaceChildren(...rooms.map(roomRow));
     $('rooms-empty').hidden = rooms.length > 0;
+    page.rooms.filter(); // the search and the open action menu outlast the refresh
     showView(true);
-    if (!page.timer) page.timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+    if (!page.timer) page.timer = setInterval(() => { if (!document.hidden && !page.rooms.open()) load(); }, REFRESH_MS);
     if (focus) $('endpoint-name').focus();
 }
 
+// roomRow: the room's name opens its action menu (meetingrooms.js), Join beside it.
 function roomRow(room) {
-    return el('li', { class: 'room', 'data-id': room.id },
-        el('div', { class: 'room-head' },
-            el('span', { class: 'room-name', text: room.name }),
-            el('div', { class: 'room-actions' },
-                el('a', { class: 'button primary', href: `/endpoint/rooms/${encodeURIComponent(room.id)}`, text: 'Join', 'aria-label': `Join ${room.name}` }))));
+    return page.rooms.row(room, {
+        actions: el('div', { class: 'room-actions' },
+            el('a', { class: 'button primary', href: `/endpoint/rooms/${encodeURIComponent(room.id)}`, text: 'Join', 'aria-label': `Join ${room.name}` })),
+    });
 }
 
 function main() {
@@ -97,6 +99,11 @@ function main() {
         say('That room no longer exists. Here are the rooms there are now.', 'error');
         history.replaceState(null, '', '/endpoint');
     }
+    page.rooms = initMeetingRooms({
+        base: '/api/v1/endpoint/rooms',
+        onSignedOut: () => showSignin('This endpoint was signed out: its credentials changed, or it was disabled or removed.'),
+        reload: () => load(),
+    });
     $('signin-form').addEventListener('submit', signIn);
     $('signout-button').addEventListener('click', signOut);
     for (const input of document.querySelectorAll('input')) {

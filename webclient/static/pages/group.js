@@ -1,13 +1,20 @@
 // group.js — /group: group users sign in with the group name and the
 // meeting PIN, then create, share and delete the group's rooms
-// (/api/v1/group/…, see docs/api.md).
+// (/api/v1/group/…, see docs/api.md); the Meeting Rooms list
+// (meetingrooms.js) gives each room its action menu: the guest link and
+// the member list.
 
 import { request, describe, sentence } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value } from './form.js';
 import { el, copyButton, confirmAction, showView, say } from './ui.js';
 import { roomURL, roomsOf } from './rooms.js';
+import { initMeetingRooms } from './meetingrooms.js';
 
 const GROUP_KEY = 'parley.group.name'; // the group signed in to, for the heading
+
+// page is what this module keeps of the signed-in view: the last
+// answer's endpoints (for the Members action) and the Meeting Rooms list.
+const page = { endpoints: null, rooms: null };
 
 function showSignin(message = '') {
     showView(false);
@@ -62,6 +69,7 @@ async function load({ focus = false } = {}) {
     try { name = name || sessionStorage.getItem(GROUP_KEY) || ''; } catch (e) { /* private mode */ }
     $('group-name').textContent = name ? `${name}: rooms` : 'The group’s rooms';
     document.title = `${name || 'Group'} rooms — Parley`;
+    page.endpoints = Array.isArray(res.endpoints) ? res.endpoints : null;
     renderRooms(roomsOf(res));
     showView(true);
     if (focus) $('room-name').focus();
@@ -70,19 +78,30 @@ async function load({ focus = false } = {}) {
 function renderRooms(rooms) {
     $('room-list').replaceChildren(...rooms.map(roomRow));
     $('rooms-empty').hidden = rooms.length > 0;
+    page.rooms.filter();
 }
 
+// roomRow: the room's name opens its action menu (meetingrooms.js); Open
+// and Delete beside it; below, the member link (members join with it).
 function roomRow(room) {
     const url = roomURL(room);
-    const linkInput = el('input', { type: 'text', readonly: true, value: url, class: 'room-link', 'aria-label': `Link of ${room.name}` });
-    return el('li', { class: 'room', 'data-id': room.id },
-        el('div', { class: 'room-head' },
-            el('span', { class: 'room-name', text: room.name }),
-            el('div', { class: 'room-actions' },
-                el('a', { class: 'button small', href: url, text: 'Open', 'aria-label': `Open ${room.name}` }),
-                el('button', { type: 'button', class: 'button small subtle danger-text', text: 'Delete',
-                    'aria-label': `Delete ${room.name}`, onclick: () => deleteRoom(room) }))),
-        el('div', { class: 'copy-row' }, linkInput, copyButton('Copy link', () => url, { select: linkInput })));
+    const linkInput = el('input', { type: 'text', readonly: true, value: url, class: 'room-link', 'aria-label': `Member link of ${room.name}` });
+    return page.rooms.row(room, {
+        actions: el('div', { class: 'room-actions' },
+            el('a', { class: 'button small', href: url, text: 'Open', 'aria-label': `Open ${room.name}` }),
+            el('button', { type: 'button', class: 'button small subtle danger-text', text: 'Delete',
+                'aria-label': `Delete ${room.name}`, onclick: () => deleteRoom(room) })),
+        extra: el('div', { class: 'copy-row', title: 'The member link: whoever opens it joins as a member. Guests get the meeting room link.' },
+            linkInput, copyButton('Copy member link', () => url, { select: linkInput })),
+    });
+}
+
+// groupEndpoints are the group's endpoints a room's members are chosen
+// from: in the rooms answer, or from /api/v1/group/endpoints.
+async function groupEndpoints() {
+    if (page.endpoints) return page.endpoints;
+    const res = await request('GET', '/api/v1/group/endpoints');
+    return Array.isArray(res) ? res : (res.endpoints || []);
 }
 
 async function createRoom(ev) {
@@ -123,6 +142,12 @@ async function deleteRoom(room) {
 }
 
 function main() {
+    page.rooms = initMeetingRooms({
+        base: '/api/v1/group/rooms',
+        endpoints: groupEndpoints,
+        onSignedOut: () => showSignin('You were signed out. Please sign in again.'),
+        reload: () => load(),
+    });
     $('signin-form').addEventListener('submit', signIn);
     $('signout-button').addEventListener('click', signOut);
     $('create-form').addEventListener('submit', createRoom);

@@ -578,8 +578,8 @@ async function copyLink() {
     const url = roomURL();
     try {
         await navigator.clipboard.writeText(url);
-        showBanner('Invite link copied. Send it to the people you want to invite.', { kind: 'info' });
+        showBanner('Member link copied: whoever opens it joins as a member. For a guest, use More, then Invite guest.', { kind: 'info' });
     } catch (e) {
-        showBanner(`Invite link: ${url}`, { kind: 'info', timeout: 15000 });
+        showBanner(`Member link: ${url}`, { kind: 'info', timeout: 15000 });
     }
 }

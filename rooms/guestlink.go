@@ -23,8 +23,11 @@ import (
 // only TokenHash(token) and the link's short, non-secret ID. The token is
 // not random but derived (GuestToken): an HMAC-SHA256 of the link's random
 // ID under the server's secret key, so a member can copy the standing link
-// again without the token ever being stored. A copy of the database alone
-// (without the key) admits nobody.
+// again without the token ever being stored. The key is the server's
+// signing key, which the database file keeps (meta bucket): a copy of the
+// file can derive the live links, as it can forge join tokens, so backups
+// are as secret as the server; the store's records alone (without the
+// meta bucket) admit nobody.
 
 // GuestLinkKind says which kind of guest link a link is.
 type GuestLinkKind string

@@ -172,7 +172,7 @@ func newTestClientCfg(t testing.TB, r *Router, id string, publish bool, api *web
 		OnCandidate: func(ci webrtc.ICECandidateInit) {
 			c.post(func() {
 				if err := c.pc.AddICECandidate(ci); err != nil {
-					t.Errorf("%s: client AddICECandidate: %v", id, err)
+					c.errorf("%s: client AddICECandidate: %v", id, err)
 				}
 			})
 		},

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/internal/mailtest"
 	"github.com/parley-dev/parley/livecall/fakeclock"
 	parleymail "github.com/parley-dev/parley/mail"
@@ -52,9 +53,11 @@ func (r *rig) start() {
 	d, err := parleymail.NewDispatcher(parleymail.DispatcherConfig{
 		Outbox: r.db,
 		Sender: sender,
-		Clock:  r.clock,
-		Jitter: func() float64 { return 0.5 }, // no spread: exact waits
-		Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		Options: delivery.Options{
+			Clock:  r.clock,
+			Jitter: func() float64 { return 0.5 }, // no spread: exact waits
+			Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		},
 	})
 	if err != nil {
 		r.t.Fatal(err)

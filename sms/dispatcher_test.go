@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/livecall/fakeclock"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
@@ -66,9 +67,11 @@ func (r *rig) start() {
 	d, err := sms.NewDispatcher(sms.DispatcherConfig{
 		Outbox: r.db,
 		Sender: g,
-		Clock:  r.clock,
-		Jitter: func() float64 { return 0.5 }, // no spread: exact waits
-		Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		Options: delivery.Options{
+			Clock:  r.clock,
+			Jitter: func() float64 { return 0.5 }, // no spread: exact waits
+			Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		},
 	})
 	if err != nil {
 		r.t.Fatal(err)

@@ -173,8 +173,9 @@ func TestBboltImporters(t *testing.T) {
 	}
 }
 
-// testOnly are packages only tests may import: helpers that drive browsers.
-var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest"}
+// testOnly are packages only tests may import: helpers that drive browsers,
+// servers and dispatchers.
+var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest", module + "/internal/deliverytest"}
 
 // TestTestOnlyPackages checks that no package's build (tests aside)
 // depends on a test-only package, so the server binary never carries one.

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/parley-dev/parley/internal/deliverytest"
 	"github.com/parley-dev/parley/livecall/fakeclock"
 )
 
@@ -50,7 +51,7 @@ func TestBackoff(t *testing.T) {
 // fake clock: a failed send is retried after MinBackoff, not before, and
 // then marked sent.
 func TestRunRetriesThenSends(t *testing.T) {
-	clock := clockAdapter{fakeclock.New(epoch)}
+	clock := fakeclock.New(epoch)
 	ob := &fakeOutbox{msgs: map[string]*msg{"a": {id: "a", next: epoch}}}
 	var mu sync.Mutex
 	fail := true
@@ -70,20 +71,10 @@ func TestRunRetriesThenSends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(ctx) })
-	defer func() { cancel(); wg.Wait() }()
-
+	deliverytest.Start(t, d.Run)
 	settle := func(what string, cond func(m msg) bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !(cond(ob.get("a")) && clock.Pending() == 1) {
-			if time.Now().After(deadline) {
-				t.Fatalf("gave up waiting for %s: %+v", what, ob.get("a"))
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
+		deliverytest.Settle(t, clock, what, func() bool { return cond(ob.get("a")) })
 	}
 	settle("the failure", func(m msg) bool { return m.attempts == 1 })
 	if m := ob.get("a"); !m.next.Equal(epoch.Add(30*time.Second)) || m.lastErr != "down" {
@@ -163,8 +154,3 @@ func (o *fakeOutbox) MarkRetry(_ context.Context, id, lastErr string, next time.
 	m.lastErr, m.next = lastErr, next
 	return nil
 }
-
-// clockAdapter is livecall's fake clock as a Clock.
-type clockAdapter struct{ *fakeclock.Clock }
-
-func (c clockAdapter) AfterFunc(d time.Duration, f func()) Timer { return c.Clock.AfterFunc(d, f) }

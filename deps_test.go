@@ -69,7 +69,7 @@ func TestDeps(t *testing.T) {
 		{
 			pkg: "./ringing",
 			why: "the rules of ringing know no transport, storage or media",
-			ok:  matchAny(module+"/ringing", module+"/livecall", module+"/auth", module+"/signaling/protocol"),
+			ok:  matchAny(module+"/ringing", module+"/livecall", module+"/clock", module+"/auth", module+"/signaling/protocol"),
 			bad: isOurs,
 		},
 		{
@@ -87,24 +87,36 @@ func TestDeps(t *testing.T) {
 		{
 			pkg: "./livecall",
 			why: "the live calls decide and reach participants through livecall.Conn: no transport, no media, no storage",
-			ok:  matchAny(module+"/livecall", module+"/signaling/protocol"),
+			ok:  matchAny(module+"/livecall", module+"/clock", module+"/signaling/protocol"),
 			bad: func(dep string) bool {
 				return isOurs(dep) || dep == "net/http" ||
 					matchAny("github.com/gorilla/websocket", "github.com/pion", "go.etcd.io/bbolt", "github.com/golang-jwt/jwt")(dep)
 			},
 		},
 		{
+			pkg: "./clock",
+			why: "clock is a leaf",
+			ok:  func(dep string) bool { return dep == module+"/clock" },
+			bad: isOurs,
+		},
+		{
+			pkg: "./delivery",
+			why: "delivery needs only clock: its Outbox is an interface of its own",
+			ok:  matchAny(module+"/delivery", module+"/clock"),
+			bad: func(dep string) bool { return isOurs(dep) || dep == "net/http" || matchAny("go.etcd.io/bbolt")(dep) },
+		},
+		{
 			pkg: "./mail",
-			why: "mail delivers through the rooms.Outbox interface: no storage, no HTTP, none of our other packages",
-			ok:  matchAny(module+"/mail", module+"/rooms", module+"/auth"),
+			why: "mail delivers through the rooms.Outbox interface, with delivery's loop: no storage, no HTTP, none of our other packages",
+			ok:  matchAny(module+"/mail", module+"/delivery", module+"/clock", module+"/rooms", module+"/auth"),
 			bad: func(dep string) bool {
 				return isOurs(dep) || dep == "net/http" || matchAny("go.etcd.io/bbolt")(dep)
 			},
 		},
 		{
 			pkg: "./sms",
-			why: "sms delivers through the rooms.SMSOutbox interface: no storage, none of our other packages",
-			ok:  matchAny(module+"/sms", module+"/rooms", module+"/auth"),
+			why: "sms delivers through the rooms.SMSOutbox interface, with delivery's loop: no storage, none of our other packages",
+			ok:  matchAny(module+"/sms", module+"/delivery", module+"/clock", module+"/rooms", module+"/auth"),
 			bad: func(dep string) bool { return isOurs(dep) || matchAny("go.etcd.io/bbolt")(dep) },
 		},
 		{
@@ -161,8 +173,9 @@ func TestBboltImporters(t *testing.T) {
 	}
 }
 
-// testOnly are packages only tests may import: helpers that drive browsers.
-var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest"}
+// testOnly are packages only tests may import: helpers that drive browsers,
+// servers and dispatchers.
+var testOnly = []string{module + "/internal/bidi", module + "/internal/mailtest", module + "/internal/deliverytest"}
 
 // TestTestOnlyPackages checks that no package's build (tests aside)
 // depends on a test-only package, so the server binary never carries one.

@@ -1,31 +1,14 @@
 package livecall
 
-import "time"
+import "github.com/parley-dev/parley/clock"
 
-// Clock is the time source of a call's timers. Production uses SystemClock;
-// tests use fakeclock, which fires a 10-minute timer when told to, not
-// after 10 minutes.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f on its own goroutine once d has passed, unless the
-	// returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
+// Clock is the time source of a call's timers (package clock's).
+// Production uses SystemClock; tests use fakeclock, which fires a
+// 10-minute timer when told to, not after 10 minutes.
+type Clock = clock.Clock
 
 // Timer is a pending AfterFunc.
-type Timer interface {
-	// Stop prevents the timer from firing; it reports whether it did
-	// (false: it had fired or been stopped already).
-	Stop() bool
-}
+type Timer = clock.Timer
 
 // SystemClock is the real clock (package time).
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// AfterFunc is time.AfterFunc.
-func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-
-var _ Clock = SystemClock{}
+type SystemClock = clock.SystemClock

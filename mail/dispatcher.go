@@ -1,53 +1,36 @@
 package mail
 
 import (
-	"context"
 	"errors"
-	"log/slog"
-	"math/rand/v2"
-	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/rooms"
 )
 
-// Defaults of DispatcherConfig.
+// Defaults of DispatcherConfig (package delivery's).
 const (
-	DefaultMinBackoff = 30 * time.Second
-	DefaultMaxBackoff = time.Hour
-	DefaultPoll       = time.Minute
-	DefaultBatch      = 20
+	DefaultMinBackoff = delivery.DefaultMinBackoff
+	DefaultMaxBackoff = delivery.DefaultMaxBackoff
+	DefaultPoll       = delivery.DefaultPoll
+	DefaultBatch      = delivery.DefaultBatch
 )
 
 // DispatcherConfig configures a Dispatcher. Outbox and Sender are
-// required; the zero value of every other field means its default.
+// required; the zero value of every Options field means its default
+// (package delivery's: backoff 30 s doubling to 1 h, spread ±10%; Poll 1
+// minute).
 type DispatcherConfig struct {
 	Outbox rooms.Outbox
 	Sender Sender
-	// Clock defaults to SystemClock.
-	Clock Clock
-	// MinBackoff is the wait after a message's first failed attempt;
-	// each further failure doubles it, up to MaxBackoff. Every wait is
-	// spread by ±10% (Jitter), so messages that failed together do not
-	// all come back at once. Defaults 30 s and 1 h.
-	MinBackoff, MaxBackoff time.Duration
-	// Poll is the longest the Dispatcher sleeps without looking at the
-	// outbox, for messages queued by someone who did not call Notify.
-	// Default 1 minute.
-	Poll time.Duration
-	// Batch is how many due messages are read from the outbox at a time.
-	Batch int
-	// Jitter returns a number in [0, 1) that spreads each backoff;
-	// default math/rand/v2. 0.5 is no spread.
-	Jitter func() float64
-	Logger *slog.Logger
+	delivery.Options
 }
 
-// Dispatcher delivers the outbox's queued messages as they fall due: one
-// goroutine (Run) that sends them one at a time and records each outcome.
-// It wakes when Notify is called, when the next message is due, and at
-// least every Poll.
+// Dispatcher delivers the outbox's queued messages as they fall due, with
+// package delivery's loop: one goroutine (Run) that sends them one at a
+// time and records each outcome. It wakes when Notify is called, when the
+// next message is due, and at least every Poll.
 //
 // When Run starts it tries every queued message once, due or not: a
 // restart is often how an operator puts in a corrected SMTP setting, and
@@ -56,186 +39,25 @@ type DispatcherConfig struct {
 // server's (anything but a permanent 5xx refusal of one message), the
 // messages waiting on a backoff are tried again at once. Run is called
 // once.
-type Dispatcher struct {
-	// Set at construction.
-	cfg  DispatcherConfig
-	log  *slog.Logger
-	wake chan struct{} // capacity 1: a pending wake-up
-
-	// Owned by Run.
-	backlog bool // some message failed since the last pass over all queued ones
-}
+type Dispatcher = delivery.Dispatcher[*rooms.Mail]
 
 // NewDispatcher returns a Dispatcher for cfg; Run starts it.
 func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if cfg.Outbox == nil || cfg.Sender == nil {
 		return nil, errors.New("mail: the dispatcher needs an Outbox and a Sender")
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
-	if cfg.Poll <= 0 {
-		cfg.Poll = DefaultPoll
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = DefaultBatch
-	}
-	if cfg.Jitter == nil {
-		cfg.Jitter = rand.Float64
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Dispatcher{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}, nil
-}
-
-// Notify tells the Dispatcher a message was queued. It never blocks; it
-// may be called before Run, from any goroutine, any number of times.
-func (d *Dispatcher) Notify() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
-// everything is a due time later than any message's.
-var everything = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// Run delivers messages until ctx ends, then returns ctx's error. A send
-// in progress is given up (the message stays queued, unmarked) unless the
-// server has already accepted it, which is then recorded.
-func (d *Dispatcher) Run(ctx context.Context) error {
-	var timer Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	horizon := everything // the first pass tries every queued message
-	for {
-		sent, storeErr := d.pass(ctx, horizon)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		horizon = d.cfg.Clock.Now()
-		if sent > 0 && d.backlog {
-			d.backlog = false
-			horizon = everything // the server is back: try the waiting ones now
-			continue
-		}
-		wait, err := d.untilNext(ctx)
-		if storeErr || err != nil {
-			// Something could not be read or recorded: do not retry it
-			// in a tight loop.
-			wait = max(wait, time.Second)
-		}
-		if wait <= 0 {
-			continue // due already: queued meanwhile, or the pass took long
-		}
-		timer = d.cfg.Clock.AfterFunc(wait, d.Notify)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-d.wake:
-			// Woken by the timer or by Notify: the timer is done either
-			// way, and the next one is set after the pass.
-			timer.Stop()
-			timer = nil
-			horizon = d.cfg.Clock.Now()
-		}
-	}
-}
-
-// untilNext is how long until the next message is due, at most Poll.
-func (d *Dispatcher) untilNext(ctx context.Context) (time.Duration, error) {
-	next, err := d.cfg.Outbox.NextMailDue(ctx)
-	switch {
-	case err != nil:
-		d.log.Error("read the outbox", "err", err)
-		return d.cfg.Poll, err
-	case next.IsZero():
-		return d.cfg.Poll, nil
-	}
-	return min(d.cfg.Poll, next.Sub(d.cfg.Clock.Now())), nil
-}
-
-// pass tries each queued message due by horizon once, the earliest due
-// first. It returns how many were sent, and whether the store failed to
-// give or take anything.
-func (d *Dispatcher) pass(ctx context.Context, horizon time.Time) (sent int, storeErr bool) {
-	tried := map[string]bool{}
-	for ctx.Err() == nil {
-		// A message tried in this pass may be due again by horizon (after
-		// its backoff), and come first: read past those.
-		due, err := d.cfg.Outbox.DueMail(ctx, horizon, len(tried)+d.cfg.Batch)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Error("read the outbox", "err", err)
-			}
-			return sent, true
-		}
-		fresh := 0
-		for _, m := range due {
-			if tried[m.ID] {
-				continue
-			}
-			tried[m.ID] = true
-			fresh++
-			ok, recorded := d.attempt(ctx, m)
-			if ok {
-				sent++
-			}
-			storeErr = storeErr || !recorded
-			if ctx.Err() != nil {
-				return sent, storeErr
-			}
-		}
-		if fresh == 0 {
-			return sent, storeErr
-		}
-	}
-	return sent, storeErr
-}
-
-// attempt sends m and records the outcome; it reports whether m was
-// sent, and whether the outcome was recorded.
-func (d *Dispatcher) attempt(ctx context.Context, m *rooms.Mail) (sent, recorded bool) {
-	log := d.log.With("id", m.ID, "kind", m.Kind, "to", m.To)
-	err := d.cfg.Sender.Send(ctx, m)
-	// The outcome is recorded even if ctx ended meanwhile: an accepted
-	// message must be marked sent, whatever else is stopping.
-	store := context.WithoutCancel(ctx)
-	now := d.cfg.Clock.Now()
-	if err == nil {
-		if err := d.cfg.Outbox.MarkMailSent(store, m.ID, now); err != nil {
-			// The message stays queued and will be sent again.
-			log.Error("mail sent but not marked sent; it will be sent again", "err", err)
-			return true, false
-		}
-		log.Info("mail sent", "attempts", m.Attempts+1)
-		return true, true
-	}
-	if ctx.Err() != nil {
-		log.Info("mail not sent: stopping; it stays queued", "err", err)
-		return false, true
-	}
-	if !permanent(err) {
-		d.backlog = true // the server, not this message, may be the trouble
-	}
-	wait := d.backoff(m.Attempts + 1)
-	if err := d.cfg.Outbox.MarkMailRetry(store, m.ID, err.Error(), now.Add(wait)); err != nil {
-		log.Error("mail not sent, and the retry not recorded", "err", err)
-		return false, false
-	}
-	log.Warn("mail not sent; will retry", "attempts", m.Attempts+1, "retry_in", wait.Round(time.Second), "err", err)
-	return false, true
+	o := cfg.Outbox
+	return delivery.New(delivery.Config[*rooms.Mail]{
+		Outbox: delivery.OutboxFuncs[*rooms.Mail]{DueF: o.DueMail, NextDueF: o.NextMailDue, MarkSentF: o.MarkMailSent, MarkRetryF: o.MarkMailRetry},
+		Send:   cfg.Sender.Send,
+		Describe: func(m *rooms.Mail) (string, int, []any) {
+			return m.ID, m.Attempts, []any{"kind", m.Kind, "to", m.To}
+		},
+		Permanent:  permanent,
+		Noun:       "mail",
+		OutboxName: "the outbox",
+		Options:    cfg.Options,
+	})
 }
 
 // permanent reports whether err is the SMTP server refusing this message
@@ -247,15 +69,4 @@ func (d *Dispatcher) attempt(ctx context.Context, m *rooms.Mail) (sent, recorded
 func permanent(err error) bool {
 	var se *gomail.SendError
 	return errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() < 600
-}
-
-// backoff is the wait after a message's attempts-th failed attempt.
-func (d *Dispatcher) backoff(attempts int) time.Duration {
-	wait := d.cfg.MinBackoff
-	for i := 1; i < attempts && wait < d.cfg.MaxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(wait, d.cfg.MaxBackoff)
-	spread := (d.cfg.Jitter() - 0.5) / 5 // ±10%
-	return wait + time.Duration(spread*float64(wait))
 }

@@ -2,13 +2,13 @@ package mail_test
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-dev/parley/delivery"
+	"github.com/parley-dev/parley/internal/deliverytest"
 	"github.com/parley-dev/parley/internal/mailtest"
 	"github.com/parley-dev/parley/livecall/fakeclock"
 	parleymail "github.com/parley-dev/parley/mail"
@@ -16,18 +16,11 @@ import (
 	"github.com/parley-dev/parley/rooms/store"
 )
 
-// testClock is livecall's fake clock as a mail.Clock.
-type testClock struct{ *fakeclock.Clock }
-
-func (c testClock) AfterFunc(d time.Duration, f func()) parleymail.Timer {
-	return c.Clock.AfterFunc(d, f)
-}
-
 // rig is a dispatcher on a fake clock, over a real store, sending to a
 // real SMTP server.
 type rig struct {
 	t     *testing.T
-	clock testClock
+	clock *fakeclock.Clock
 	db    *store.DB
 	smtp  *mailtest.Server
 	d     *parleymail.Dispatcher
@@ -42,7 +35,7 @@ func newRig(t *testing.T) *rig {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	srv := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "pw"})
-	return &rig{t: t, clock: testClock{fakeclock.New(epoch)}, db: db, smtp: srv}
+	return &rig{t: t, clock: fakeclock.New(epoch), db: db, smtp: srv}
 }
 
 // start runs the dispatcher until the test ends (or stop).
@@ -52,20 +45,17 @@ func (r *rig) start() {
 	d, err := parleymail.NewDispatcher(parleymail.DispatcherConfig{
 		Outbox: r.db,
 		Sender: sender,
-		Clock:  r.clock,
-		Jitter: func() float64 { return 0.5 }, // no spread: exact waits
-		Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		Options: delivery.Options{
+			Clock:  r.clock,
+			Jitter: func() float64 { return 0.5 }, // no spread: exact waits
+			Logger: deliverytest.Logger(r.t),
+		},
 	})
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(ctx) })
 	r.d = d
-	var once sync.Once
-	r.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
-	r.t.Cleanup(r.stop)
+	r.stop = deliverytest.Start(r.t, d.Run)
 }
 
 func (r *rig) enqueue(to string) *rooms.Mail {
@@ -92,17 +82,10 @@ func (r *rig) mail(id string) *rooms.Mail {
 	return m
 }
 
-// settle waits (in real time, briefly) until cond holds and the
-// dispatcher is asleep on its next timer.
+// settle waits until cond holds and the dispatcher is asleep.
 func (r *rig) settle(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !(cond() && r.clock.Pending() == 1) {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("gave up waiting for %s (%d timers pending)", what, r.clock.Pending())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	deliverytest.Settle(r.t, r.clock, what, cond)
 }
 
 // TestDispatcherRetriesUntilServerBack takes the SMTP server down, queues
@@ -240,14 +223,6 @@ func TestDispatcherStartTriesEverything(t *testing.T) {
 	if len(msgs) != 4 || !r.clock.Now().Equal(epoch) {
 		t.Errorf("%d messages by %v; want 4 with no time passing", len(msgs), r.clock.Now())
 	}
-}
-
-// testWriter sends log lines to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // TestDispatcherStopsMidSend stops the dispatcher while the SMTP server

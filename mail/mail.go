@@ -22,8 +22,8 @@ package mail
 
 import (
 	"context"
-	"time"
 
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/rooms"
 )
 
@@ -35,27 +35,11 @@ type Sender interface {
 
 // Clock is the Dispatcher's time source: SystemClock in production, a
 // fake clock (such as livecall/fakeclock's, whose AfterFunc result has
-// the same Stop method) in tests.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f on its own goroutine once d has passed, unless
-	// the returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
+// the same Stop method) in tests. It is package delivery's.
+type Clock = delivery.Clock
 
 // Timer is a pending AfterFunc.
-type Timer interface {
-	// Stop prevents the timer from firing; it reports whether it did.
-	Stop() bool
-}
+type Timer = delivery.Timer
 
 // SystemClock is the real clock (package time).
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// AfterFunc is time.AfterFunc.
-func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-
-var _ Clock = SystemClock{}
+type SystemClock = delivery.SystemClock

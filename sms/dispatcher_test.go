@@ -2,13 +2,13 @@ package sms_test
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-dev/parley/delivery"
+	"github.com/parley-dev/parley/internal/deliverytest"
 	"github.com/parley-dev/parley/livecall/fakeclock"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/rooms/store"
@@ -16,23 +16,11 @@ import (
 	"github.com/parley-dev/parley/sms/smstest"
 )
 
-// testClock is livecall's fake clock as an sms.Clock.
-type testClock struct{ *fakeclock.Clock }
-
-func (c testClock) AfterFunc(d time.Duration, f func()) sms.Timer { return c.Clock.AfterFunc(d, f) }
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // rig is a dispatcher on a fake clock, over a real store, sending to a
 // real HTTPS gateway.
 type rig struct {
 	t     *testing.T
-	clock testClock
+	clock *fakeclock.Clock
 	path  string
 	db    *store.DB
 	gw    *smstest.Server
@@ -42,7 +30,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, clock: testClock{fakeclock.New(epoch)}, path: filepath.Join(t.TempDir(), "parley.db"), gw: smstest.Start(t)}
+	r := &rig{t: t, clock: fakeclock.New(epoch), path: filepath.Join(t.TempDir(), "parley.db"), gw: smstest.Start(t)}
 	r.open()
 	return r
 }
@@ -66,20 +54,17 @@ func (r *rig) start() {
 	d, err := sms.NewDispatcher(sms.DispatcherConfig{
 		Outbox: r.db,
 		Sender: g,
-		Clock:  r.clock,
-		Jitter: func() float64 { return 0.5 }, // no spread: exact waits
-		Logger: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)),
+		Options: delivery.Options{
+			Clock:  r.clock,
+			Jitter: func() float64 { return 0.5 }, // no spread: exact waits
+			Logger: deliverytest.Logger(r.t),
+		},
 	})
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(ctx) })
 	r.d = d
-	var once sync.Once
-	r.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
-	r.t.Cleanup(r.stop)
+	r.stop = deliverytest.Start(r.t, d.Run)
 }
 
 func (r *rig) enqueue(to string) *rooms.TextMessage {
@@ -106,17 +91,10 @@ func (r *rig) text(id string) *rooms.TextMessage {
 	return m
 }
 
-// settle waits (in real time, briefly) until cond holds and the
-// dispatcher is asleep on its next timer.
+// settle waits until cond holds and the dispatcher is asleep.
 func (r *rig) settle(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !(cond() && r.clock.Pending() == 1) {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("gave up waiting for %s (%d timers pending)", what, r.clock.Pending())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	deliverytest.Settle(r.t, r.clock, what, cond)
 }
 
 // TestDispatcherRetriesWithBackoff has the gateway fail, and checks each

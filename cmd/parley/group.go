@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/rooms"
@@ -208,13 +207,9 @@ func openGroupClient(ctx context.Context, dataDir string) (groupClient, error) {
 	if hc != nil {
 		return &httpGroupClient{hc}, nil
 	}
-	dbPath, err := existingDB(dataDir)
+	db, err := openExistingDB(dataDir)
 	if err != nil {
 		return nil, err
-	}
-	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
-	if err != nil {
-		return nil, dbOpenError(dataDir, dbPath, err)
 	}
 	return &dbGroupClient{db: db}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/mail"
 	"github.com/parley-dev/parley/rooms"
 )
@@ -42,7 +43,8 @@ func (m *Main) startMail() (*mailDispatch, error) {
 	// Every transaction that queues mail tells the dispatcher once it has
 	// committed (store.Options.OnMailQueued -> MailQueued); the poll is a
 	// safety net, one cheap read of the outbox's due index.
-	d, err := mail.NewDispatcher(mail.DispatcherConfig{Outbox: m.db, Sender: sender, Clock: m.cfg.MailClock, Poll: mailPoll, Logger: log})
+	d, err := mail.NewDispatcher(mail.DispatcherConfig{Outbox: m.db, Sender: sender,
+		Options: delivery.Options{Clock: m.cfg.MailClock, Poll: mailPoll, Logger: log}})
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,7 @@ Flags:
 type outboxClient interface {
 	list(ctx context.Context, f rooms.MailFilter) (api.OutboxList, error)
 	get(ctx context.Context, id string) (api.MailView, error)
+	texts(ctx context.Context, f rooms.TextFilter) (api.SMSOutboxList, error) // sms_outbox.go
 	close() error
 }
 
@@ -205,13 +206,9 @@ func openOutboxClient(ctx context.Context, dataDir string) (outboxClient, error)
 	if hc != nil {
 		return httpOutboxClient{hc}, nil
 	}
-	dbPath, err := existingDB(dataDir)
+	db, err := openExistingDB(dataDir)
 	if err != nil {
 		return nil, err
-	}
-	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
-	if err != nil {
-		return nil, dbOpenError(dataDir, dbPath, err)
 	}
 	return dbOutboxClient{db}, nil
 }
@@ -220,12 +217,8 @@ func openOutboxClient(ctx context.Context, dataDir string) (outboxClient, error)
 type httpOutboxClient struct{ *httpRoomClient }
 
 func (c httpOutboxClient) list(ctx context.Context, f rooms.MailFilter) (api.OutboxList, error) {
-	q := url.Values{"limit": {strconv.Itoa(f.Limit)}}
-	if f.State != "" {
-		q.Set("state", string(f.State))
-	}
 	var l api.OutboxList
-	err := c.do(ctx, http.MethodGet, "/api/v1/outbox?"+q.Encode(), nil, &l)
+	err := c.do(ctx, http.MethodGet, "/api/v1/outbox?"+listQuery(string(f.State), f.Limit), nil, &l)
 	return l, err
 }
 
@@ -237,6 +230,15 @@ func (c httpOutboxClient) get(ctx context.Context, id string) (api.MailView, err
 		return m, rooms.ErrMailNotFound
 	}
 	return m, err
+}
+
+// listQuery is the query of a listing of the outbox or the SMS outbox.
+func listQuery(state string, limit int) string {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if state != "" {
+		q.Set("state", state)
+	}
+	return q.Encode()
 }
 
 // dbOutboxClient reads the outbox from the database while no server runs.

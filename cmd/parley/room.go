@@ -217,13 +217,9 @@ func openRoomClient(ctx context.Context, dataDir string) (roomClient, error) {
 	if hc != nil {
 		return hc, nil
 	}
-	dbPath, err := existingDB(dataDir)
+	db, err := openExistingDB(dataDir)
 	if err != nil {
 		return nil, err
-	}
-	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
-	if err != nil {
-		return nil, dbOpenError(dataDir, dbPath, err)
 	}
 	return &dbRoomClient{db: db}, nil
 }
@@ -267,6 +263,20 @@ func existingDB(dataDir string) (string, error) {
 		return "", fmt.Errorf("there is no database in %s (no parley.db); give the server's --data DIR, or run parley serve once to create it", dataDir)
 	}
 	return dbPath, nil
+}
+
+// openExistingDB opens the database in dataDir while no server runs on
+// it, with plain errors for an operator; it never creates a database.
+func openExistingDB(dataDir string) (*store.DB, error) {
+	dbPath, err := existingDB(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
+	if err != nil {
+		return nil, dbOpenError(dataDir, dbPath, err)
+	}
+	return db, nil
 }
 
 // dbOpenError words a failure of store.Open on dbPath for an operator.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/api"
+	"github.com/parley-dev/parley/delivery"
 	"github.com/parley-dev/parley/rooms"
 	"github.com/parley-dev/parley/sms"
 )
@@ -50,7 +51,8 @@ func (m *Main) startSMS() (*smsDispatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text messages: %w", err)
 	}
-	d, err := sms.NewDispatcher(sms.DispatcherConfig{Outbox: m.db, Sender: g, Clock: m.cfg.SMS.Clock, Poll: mailPoll, Logger: log})
+	d, err := sms.NewDispatcher(sms.DispatcherConfig{Outbox: m.db, Sender: g,
+		Options: delivery.Options{Clock: m.cfg.SMS.Clock, Poll: mailPoll, Logger: log}})
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/rooms"
-	"github.com/parley-dev/parley/rooms/store"
 )
 
 const outboxSMSUsage = `Usage:
@@ -64,10 +60,16 @@ func runOutboxSMS(ctx context.Context, args []string, stdout io.Writer) error {
 	if f.Limit < 1 || f.Limit > 1000 {
 		return usageErrorf(outboxSMSUsage, "outbox sms: --limit %d is not from 1 to 1000", *limit)
 	}
-	l, offline, err := listSMSOutbox(ctx, *data, f)
+	c, err := openOutboxClient(ctx, *data)
 	if err != nil {
 		return err
 	}
+	defer c.close()
+	l, err := c.texts(ctx, f)
+	if err != nil {
+		return err
+	}
+	_, offline := c.(dbOutboxClient)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(l)
 	}
@@ -93,37 +95,20 @@ func runOutboxSMS(ctx context.Context, args []string, stdout io.Writer) error {
 	return tw.Flush()
 }
 
-// listSMSOutbox reads the SMS outbox through the server running on
-// dataDir, or from its database when none runs (offline).
-func listSMSOutbox(ctx context.Context, dataDir string, f rooms.TextFilter) (l api.SMSOutboxList, offline bool, err error) {
-	hc, err := findServer(ctx, dataDir)
+func (c httpOutboxClient) texts(ctx context.Context, f rooms.TextFilter) (api.SMSOutboxList, error) {
+	var l api.SMSOutboxList
+	err := c.do(ctx, http.MethodGet, "/api/v1/sms-outbox?"+listQuery(string(f.State), f.Limit), nil, &l)
+	return l, err
+}
+
+func (c dbOutboxClient) texts(ctx context.Context, f rooms.TextFilter) (api.SMSOutboxList, error) {
+	texts, err := c.db.Texts(ctx, f)
 	if err != nil {
-		return l, false, err
+		return api.SMSOutboxList{}, err
 	}
-	if hc != nil {
-		q := url.Values{"limit": {strconv.Itoa(f.Limit)}}
-		if f.State != "" {
-			q.Set("state", string(f.State))
-		}
-		err := hc.do(ctx, http.MethodGet, "/api/v1/sms-outbox?"+q.Encode(), nil, &l)
-		return l, false, err
-	}
-	dbPath, err := existingDB(dataDir)
-	if err != nil {
-		return l, true, err
-	}
-	db, err := store.Open(dbPath, store.Options{Timeout: 2 * time.Second, NoCreate: true})
-	if err != nil {
-		return l, true, dbOpenError(dataDir, dbPath, err)
-	}
-	defer db.Close()
-	texts, err := db.Texts(ctx, f)
-	if err != nil {
-		return l, true, err
-	}
-	l.Texts = make([]api.TextView, 0, len(texts))
+	l := api.SMSOutboxList{Texts: make([]api.TextView, 0, len(texts))}
 	for _, m := range texts {
 		l.Texts = append(l.Texts, api.TextViewOf(m))
 	}
-	return l, true, nil
+	return l, nil
 }

@@ -1,14 +1,8 @@
 package store
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"math"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -18,9 +12,9 @@ import (
 
 // The outbox is two buckets (see schema.go): outbox holds each message's
 // JSON under its ID, and outbox_due one key per queued message, its
-// NextAttempt (dueKey) followed by its ID, so the messages due are a
-// prefix of a cursor walk and the next due time is the first key. putMail
-// keeps the two in step, in the caller's transaction.
+// NextAttempt (dueKey) followed by its ID. mailQueue (queue.go, shared in
+// shape with the SMS outbox) reads and writes them; putMail keeps the two
+// in step, in the caller's transaction.
 
 // EnqueueMail stores m in the outbox on its own. A change that must tell
 // someone writes its Mail with putMail inside its own transaction instead.
@@ -41,31 +35,7 @@ func putMail(tx *bolt.Tx, m *rooms.Mail) error {
 	if m == nil || m.ID == "" || m.To == "" {
 		return fmt.Errorf("mail: ID and recipient are required (use rooms.NewMail)")
 	}
-	val, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode mail %s: %w", m.ID, err)
-	}
-	id := []byte(m.ID)
-	due := tx.Bucket(bucketOutboxDue)
-	if old := tx.Bucket(bucketOutbox).Get(id); old != nil {
-		var prev rooms.Mail
-		// A damaged old record has no entry we could name; any it had
-		// points at a record DueMail skips once this one is written.
-		if json.Unmarshal(old, &prev) == nil && prev.State == rooms.MailQueued {
-			if err := due.Delete(dueKey(prev.NextAttempt, id)); err != nil {
-				return fmt.Errorf("unindex mail %s: %w", m.ID, err)
-			}
-		}
-	}
-	if m.State == rooms.MailQueued {
-		if err := due.Put(dueKey(m.NextAttempt, id), nil); err != nil {
-			return fmt.Errorf("index mail %s: %w", m.ID, err)
-		}
-	}
-	if err := tx.Bucket(bucketOutbox).Put(id, val); err != nil {
-		return fmt.Errorf("store mail %s: %w", m.ID, err)
-	}
-	return nil
+	return mailQueue.put(tx, m)
 }
 
 // queueMail writes the new message m with putMail and, once tx has
@@ -81,55 +51,14 @@ func (db *DB) queueMail(tx *bolt.Tx, m *rooms.Mail) error {
 }
 
 // getMail decodes the outbox message with this ID inside tx.
-func getMail(tx *bolt.Tx, id []byte) (*rooms.Mail, error) {
-	val := tx.Bucket(bucketOutbox).Get(id)
-	if val == nil {
-		return nil, fmt.Errorf("%s: %w", id, rooms.ErrMailNotFound)
-	}
-	m := new(rooms.Mail)
-	if err := json.Unmarshal(val, m); err != nil {
-		return nil, fmt.Errorf("decode mail %s: %w", id, err)
-	}
-	return m, nil
-}
-
-// dueKeyTimeLen is the length of the time prefix of a due-index key.
-const dueKeyTimeLen = 8
-
-// dueKey is the due-index key of the message id due at t: t as big-endian
-// Unix nanoseconds (so keys sort by time; the zero time and times before
-// 1970 are 0, times past 2262 the largest value), then id.
-func dueKey(t time.Time, id []byte) []byte {
-	var n uint64
-	switch {
-	case t.IsZero() || t.Unix() < 0:
-		n = 0
-	case t.Unix() >= math.MaxInt64/int64(time.Second):
-		n = math.MaxInt64
-	default:
-		n = uint64(t.UnixNano())
-	}
-	k := make([]byte, dueKeyTimeLen, dueKeyTimeLen+len(id))
-	binary.BigEndian.PutUint64(k, n)
-	return append(k, id...)
-}
-
-// dueKeyTime is the time in a due-index key.
-func dueKeyTime(k []byte) time.Time {
-	return time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC()
-}
+func getMail(tx *bolt.Tx, id []byte) (*rooms.Mail, error) { return mailQueue.get(tx, id) }
 
 // Mail returns the outbox message with this ID. See rooms.Outbox.
 func (db *DB) Mail(ctx context.Context, id string) (*rooms.Mail, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: mail %s: %w", id, err)
 	}
-	var m *rooms.Mail
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		m, err = getMail(tx, []byte(id))
-		return err
-	})
+	m, err := mailQueue.one(db.bolt, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: mail: %w", err)
 	}
@@ -142,30 +71,9 @@ func (db *DB) Mails(ctx context.Context, f rooms.MailFilter) ([]*rooms.Mail, err
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: list mail: %w", err)
 	}
-	out := []*rooms.Mail{} // [] not null when encoded
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(id, _ []byte) error {
-			m, err := getMail(tx, id)
-			if err != nil {
-				return err
-			}
-			if f.State == "" || m.State == f.State {
-				out = append(out, m)
-			}
-			return nil
-		})
-	})
+	out, err := mailQueue.list(db.bolt, func(m *rooms.Mail) bool { return f.State == "" || m.State == f.State }, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list mail: %w", err)
-	}
-	slices.SortFunc(out, func(a, b *rooms.Mail) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
 	}
 	return out, nil
 }
@@ -176,20 +84,7 @@ func (db *DB) DueMail(ctx context.Context, now time.Time, limit int) ([]*rooms.M
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: due mail: %w", err)
 	}
-	var out []*rooms.Mail
-	end := dueKey(now, nil)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutboxDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if bytes.Compare(k[:min(len(k), dueKeyTimeLen)], end) > 0 {
-				break
-			}
-			if m := dueMail(tx, k); m != nil {
-				out = append(out, m)
-			}
-		}
-		return nil
-	})
+	out, err := mailQueue.dueBy(db.bolt, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due mail: %w", err)
 	}
@@ -202,36 +97,11 @@ func (db *DB) NextMailDue(ctx context.Context) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, fmt.Errorf("store: next mail due: %w", err)
 	}
-	var next time.Time
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutboxDue).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if dueMail(tx, k) != nil {
-				next = dueKeyTime(k)
-				return nil
-			}
-		}
-		return nil
-	})
+	next, err := mailQueue.nextDue(db.bolt)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: next mail due: %w", err)
 	}
 	return next, nil
-}
-
-// dueMail returns the message a due-index key names, or nil if the entry
-// is stale: its record is missing, damaged, sent or due at another time,
-// as only a damaged file can have. Skipping such entries, rather than
-// failing, keeps one bad record from holding up every other message.
-func dueMail(tx *bolt.Tx, k []byte) *rooms.Mail {
-	if len(k) <= dueKeyTimeLen {
-		return nil
-	}
-	m, err := getMail(tx, k[dueKeyTimeLen:])
-	if err != nil || m.State != rooms.MailQueued || !bytes.Equal(dueKey(m.NextAttempt, []byte(m.ID)), k) {
-		return nil
-	}
-	return m
 }
 
 // MarkMailSent records a delivery. See rooms.Outbox.
@@ -260,16 +130,12 @@ func (db *DB) updateMail(ctx context.Context, what, id string, change func(*room
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: %s %s: %w", what, id, err)
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		m, err := getMail(tx, []byte(id))
-		if err != nil {
-			return err
-		}
+	err := mailQueue.update(db.bolt, id, func(m *rooms.Mail) bool {
 		if m.State == rooms.MailSent {
-			return nil
+			return false
 		}
 		change(m)
-		return putMail(tx, m)
+		return true
 	})
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)

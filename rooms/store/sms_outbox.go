@@ -1,12 +1,8 @@
 package store
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/parley-dev/parley/rooms"
@@ -16,7 +12,8 @@ import (
 // The SMS outbox is two buckets (see schema.go), the twins of the mail
 // outbox's: sms_outbox holds each text message's JSON under its ID, and
 // sms_outbox_due one key per queued message (dueKey of its NextAttempt,
-// then its ID). putText keeps the two in step, in the caller's transaction.
+// then its ID). textQueue (queue.go) reads and writes them; putText keeps
+// the two in step, in the caller's transaction.
 
 var _ rooms.SMSOutbox = (*DB)(nil)
 
@@ -49,55 +46,18 @@ func putText(tx *bolt.Tx, m *rooms.TextMessage) error {
 	if m == nil || m.ID == "" || m.To == "" {
 		return fmt.Errorf("text message: ID and recipient are required (use rooms.NewTextMessage)")
 	}
-	val, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode text message %s: %w", m.ID, err)
-	}
-	id := []byte(m.ID)
-	due := tx.Bucket(bucketSMSOutboxDue)
-	if old := tx.Bucket(bucketSMSOutbox).Get(id); old != nil {
-		var prev rooms.TextMessage
-		if json.Unmarshal(old, &prev) == nil && prev.State == rooms.TextQueued {
-			if err := due.Delete(dueKey(prev.NextAttempt, id)); err != nil {
-				return fmt.Errorf("unindex text message %s: %w", m.ID, err)
-			}
-		}
-	}
-	if m.State == rooms.TextQueued {
-		if err := due.Put(dueKey(m.NextAttempt, id), nil); err != nil {
-			return fmt.Errorf("index text message %s: %w", m.ID, err)
-		}
-	}
-	if err := tx.Bucket(bucketSMSOutbox).Put(id, val); err != nil {
-		return fmt.Errorf("store text message %s: %w", m.ID, err)
-	}
-	return nil
+	return textQueue.put(tx, m)
 }
 
 // getText decodes the text message with this ID inside tx.
-func getText(tx *bolt.Tx, id []byte) (*rooms.TextMessage, error) {
-	val := tx.Bucket(bucketSMSOutbox).Get(id)
-	if val == nil {
-		return nil, fmt.Errorf("%s: %w", id, rooms.ErrTextNotFound)
-	}
-	m := new(rooms.TextMessage)
-	if err := json.Unmarshal(val, m); err != nil {
-		return nil, fmt.Errorf("decode text message %s: %w", id, err)
-	}
-	return m, nil
-}
+func getText(tx *bolt.Tx, id []byte) (*rooms.TextMessage, error) { return textQueue.get(tx, id) }
 
 // Text returns the text message with this ID. See rooms.SMSOutbox.
 func (db *DB) Text(ctx context.Context, id string) (*rooms.TextMessage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: text message %s: %w", id, err)
 	}
-	var m *rooms.TextMessage
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		m, err = getText(tx, []byte(id))
-		return err
-	})
+	m, err := textQueue.one(db.bolt, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: text message: %w", err)
 	}
@@ -110,30 +70,9 @@ func (db *DB) Texts(ctx context.Context, f rooms.TextFilter) ([]*rooms.TextMessa
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: list text messages: %w", err)
 	}
-	out := []*rooms.TextMessage{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSMSOutbox).ForEach(func(id, _ []byte) error {
-			m, err := getText(tx, id)
-			if err != nil {
-				return err
-			}
-			if f.State == "" || m.State == f.State {
-				out = append(out, m)
-			}
-			return nil
-		})
-	})
+	out, err := textQueue.list(db.bolt, func(m *rooms.TextMessage) bool { return f.State == "" || m.State == f.State }, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list text messages: %w", err)
-	}
-	slices.SortFunc(out, func(a, b *rooms.TextMessage) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
 	}
 	return out, nil
 }
@@ -144,20 +83,7 @@ func (db *DB) DueTexts(ctx context.Context, now time.Time, limit int) ([]*rooms.
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: due text messages: %w", err)
 	}
-	var out []*rooms.TextMessage
-	end := dueKey(now, nil)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketSMSOutboxDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if bytes.Compare(k[:min(len(k), dueKeyTimeLen)], end) > 0 {
-				break
-			}
-			if m := dueText(tx, k); m != nil {
-				out = append(out, m)
-			}
-		}
-		return nil
-	})
+	out, err := textQueue.dueBy(db.bolt, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due text messages: %w", err)
 	}
@@ -170,34 +96,11 @@ func (db *DB) NextTextDue(ctx context.Context) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, fmt.Errorf("store: next text message due: %w", err)
 	}
-	var next time.Time
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketSMSOutboxDue).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if dueText(tx, k) != nil {
-				next = dueKeyTime(k)
-				return nil
-			}
-		}
-		return nil
-	})
+	next, err := textQueue.nextDue(db.bolt)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: next text message due: %w", err)
 	}
 	return next, nil
-}
-
-// dueText returns the message a due-index key names, or nil if the entry
-// is stale (as only a damaged file can have).
-func dueText(tx *bolt.Tx, k []byte) *rooms.TextMessage {
-	if len(k) <= dueKeyTimeLen {
-		return nil
-	}
-	m, err := getText(tx, k[dueKeyTimeLen:])
-	if err != nil || m.State != rooms.TextQueued || !bytes.Equal(dueKey(m.NextAttempt, []byte(m.ID)), k) {
-		return nil
-	}
-	return m
 }
 
 // MarkTextSent records the gateway's acceptance. See rooms.SMSOutbox.
@@ -260,16 +163,7 @@ func (db *DB) updateText(ctx context.Context, what, id string, change func(*room
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: %s %s: %w", what, id, err)
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		m, err := getText(tx, []byte(id))
-		if err != nil {
-			return err
-		}
-		if !change(m) {
-			return nil
-		}
-		return putText(tx, m)
-	})
+	err := textQueue.update(db.bolt, id, change)
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-dev/parley/internal/mailtest"
+	"github.com/parley-dev/parley/sms"
+	"github.com/parley-dev/parley/sms/smstest"
 )
 
 // guestLinkRE finds a guest link (/g/{token}) in a page's text or a mail.
@@ -35,7 +37,11 @@ var guestLinkRE = regexp.MustCompile(`https?://[^\s"]+/g/[a-z0-9-]+`)
 func TestBrowserGuestInvite(t *testing.T) {
 	exe := chromiumPath(t)
 	smtp := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "smtp secret"})
-	m := startServerConfig(t, Config{SMTP: smtpConfig(smtp)})
+	gw := smstest.Start(t)
+	m := startServerConfig(t, Config{SMTP: smtpConfig(smtp), SMS: SMSConfig{Gateway: sms.GatewayConfig{
+		URL: gw.URL() + "/messages", AuthHeader: "X-Api-Key: gateway-key", Client: gw.Client(),
+		BodyTemplate: `{"recipient":"{{.To}}","body":"{{.Text}}","ref":"{{.ID}}"}`,
+	}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	eps := activeGroup(t, m, "Choir", "Board Room")
@@ -192,6 +198,16 @@ func TestBrowserGuestInvite(t *testing.T) {
 	member.wantError("invite-sms", "not a mobile", true)
 	member.waitTrue("the invitation joined", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(invitation, "joined")))
 	member.shot("invite-panel-sms-refused")
+
+	// A UK mobile as people type it: the gateway is asked to text it, in
+	// E.164, with a guest link of its own, and the list shows it sent.
+	member.do("send a text to a mobile", typeInto("#invite-sms", "07700 900 123"), chromedp.Click(chromedp.CSS("#invite-sms-send")))
+	texted := gw.Wait(t, 1, 15*time.Second)[0]
+	if !strings.Contains(texted.Body, `"recipient":"+447700900123"`) || guestLinkRE.FindString(texted.Body) == "" ||
+		texted.Header.Get("X-Api-Key") != "gateway-key" {
+		t.Errorf("the gateway got %s %s with key %q; want the E.164 number and a guest link", texted.Method, texted.Body, texted.Header.Get("X-Api-Key"))
+	}
+	member.waitTrue("the text invitation sent", `[...document.querySelectorAll('#invitation-list li')].some((li) => li.dataset.state === 'sent')`)
 	showList := `(document.getElementById('invitations-title').scrollIntoView(), true)`
 	eval[bool](member, showList)
 	member.shot("invite-panel-invitations")

@@ -92,3 +92,15 @@ var (
 	// that is not one of the room's group.
 	ErrNotGroupEndpoint = errors.New("not an endpoint of the room's group")
 )
+
+// Errors about meeting accounts and bookings (BookingStore).
+var (
+	// ErrAccountNotFound means no meeting account has the requested ID.
+	ErrAccountNotFound = errors.New("meeting account not found")
+	// ErrAccountExists means another meeting account has the name.
+	ErrAccountExists = errors.New("meeting account name already taken")
+	// ErrAccountInUse means a live series is booked on the account.
+	ErrAccountInUse = errors.New("meeting account has bookings")
+	// ErrSeriesNotFound means no booking has the requested ID or link.
+	ErrSeriesNotFound = errors.New("booking not found")
+)

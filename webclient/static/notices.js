@@ -72,6 +72,10 @@ export function errorText(code, message) {
     case 'server-busy': return 'The server is busy. Wait a few seconds and try again.';
     case 'server-shutdown': return 'The server is restarting. Wait a few seconds and try again.';
     case 'closed': return 'The call was closed.';
+    case 'meeting-not-open': return message ? `This meeting is not open yet: ${message}` : 'This meeting is not open yet: members may join up to 15 minutes before the start.';
+    case 'meeting-over': return 'This meeting is over: its booked time and the 15 minutes’ grace have ended.';
+    case 'wrong-host-key': return 'That is not the host key of this meeting. Check the key in the group leader’s email and try again.';
+    case 'no-host-key': return 'This call has no host key: only booked meetings do.';
     default: return message || 'Something went wrong.';
     }
 }
@@ -89,6 +93,7 @@ export function byeText(reason) {
     // A deadline's reasons (call.endReason):
     case 'no-member': return 'The call has ended: no member of the room joined';
     case 'booking-over': return 'The call has ended: the booked time is over';
+    case 'meeting-over': return 'The meeting has ended: its booked time is over';
     default: return 'The call has ended';
     }
 }
@@ -97,7 +102,7 @@ export function byeText(reason) {
  * FINAL_BYES are the goodbyes after which the "left" page offers no
  * Rejoin: a host decided (the call is over, or you were removed).
  */
-export const FINAL_BYES = new Set(['ended-by-host', 'removed']);
+export const FINAL_BYES = new Set(['ended-by-host', 'removed', 'meeting-over']);
 
 /**
  * endReasonText is why a call is due to end (call.endReason, the reason of
@@ -107,6 +112,8 @@ export function endReasonText(reason) {
     switch (reason) {
     case 'no-member': return 'no member of the room has joined';
     case 'booking-over': return 'the booked time is over';
+    case 'meeting-over': return 'the end of the booked meeting, with its 15 minutes’ grace';
+    case 'meeting-not-open': return 'the meeting is not open yet';
     default: return '';
     }
 }

@@ -117,7 +117,7 @@ function drawBookings(list) {
 function bookingRow(s) {
     const tz = s.timeZone || book.tz;
     const next = upcoming(s).slice(0, 3);
-    const li = el('li', { class: 'booking', 'data-id': s.id, 'data-state': s.state },
+    const li = el('li', { class: 'booking', 'data-id': s.id, 'data-state': s.state, 'data-frequency': (s.recurrence && s.recurrence.frequency) || '' },
         el('div', { class: 'booking-head' },
             el('span', { class: 'booking-title', text: s.title || (s.group && s.group.name) || 'Meeting' }),
             stateBadge(s.state)),

@@ -133,7 +133,7 @@ function showFailed(e) {
     page.tick = null;
     let title, text;
     let ask = '';
-    switch (e.code) {
+    switch (e.status === 404 ? 'link-not-found' : e.code) {
     case 'link-expired':
         title = 'This link’s meetings are over';
         text = 'The group leader has been sent a new link for the meetings to come.';
@@ -145,7 +145,6 @@ function showFailed(e) {
         ask = 'Ask the group leader when the group meets next.';
         break;
     case 'link-not-found':
-    case 'http-404':
         title = 'This link is not valid';
         text = 'No meeting has this link. Check that you opened the whole link you were sent.';
         ask = 'Ask the group leader for the meeting’s link.';

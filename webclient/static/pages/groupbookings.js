@@ -56,6 +56,7 @@ export function initBookings({ onSignedOut }) {
         }
         if (ev.target.id === 'bk-until') form.querySelector('input[name="bk-ends"][value="until"]').checked = true;
         if (ev.target.id === 'bk-count') form.querySelector('input[name="bk-ends"][value="count"]').checked = true;
+        $('ends-field').hidden = frequency() === 'once';
         schedulePreview();
     });
     // Choosing in a row's selects chooses the row.

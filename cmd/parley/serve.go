@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/bookings/office"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
 	"github.com/parley-dev/parley/livecall"
@@ -123,6 +124,7 @@ type Main struct {
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
+	refresher *office.Refresher  // mails booked series' new links (bookings.go)
 }
 
 // NewMain returns a Main for cfg.
@@ -246,6 +248,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	invitations.LinkTTL = m.cfg.GuestLinkTTL
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
+	booked, err := m.bookingConfig(ctx) // bookings.go
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -263,6 +269,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Groups:        groups,
 		Guests:        guests,
 		Invitations:   invitations,
+		Bookings:      booked,
 	})
 	if err != nil {
 		return err
@@ -292,6 +299,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.mail, err = m.startMail(); err != nil {
 		return err
 	}
+	m.startRefresher(booked)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 
@@ -351,6 +359,9 @@ func (m *Main) Close() error {
 	if m.stopSweep != nil {
 		m.stopSweep()
 		<-m.swept
+	}
+	if m.refresher != nil {
+		m.refresher.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

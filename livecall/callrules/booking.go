@@ -166,13 +166,8 @@ func (p *Booking) CallInfo(_ *livecall.Control, st *protocol.CallState) {
 	st.HostKey = p.cfg.HostKey
 }
 
-// LocalTime renders t as people in loc read it, with the zone's name:
-// "18:45 on Tue 1 Dec 2026 (UK time)"; Europe/London is "UK time",
-// another zone its IANA name.
+// LocalTime renders t as people in loc read it, with the zone's name
+// (bookings.ZoneName): "18:45 on Tue 1 Dec 2026 (UK time)".
 func LocalTime(t time.Time, loc *time.Location) string {
-	name := loc.String()
-	if name == "Europe/London" {
-		name = "UK time"
-	}
-	return t.In(loc).Format("15:04 on Mon 2 Jan 2006") + " (" + name + ")"
+	return t.In(loc).Format("15:04 on "+bookings.DayLayout) + " (" + bookings.ZoneName(loc) + ")"
 }

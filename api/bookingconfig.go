@@ -7,8 +7,7 @@ import (
 	"github.com/parley-dev/parley/rooms"
 )
 
-// BookingConfig configures booked meetings (issue #14): the booking and
-// coordinator routes and the meeting links. Store nil turns them off.
+// BookingConfig configures booked meetings (issue #14).
 type BookingConfig struct {
 	Store       rooms.BookingStore // nil: the booking routes are off
 	Location    *time.Location     // default bookings.DefaultTimeZone

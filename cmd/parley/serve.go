@@ -94,6 +94,8 @@ type Config struct {
 	// Invitations configures invitations to a call: the rate limits
 	// (Run fills in the rest).
 	Invitations api.InvitationConfig
+	// Bookings are the booked meetings' settings (bookings.go).
+	Bookings BookingSettings
 }
 
 // defaultRoomMax is --room-max-participants' default.
@@ -284,7 +286,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Groups:        groups,
 		Guests:        guests,
 		Invitations:   invitations,
-		Bookings:      api.BookingConfig{Store: bookingStore, Clock: meetingClock},
+		Bookings: api.BookingConfig{Store: bookingStore, Clock: meetingClock, Location: m.cfg.Bookings.Location,
+			MaxDuration: m.cfg.Bookings.MaxDuration, LinkEvery: m.cfg.Bookings.LinkEvery, LinkLead: m.cfg.Bookings.LinkLead},
 	})
 	if err != nil {
 		return err
@@ -499,6 +502,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
 	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
 	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
+	bookingFlags := defineBookingFlags(str) // bookings.go
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -564,6 +568,9 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		return Config{}, err
 	}
 	if cfg.Invitations, err = parseInvitationFlags(*invPerMember, *invPerRoom); err != nil {
+		return Config{}, err
+	}
+	if cfg.Bookings, err = bookingFlags.parse(); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

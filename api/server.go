@@ -77,6 +77,10 @@ type Config struct {
 	// message (issue #13, invitations.go);
 	// Invitations.Store nil turns those routes off.
 	Invitations InvitationConfig
+
+	// Bookings configures booked meetings (issue #14, bookingconfig.go);
+	// Bookings.Store nil turns those routes off.
+	Bookings BookingConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -153,6 +157,7 @@ func (s *Server) routes() {
 	s.outboxRoutes(api)
 	s.guestRoutes(api) // guests.go
 	s.invitationRoutes(api)
+	s.bookingTableRoutes(api) // bookingtable.go, calendar.go
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

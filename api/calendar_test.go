@@ -66,9 +66,10 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// feedSeries are series of every pattern, each crossing the year's end
-// and (but the one-off on the day the clocks go forward) both DST
-// changes, each with a cancelled and a moved occurrence.
+// feedSeries are series of every pattern, the repeating ones each
+// crossing the year's end and both DST changes, with a cancelled and a
+// moved occurrence; a one-off on the day the clocks go forward, and a
+// pending one-off that was moved. They fit on one account together.
 func feedSeries(t *testing.T) []*bookings.Series {
 	weekly := testSeries(t, "Rehearsal", "2026-12-02", "19:00", 90,
 		bookings.Recurrence{Frequency: bookings.Weekly, Weekday: "wednesday", Count: 50})
@@ -88,8 +89,8 @@ func feedSeries(t *testing.T) []*bookings.Series {
 	must(t, twice.Cancel(2, ""))                   // Tue 5 Jan 2027
 	must(t, twice.Move(21, "2027-10-27", "19:30")) // Tue 19 Oct → Wed 27 Oct
 	once := testSeries(t, "Spring concert", "2027-03-28", "14:00", 180, bookings.Recurrence{Frequency: bookings.Once})
-	movedOnce := testSeries(t, "AGM", "2027-06-01", "19:00", 60, bookings.Recurrence{Frequency: bookings.Once})
-	must(t, movedOnce.Move(0, "2027-06-02", "19:00"))
+	movedOnce := testSeries(t, "AGM", "2027-06-03", "12:00", 60, bookings.Recurrence{Frequency: bookings.Once})
+	must(t, movedOnce.Move(0, "2027-06-04", "12:00")) // Thu 3 Jun → Fri 4 Jun, still pending
 	for _, s := range []*bookings.Series{weekly, second, last, twice, once} {
 		s.State = bookings.Approved
 	}

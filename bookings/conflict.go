@@ -136,7 +136,7 @@ const (
 // Alternatives proposes what fits where cand does not: first the same
 // times on each other account (in the order given) on which the whole
 // series fits; then the nearest free start times, in Step steps earlier
-// and later on the same day (at most MaxEachWay each way), on the
+// and later on the same day (on the Step grid, at most MaxEachWay each way), on the
 // requested account — or, for a cand with no account ("any"), on
 // whichever account the time fits first. Every alternative fits as a
 // whole series (no occurrence conflicts), and none starts before
@@ -195,7 +195,7 @@ func nearestTimes(cand *Series, accounts []*Account, b []busy, dir int) ([]Alter
 		return nil, err
 	}
 	var out []Alternative
-	for m := hour*60 + minute + dir*int(Step/time.Minute); m >= 0 && m < 24*60 && len(out) < MaxEachWay; m += dir * int(Step/time.Minute) {
+	for m := firstStep(hour*60+minute, dir); m >= 0 && m < 24*60 && len(out) < MaxEachWay; m += dir * int(Step/time.Minute) {
 		st := fmt.Sprintf("%02d:%02d", m/60, m%60)
 		for _, a := range accounts {
 			c := *cand
@@ -223,6 +223,20 @@ func nearestTimes(cand *Series, accounts []*Account, b []busy, dir int) ([]Alter
 	return out, nil
 }
 
+// firstStep is the first start time (in minutes after midnight) on the
+// Step grid strictly before (dir -1) or after (dir +1) base: from 19:07,
+// 19:00 earlier and 19:15 later.
+func firstStep(base, dir int) int {
+	step := int(Step / time.Minute)
+	if dir < 0 {
+		if base <= 0 {
+			return -1
+		}
+		return (base - 1) / step * step
+	}
+	return base/step*step + step
+}
+
 // MoveAlternatives proposes, for a move of occurrence index of cand (its
 // exception already set) that conflicts, the nearest free start times
 // on the moved-to day on the same account: Step steps earlier and later,
@@ -241,7 +255,7 @@ func MoveAlternatives(cand *Series, index int, others []*Series) ([]Alternative,
 	var out []Alternative
 	for _, dir := range []int{-1, 1} {
 		n := 0
-		for m := base + dir*int(Step/time.Minute); m >= 0 && m < 24*60 && n < MaxEachWay; m += dir * int(Step/time.Minute) {
+		for m := firstStep(base, dir); m >= 0 && m < 24*60 && n < MaxEachWay; m += dir * int(Step/time.Minute) {
 			c := *cand
 			c.Exceptions = setException(cand.Exceptions, Exception{Index: index, Start: At(day, m/60, m%60)})
 			ok, err := fits(&c, b)

@@ -93,6 +93,7 @@ type Server struct {
 
 	guesses *throttle.Throttle[netip.Prefix] // failed credentials per clientaddr.Key
 	grp     *groupState                      // the groups API's state (signup.go); nil when off
+	bk      *bookingState                    // booked meetings' (bookings.go); nil when off
 }
 
 // New returns a Server. It fails if a required field is missing or the web
@@ -120,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGroups(); err != nil {
 		return nil, err
 	}
+	s.initBookings()
 	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
 		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
 	}
@@ -153,6 +155,7 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
 	api("GET", "/api/v1/backup", s.operator(s.backup))
+	s.bookingRoutes(api) // bookings.go, coordinator.go
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
 	s.guestRoutes(api) // guests.go

@@ -310,7 +310,8 @@ async function preview() {
 // showPreview draws the preview: the summary, the dates, or the conflict.
 function showPreview({ summary = '', occurrences = [], account = null, conflict = null, error = false }) {
     const acct = account && account.name ? ` On ${account.name}.` : '';
-    $('preview-summary').textContent = summary + (occurrences.length ? acct : '');
+    const stop = summary && !/[.!?]$/.test(summary) && occurrences.length ? '.' : '';
+    $('preview-summary').textContent = summary + stop + (occurrences.length ? acct : '');
     $('preview-summary').dataset.kind = error ? 'error' : '';
     const shown = occurrences.slice(0, 12);
     $('preview-dates').replaceChildren(...shown.map((o) => el('li', { text: span(o, book.tz) })));

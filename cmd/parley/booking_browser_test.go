@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-dev/parley/bookings"
+	"github.com/parley-dev/parley/internal/mailtest"
+)
+
+var (
+	meetingLinkRE = regexp.MustCompile(`https?://[^\s"]+/m/[A-Za-z0-9_-]{22,}`)
+	hostKeyRE     = regexp.MustCompile(`(?i)host key[^0-9]{0,60}\b(\d{8})\b`)
+)
+
+// TestBrowserBooking is issue #14's "done when", on the real clock and a
+// real server with the SMTP test server and auto-approve off. A group
+// leader signs in on /group with the PIN and books, in Chromium, a
+// twice-monthly meeting on Meeting account 1 whose first occurrence
+// starts about 14 minutes from now (the week of the month and the weekday
+// chosen from today's date), the preview listing its dates in UK time. A
+// one-off request that conflicts with it is refused with the taken date
+// and alternatives; choosing "the same times on Meeting account 2" fills
+// the form and books it. The coordinator (the administrator of a group
+// the operator granted the role) approves both on /coordinator; the
+// leader's mails from the SMTP server have each link and its 8-digit host
+// key. The one-off's link opened before it opens (its start ~15 min and
+// some seconds ahead) shows "Opens at …" and a countdown, and opens by
+// itself. Two pages join the twice-monthly meeting with its link, over 10
+// minutes before the start, and play each other's video; the leader
+// claims host with the key (a wrong key first, refused in plain words)
+// and ends the meeting for everyone: both pages see it end. Screenshots
+// at desktop and 390×844 of the booking form, the conflict, the
+// coordinator page, the waiting page and the host key dialog.
+func TestBrowserBooking(t *testing.T) {
+	exe := chromiumPath(t)
+	smtp := mailtest.Start(t, mailtest.Options{Username: "parley", Password: "smtp secret"})
+	m := startServerConfig(t, Config{SMTP: smtpConfig(smtp)})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	activeGroup(t, m, "Coordinators")
+	coordGroup, err := m.DB().GroupByName(ctx, "Coordinators")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DB().UpdateBookingSettings(ctx, func(s *bookings.Settings) error {
+		s.Coordinators = append(s.Coordinators, coordGroup.ID)
+		return nil
+	}); err != nil {
+		t.Fatalf("grant the coordinator role: %v", err)
+	}
+	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const leaderEmail = "lee@example.org"
+
+	// The leader signs in on /group with the PIN.
+	leader := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	leader.do("open the group page", chromedp.Navigate(m.LocalURL()+"/group"))
+	leader.waitShown("signin-form")
+	leader.do("sign in with the PIN", typeInto("#signin-group", "Choir"), typeInto("#signin-pin", "2468"),
+		chromedp.Click(chromedp.CSS("#signin-button")))
+	leader.waitShown("book-form")
+	leader.waitTrue("both accounts to choose from", `document.querySelectorAll('#bk-account option').length === 3`)
+
+	// A twice-monthly meeting whose first occurrence starts ~14 minutes from now.
+	start := time.Now().In(uk).Add(14 * time.Minute).Truncate(time.Minute).Add(time.Minute)
+	nth, pair := (start.Day()-1)/7+1, [2]int{}
+	switch {
+	case nth <= 2:
+		pair = [2]int{nth, nth + 2}
+	case nth <= 4:
+		pair = [2]int{nth - 2, nth}
+	default:
+		pair = [2]int{3, -1}
+	}
+	weekday := strings.ToLower(start.Weekday().String())
+	account1 := eval[string](leader, `[...document.querySelectorAll('#bk-account option')].find((o) => o.textContent === 'Meeting account 1').value`)
+	leader.do("fill in the booking", typeInto("#bk-leader-name", "Lee Leader"), typeInto("#bk-leader-email", leaderEmail),
+		setSelect("#bk-account", account1), setInput("#bk-first-date", start.Format("2006-01-02")),
+		setInput("#bk-start-time", start.Format("15:04")), typeInto("#bk-hours", "1"), setSelect("#bk-minutes", "0"),
+		chromedp.Click(chromedp.CSS(`input[name="bk-frequency"][value="twice-monthly"]`)),
+		setSelect("#bk-nth1", fmt.Sprint(pair[0])), setSelect("#bk-nth2", fmt.Sprint(pair[1])), setSelect("#bk-twice-weekday", weekday),
+		chromedp.Click(chromedp.CSS(`input[name="bk-ends"][value="count"]`)), typeInto("#bk-count", "6"))
+	first := fmt.Sprintf("%s %d %s %d, %s–%s", start.Format("Mon"), start.Day(), start.Format("Jan"), start.Year(),
+		start.Format("15:04"), start.Add(time.Hour).Format("15:04"))
+	leader.waitTrue("the preview lists six dates in UK time, the first today", fmt.Sprintf(`(() => {
+		const dates = [...document.querySelectorAll('#preview-dates li')].map((li) => li.textContent);
+		return dates.length === 6 && dates[0] === %q && document.getElementById('preview-summary').textContent !== '';
+	})()`, first))
+	leader.shot("booking-form")
+	atPhoneSize(t, leader.b, "booking-form-phone", nil)
+	leader.do("request the booking", chromedp.Click(chromedp.CSS("#book-button")))
+	leader.waitTrue("the booking listed as pending", `!!document.querySelector('#booking-list .booking[data-frequency="twice-monthly"][data-state="requested"]')`)
+
+	// A one-off at a time that conflicts on Meeting account 1; it will
+	// open some seconds after the booking is done (for the waiting page).
+	oneOff := time.Now().In(uk).Add(15*time.Minute + 50*time.Second).Truncate(time.Minute).Add(time.Minute)
+	leader.do("fill in a conflicting one-off", setSelect("#bk-account", account1), setInput("#bk-first-date", oneOff.Format("2006-01-02")),
+		setInput("#bk-start-time", oneOff.Format("15:04")), typeInto("#bk-hours", "0"), setSelect("#bk-minutes", "30"),
+		chromedp.Click(chromedp.CSS(`input[name="bk-frequency"][value="once"]`)))
+	leader.do("request it", chromedp.Click(chromedp.CSS("#book-button")))
+	leader.waitTrue("the conflict named, with alternatives", `(() => {
+		const c = document.querySelector('#preview-conflict .conflict');
+		return !!c && c.querySelector('.conflict-list li')?.textContent.includes('Choir') && c.querySelectorAll('button.alternative').length > 0;
+	})()`)
+	leader.shot("booking-conflict")
+	atPhoneSize(t, leader.b, "booking-conflict-phone", nil)
+	account2 := eval[string](leader, `[...document.querySelectorAll('#bk-account option')].find((o) => o.textContent === 'Meeting account 2').value`)
+	same := fmt.Sprintf(`#preview-conflict button.alternative[data-account=%q][data-start-time=%q]`, account2, oneOff.Format("15:04"))
+	leader.waitTrue("the same time on Meeting account 2 proposed", fmt.Sprintf(`!!document.querySelector(%q)`, same))
+	leader.do("choose it", chromedp.Click(chromedp.CSS(same)))
+	leader.waitTrue("the form has it", fmt.Sprintf(`document.getElementById('bk-account').value === %q && document.getElementById('bk-start-time').value === %q`,
+		account2, oneOff.Format("15:04")))
+	leader.do("book the alternative", chromedp.Click(chromedp.CSS("#book-button")))
+	leader.waitTrue("both bookings pending", `document.querySelectorAll('#booking-list .booking[data-state="requested"]').length === 2`)
+
+	// The coordinator approves both.
+	coord := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	coord.do("open the coordinator page", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	coord.waitTrue("a hint to sign in at /admin", `!document.getElementById('signin-view').hidden && document.getElementById('signin-link').getAttribute('href') === '/admin'`)
+	coord.do("sign in as the administrator", chromedp.Navigate(m.LocalURL()+"/admin"))
+	coord.waitShown("signin-form")
+	coord.do("sign in", typeInto("#signin-group", "Coordinators"), typeInto("#signin-password", "harmonies"), chromedp.Click(chromedp.CSS("#signin-button")))
+	coord.waitTrue("signed in", `document.getElementById('signin-view').hidden`)
+	coord.do("back to the coordinator page", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	coord.waitTrue("two requests waiting, auto-approve off", `document.querySelectorAll('#pending-list .coord-series').length === 2 && !document.getElementById('auto-approve').checked`)
+	coord.shot("coordinator")
+	atPhoneSize(t, coord.b, "coordinator-phone", nil)
+	for n := 1; n >= 0; n-- {
+		coord.do("approve", chromedp.Click(chromedp.CSS("#pending-list .coord-approve")))
+		coord.waitTrue("approved", fmt.Sprintf(`document.querySelectorAll('#pending-list .coord-series').length === %d`, n))
+	}
+	coord.waitTrue("both listed by account", `document.querySelectorAll('#accounts .coord-series[data-state="approved"]').length === 2`)
+
+	// The leader's page shows the links; the mails have each with its host key.
+	leader.do("reload the group page", chromedp.Reload())
+	leader.waitTrue("both confirmed, with links", `document.querySelectorAll('#booking-list .booking[data-state="approved"] .booking-link input').length === 2`)
+	linkOf := func(freq string) string {
+		return eval[string](leader, fmt.Sprintf(`document.querySelector('#booking-list .booking[data-frequency=%q] .booking-link input').value`, freq))
+	}
+	twice, once := linkOf("twice-monthly"), linkOf("once")
+	keys := map[string]string{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(keys) < 2 && time.Now().Before(deadline) {
+		for _, msg := range smtp.Messages() {
+			if len(msg.To) == 0 || msg.To[0] != leaderEmail {
+				continue
+			}
+			link, key := meetingLinkRE.FindString(msg.Text), hostKeyRE.FindStringSubmatch(msg.Text)
+			if link != "" && key != nil {
+				keys[link] = key[1]
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if keys[twice] == "" || keys[once] == "" {
+		t.Fatalf("the leader's mails have links and host keys %v; want %s and %s", keys, twice, once)
+	}
+
+	// The one-off's link before it opens: "Opens at …", a countdown, then open by itself.
+	member := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	member.do("open the one-off's link", chromedp.Navigate(once))
+	opens := oneOff.Add(-bookings.EarlyJoin)
+	want := fmt.Sprintf("Opens at %s UK time, %s %d %s — members may join up to 15 minutes before the start.",
+		opens.Format("15:04"), opens.Format("Monday"), opens.Day(), opens.Format("January"))
+	member.waitTrue("the waiting page", fmt.Sprintf(`document.getElementById('meeting-view').dataset.state === 'waiting' &&
+		document.getElementById('meeting-opens').textContent === %q && /second/.test(document.getElementById('meeting-countdown').textContent)`, want))
+	member.shot("meeting-waiting")
+	atPhoneSize(t, member.b, "meeting-waiting-phone", nil)
+	if time.Until(opens) < 0 {
+		t.Fatalf("the one-off opened at %v, before the test saw its waiting page", opens)
+	}
+	wait, stop := context.WithTimeout(member.b.ctx, time.Until(opens)+20*time.Second)
+	defer stop()
+	err = poll(wait, func() (bool, error) {
+		return chromedp.Run(wait, chromedp.Evaluate[bool](`document.getElementById('meeting-view').dataset.state === 'open' &&
+			document.getElementById('meeting-button').textContent === 'Join the meeting'`))
+	})
+	if err != nil {
+		member.fatalf("meeting-opened", "the waiting page did not open by itself at %v: %v", opens, err)
+	}
+	if early := time.Until(opens); early > time.Second {
+		t.Errorf("the waiting page opened %v before the meeting opens", early)
+	}
+	member.shot("meeting-open")
+
+	// Two pages join the twice-monthly meeting, 14 minutes before its start.
+	join := func(s *signupSession, name string) {
+		s.t.Helper()
+		s.do("open the meeting link", chromedp.Navigate(twice))
+		s.waitTrue("the meeting open", `document.getElementById('meeting-view').dataset.state === 'open'`)
+		s.do("join", typeInto("#meeting-name", name), chromedp.Click(chromedp.CSS("#meeting-button")))
+		s.waitTrue("in the call, no token in the URL", `location.pathname === '/meeting/call' && !location.search && !location.hash &&
+			document.body.dataset.screen === 'call' && document.getElementById('connection-state').dataset.state === 'connected'`)
+	}
+	join(leader, "Lee Leader")
+	join(member, "Mo Member")
+	if early := time.Until(start); early < time.Minute {
+		t.Errorf("the members joined only %v before the start", early)
+	} else {
+		t.Logf("the members joined %v before the start", early.Round(time.Second))
+	}
+	checkDecoding(t, ctx, leader.callPage("Lee Leader"), "Mo Member")
+	checkDecoding(t, ctx, member.callPage("Mo Member"), "Lee Leader")
+	leader.waitTrue("the meeting's end counted down", `!document.getElementById('call-deadline').hidden &&
+		document.getElementById('call-deadline-text').textContent.includes('booked meeting')`)
+
+	// The leader claims host: a wrong key is refused in plain words, the right one works.
+	leader.do("open the list of people", chromedp.Click(chromedp.CSS("#people-button")))
+	leader.waitShown("claim-host-button")
+	if eval[bool](leader, `document.getElementById('host-controls').checkVisibility()`) {
+		leader.fatalf("claim-host", "host controls before claiming host")
+	}
+	leader.do("Claim host", chromedp.Click(chromedp.CSS("#claim-host-button")))
+	leader.waitTrue("the host key dialog", `document.getElementById('host-key-dialog').open && document.activeElement === document.getElementById('host-key')`)
+	wrong := "00000000"
+	if keys[twice] == wrong {
+		wrong = "11111111"
+	}
+	leader.do("a wrong key", typeInto("#host-key", wrong), chromedp.Click(chromedp.CSS("#host-key-submit")))
+	leader.waitTrue("refused in plain words", `document.getElementById('host-key-error').textContent.includes('not this meeting’s host key')`)
+	leader.shot("host-key-dialog")
+	atPhoneSize(t, leader.b, "host-key-dialog-phone", nil)
+	leader.do("the right key", typeInto("#host-key", keys[twice]), chromedp.Click(chromedp.CSS("#host-key-submit")))
+	leader.waitTrue("a host now, with the host controls", `!document.getElementById('host-key-dialog').open &&
+		document.getElementById('host-controls').checkVisibility() && document.getElementById('claim-host').hidden`)
+	member.do("Mo's list of people", chromedp.Click(chromedp.CSS("#people-button")))
+	member.waitTrue("Lee shown as the host", `[...document.querySelectorAll('#people-list .person')].some((li) =>
+		li.querySelector('.person-name').textContent === 'Lee Leader' && li.dataset.role === 'host')`)
+	leader.do("end the meeting for everyone", chromedp.Click(chromedp.CSS("#end-call-button")))
+	leader.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	for _, s := range []*signupSession{leader, member} {
+		s.waitTrue("the call ended for everyone", `document.body.dataset.screen === 'left' &&
+			document.getElementById('left-title').textContent === 'The host ended the call for everyone' && document.getElementById('rejoin-button').hidden`)
+	}
+	member.shot("meeting-ended")
+}
+
+// setInput sets an input's value as a date or time picker does, with
+// the input and change events a person's choice fires.
+func setInput(sel, v string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q;
+			e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})); return e.value === %q; })()`, sel, v, v)
+		ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s does not take the value %q", sel, v)
+		}
+		return chromedp.Void{}, err
+	}
+}
+
+// setSelect chooses an option of a select, as a person's choice does.
+func setSelect(sel, v string) chromedp.Action[chromedp.Void] { return setInput(sel, v) }

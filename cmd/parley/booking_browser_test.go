@@ -243,6 +243,38 @@ func TestBrowserBooking(t *testing.T) {
 			document.getElementById('left-title').textContent === 'The host ended the call for everyone' && document.getElementById('rejoin-button').hidden`)
 	}
 	member.shot("meeting-ended")
+
+	// The coordinator moves the second meeting an hour later and cancels
+	// the third; then cancels the one-off, whose link then says so.
+	coord.do("reload the coordinator page", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	coord.waitTrue("both listed by account", `document.querySelectorAll('#accounts .coord-series[data-state="approved"]').length === 2`)
+	series := `#accounts .coord-series[data-frequency="twice-monthly"]`
+	coord.do("open its meetings", chromedp.Click(chromedp.CSS(series+" details summary")))
+	coord.do("Move the second", chromedp.Click(chromedp.CSS(series+` .occurrence[data-index="1"] .occurrence-move`)))
+	moved := start.Add(time.Hour)
+	coord.do("an hour later", setInput(series+` .occurrence[data-index="1"] .move-form input[type="time"]`, moved.Format("15:04")),
+		chromedp.Click(chromedp.CSS(series+` .occurrence[data-index="1"] .move-submit`)))
+	coord.waitTrue("moved", fmt.Sprintf(`(() => {
+		const li = document.querySelector(%q);
+		return !!li && li.dataset.state === 'moved' && li.querySelector('.occurrence-when').textContent.includes(%q);
+	})()`, series+` .occurrence[data-index="1"]`, moved.Format("15:04")+"–"+moved.Add(time.Hour).Format("15:04")))
+	coord.do("Cancel the third", chromedp.Click(chromedp.CSS(series+` .occurrence[data-index="2"] .occurrence-cancel`)))
+	coord.waitTrue("asked for a reason", `document.getElementById('reason-dialog').open`)
+	coord.do("give it", typeInto("#reason-input", "The hall is closed that week."), chromedp.Click(chromedp.CSS("#reason-ok")))
+	coord.waitTrue("the third gone from the meetings to come", fmt.Sprintf(`!document.querySelector(%q) && document.querySelectorAll(%q).length === 5`,
+		series+` .occurrence[data-index="2"]`, series+` .occurrence`))
+	coord.shot("coordinator-changed")
+	coord.do("Cancel the one-off", chromedp.Click(chromedp.CSS(`#accounts .coord-series[data-frequency="once"] .coord-cancel`)))
+	coord.waitTrue("asked for a reason", `document.getElementById('reason-dialog').open`)
+	coord.do("give it", typeInto("#reason-input", "Not needed after all."), chromedp.Click(chromedp.CSS("#reason-ok")))
+	coord.waitTrue("the one-off gone", `document.querySelectorAll('#accounts .coord-series[data-state="approved"]').length === 1`)
+	member.do("open the cancelled meeting's link", chromedp.Navigate(once))
+	member.waitTrue("the page says it is cancelled", `!document.getElementById('meeting-failed').hidden &&
+		document.getElementById('meeting-failed-title').textContent === 'This meeting is cancelled' && document.getElementById('meeting-view').hidden`)
+	member.shot("meeting-cancelled")
+	member.do("open an unknown link", chromedp.Navigate(m.LocalURL()+"/m/AAAAAAAAAAAAAAAAAAAAAA"))
+	member.waitTrue("the page says it is not valid", `!document.getElementById('meeting-failed').hidden &&
+		document.getElementById('meeting-failed-title').textContent === 'This link is not valid'`)
 }
 
 // setInput sets an input's value as a date or time picker does, with

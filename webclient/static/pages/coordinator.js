@@ -168,7 +168,7 @@ function seriesRow(s) {
         el('summary', { text: next.length ? `Meetings to come (${next.length})` : 'No meetings to come' }),
         el('ul', { class: 'occurrence-list' }, ...next.map((o) => occurrenceRow(s, o, tz))));
     details.addEventListener('toggle', () => { if (details.open) page.open.add(s.id); else page.open.delete(s.id); });
-    return el('li', { class: 'coord-series', 'data-id': s.id, 'data-state': s.state },
+    return el('li', { class: 'coord-series', 'data-id': s.id, 'data-state': s.state, 'data-frequency': (s.recurrence && s.recurrence.frequency) || '' },
         el('div', { class: 'booking-head' }, el('span', { class: 'booking-title', text: s.title || 'Meeting' }), stateBadge(s.state)),
         el('p', { class: 'muted small-text', text: who(s) }),
         el('p', { text: s.summary || '' }),

@@ -83,6 +83,13 @@ func TestBrowserBooking(t *testing.T) {
 		pair = [2]int{3, -1}
 	}
 	weekday := strings.ToLower(start.Weekday().String())
+	// Mistakes are shown beside their fields: the page's own, and the server's.
+	leader.do("request with nothing filled in", chromedp.Click(chromedp.CSS("#book-button")))
+	leader.wantError("bk-leader-name", "enter the group leader’s name", true)
+	yesterday := time.Now().In(uk).AddDate(0, 0, -1)
+	leader.do("a first date in the past", typeInto("#bk-leader-name", "Lee Leader"), typeInto("#bk-leader-email", leaderEmail),
+		setInput("#bk-first-date", yesterday.Format("2006-01-02")), setInput("#bk-start-time", "19:00"), chromedp.Click(chromedp.CSS("#book-button")))
+	leader.wantError("bk-first-date", "in the past", true)
 	account1 := eval[string](leader, `[...document.querySelectorAll('#bk-account option')].find((o) => o.textContent === 'Meeting account 1').value`)
 	leader.do("fill in the booking", typeInto("#bk-leader-name", "Lee Leader"), typeInto("#bk-leader-email", leaderEmail),
 		setSelect("#bk-account", account1), setInput("#bk-first-date", start.Format("2006-01-02")),

@@ -141,7 +141,7 @@ function showFailed(e) {
         break;
     case 'meeting-cancelled':
         title = 'This meeting is cancelled';
-        text = e.message ? sentenceOf(e.message) : 'The coordinator cancelled it, and the group leader was told.';
+        text = 'The coordinator cancelled it, and the group leader was told.';
         ask = 'Ask the group leader when the group meets next.';
         break;
     case 'link-not-found':
@@ -165,11 +165,6 @@ function showFailed(e) {
     document.title = `${title} — Parley`;
     showSection('meeting-failed');
     $('meeting-failed-title').focus();
-}
-
-function sentenceOf(s) {
-    s = String(s).trim();
-    return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
 async function submit(ev) {

@@ -324,7 +324,11 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 			t.s.writeError(w, r, err)
 			return
 		}
-		t.message(w, ae.status, "Sign in to see the bookings table", sentence(ae.msg), signInLinks)
+		text := sentence(ae.msg)
+		if ae == errTableSignIn {
+			text = "The table of booked meetings on the meeting accounts is for the groups’ users and the coordinator. Sign in first:"
+		}
+		t.message(w, ae.status, "Sign in to see the bookings table", text, signInLinks)
 		return
 	}
 	v, err := t.view(r.Context(), account, month)

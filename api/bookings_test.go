@@ -595,3 +595,48 @@ func TestBookingRoutesOff(t *testing.T) {
 		t.Errorf("coordinator routes without a booking store: %d", resp.StatusCode)
 	}
 }
+
+// TestBookingNoAccounts: with every account removed, "any" is refused in
+// plain words, check and booking alike.
+func TestBookingNoAccounts(t *testing.T) {
+	bf := newBookingFixture(t)
+	for _, a := range bf.accounts {
+		bf.op(t, "DELETE", "/api/v1/accounts/"+a.ID, nil).want(t, 204, "")
+	}
+	bf.bcall(t, bf.user, "POST", "/api/v1/group/bookings/check", twiceMonthly("any")).want(t, 409, "no-accounts")
+	bf.book(t, bf.user, twiceMonthly("any")).want(t, 409, "no-accounts")
+	r := bf.book(t, bf.user, twiceMonthly(bf.accounts[0].ID))
+	r.want(t, 422, "invalid")
+	if r.fields["account"] == "" {
+		t.Errorf("no words for the removed account: %s", r.body)
+	}
+}
+
+// TestAccountRoutes: the operator's meeting accounts, with the errors of
+// a taken name, a bad one, an unknown ID and an account in use.
+func TestAccountRoutes(t *testing.T) {
+	bf := newBookingFixture(t)
+	r := bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: "  Evening Zoom "})
+	r.want(t, 201, "")
+	var a NamedRef
+	r.decode(t, &a)
+	if a.Name != "Evening Zoom" || !strings.HasPrefix(a.ID, "a_") {
+		t.Fatalf("created %+v", a)
+	}
+	bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: "evening zoom"}).want(t, 409, "account-exists")
+	if r := bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: " "}); r.status != 422 || r.fields["name"] == "" {
+		t.Errorf("a blank name: %s", r.body)
+	}
+	bf.op(t, "PUT", "/api/v1/accounts/"+a.ID, AccountRequest{Name: "Zoom 3"}).want(t, 200, "")
+	bf.op(t, "PUT", "/api/v1/accounts/a_nosuch", AccountRequest{Name: "Zoom 4"}).want(t, 404, "account-not-found")
+	bf.op(t, "PUT", "/api/v1/accounts/"+a.ID, AccountRequest{Name: "Meeting account 1"}).want(t, 409, "account-exists")
+	var list struct{ Accounts []NamedRef }
+	bf.op(t, "GET", "/api/v1/accounts", nil).decode(t, &list)
+	if len(list.Accounts) != 3 {
+		t.Errorf("accounts: %+v", list.Accounts)
+	}
+	booked(t, bf.book(t, bf.user, twiceMonthly(a.ID)))
+	bf.op(t, "DELETE", "/api/v1/accounts/"+a.ID, nil).want(t, 409, "account-in-use")
+	bf.op(t, "DELETE", "/api/v1/accounts/a_nosuch", nil).want(t, 404, "account-not-found")
+	bf.user.call("GET", "/api/v1/accounts", nil).want(t, 401, "unauthorized")
+}

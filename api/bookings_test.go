@@ -456,8 +456,16 @@ func TestBookingChanges(t *testing.T) {
 	other["firstDate"], other["recurrence"] = "2026-12-17", map[string]any{"frequency": "once"}
 	booked(t, bf.book(t, bf.user, other))
 	c := conflictOf(t, bf.op(t, "POST", path+"1/move", MoveRequest{Date: "2026-12-17", StartTime: "20:00"}))
-	if len(c.Conflicts) != 1 || c.Conflicts[0].Index != 1 {
-		t.Errorf("move conflict: %+v", c)
+	if len(c.Conflicts) != 1 || c.Conflicts[0].Index != 1 || len(c.Alternatives) == 0 {
+		t.Fatalf("move conflict: %+v", c)
+	}
+	alt := c.Alternatives[0] // the nearest free time that day: the move to it goes through
+	if alt.FirstDate != "2026-12-17" {
+		t.Errorf("a move's alternative on another day: %+v", alt)
+	}
+	v = seriesOf(t, bf.op(t, "POST", path+"1/move", MoveRequest{Date: alt.FirstDate, StartTime: alt.StartTime}))
+	if got := v.Occurrences[1].Start.Format("2006-01-02 15:04"); got != alt.FirstDate+" "+alt.StartTime {
+		t.Errorf("moved to the alternative: %s, want %s %s", got, alt.FirstDate, alt.StartTime)
 	}
 	bf.op(t, "POST", path+"1/move", MoveRequest{Date: "17/12/2026", StartTime: "8pm"}).want(t, 422, "invalid")
 

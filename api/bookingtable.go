@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/clock"
 	"github.com/parley-dev/parley/rooms"
@@ -81,16 +80,10 @@ type TableView struct {
 
 // AccountTable is one account's month.
 type AccountTable struct {
-	Account     AccountRef `json:"account"`
+	Account     NamedRef   `json:"account"`
 	Occurrences []TableRow `json:"occurrences"`
 	// CalendarURL is the account's iCalendar feed ("" when feeds are off).
 	CalendarURL string `json:"calendarUrl,omitempty"`
-}
-
-// AccountRef names an account.
-type AccountRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
 }
 
 // TableRow is one occurrence in the table.
@@ -207,7 +200,7 @@ func (t *bookingTable) view(ctx context.Context, account string, month time.Time
 	for _, a := range accounts {
 		rs := rows[a.ID]
 		slices.SortStableFunc(rs, func(x, y TableRow) int { return x.Start.Compare(y.Start) })
-		v.Accounts = append(v.Accounts, AccountTable{Account: AccountRef{a.ID, a.Name}, Occurrences: rs,
+		v.Accounts = append(v.Accounts, AccountTable{Account: NamedRef{ID: a.ID, Name: a.Name}, Occurrences: rs,
 			CalendarURL: t.s.calendarURL("account", a.ID)})
 	}
 	return v, nil
@@ -227,43 +220,38 @@ var (
 )
 
 // viewerOf is who r comes from: the operator (bearer token), a signed-in
-// group user, or a coordinator (an administrator of a group the operator
-// made one). Anyone else gets errTableSignIn, an administrator who is
-// not a coordinator errNotCoordinator.
+// group user, or a coordinator (asCoordinator: an administrator of a
+// group the operator made one). Anyone else gets errTableSignIn, an
+// administrator who is not a coordinator errNotCoordinator, a session
+// that has ended its own error.
 func (t *bookingTable) viewerOf(r *http.Request) (*viewer, error) {
 	s := t.s
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if s.cfg.OperatorToken != "" && auth.Equal(token, s.cfg.OperatorToken) {
-			return &viewer{who: "operator"}, nil
-		}
-		if wait, ok := s.guesses.Failed(clientKey(r)); !ok {
-			return nil, rateLimited(wait)
-		}
-		return nil, errUnauthorized
-	}
-	if s.grp == nil {
+	bearer := strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if s.grp == nil && !bearer {
 		return nil, errTableSignIn
 	}
 	var groupErr error // a group user's session that no longer works: say why
-	if _, err := r.Cookie(cookieGroup); err == nil {
+	if _, err := r.Cookie(cookieGroup); err == nil && !bearer {
 		var g *rooms.Group
 		groupErr = s.asGroupUser(func(_ http.ResponseWriter, _ *http.Request, gr *rooms.Group) error { g = gr; return nil })(nil, r)
 		if groupErr == nil {
 			return &viewer{who: "group user", group: g}, nil
 		}
 	}
-	if _, err := r.Cookie(cookieAdmin); err == nil {
-		g, err := s.adminSession(r)
+	if _, err := r.Cookie(cookieAdmin); err == nil || bearer {
+		var vw *viewer
+		err := s.asCoordinator(func(_ http.ResponseWriter, _ *http.Request, g *rooms.Group) error {
+			vw = &viewer{who: "coordinator", group: g}
+			if g == nil {
+				vw.who = "operator"
+			}
+			return nil
+		})(nil, r)
 		switch {
 		case err == nil:
-			set, err := t.store.BookingSettings(r.Context())
-			if err != nil {
-				return nil, fmt.Errorf("booking settings: %w", err)
-			}
-			if !slices.Contains(set.Coordinators, g.ID) {
-				return nil, errNotCoordinator
-			}
-			return &viewer{who: "coordinator", group: g}, nil
+			return vw, nil
+		case errors.Is(err, errCoordinatorOnly) && groupErr == nil:
+			return nil, errNotCoordinator
 		case groupErr == nil:
 			return nil, err
 		}
@@ -336,7 +324,11 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 			t.s.writeError(w, r, err)
 			return
 		}
-		t.message(w, ae.status, "Sign in to see the bookings table", ae.msg, signInLinks)
+		text := sentence(ae.msg)
+		if ae == errTableSignIn {
+			text = "The table of booked meetings on the meeting accounts is for the groups’ users and the coordinator. Sign in first:"
+		}
+		t.message(w, ae.status, "Sign in to see the bookings table", text, signInLinks)
 		return
 	}
 	v, err := t.view(r.Context(), account, month)
@@ -353,6 +345,18 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.render(w, vw, account, month, v)
+}
+
+// sentence is an error message as a sentence: capital first, full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 // signInLinks are the ways in that the sign-in page offers.

@@ -87,7 +87,7 @@ func feedSeries(t *testing.T) []*bookings.Series {
 	twice := testSeries(t, "Choir practice", "2026-12-01", "19:30", 75,
 		bookings.Recurrence{Frequency: bookings.TwiceMonthly, Weekday: "tuesday", Nth: []int{1, 3}, Count: 26})
 	must(t, twice.Cancel(2, ""))                   // Tue 5 Jan 2027
-	must(t, twice.Move(21, "2027-10-27", "19:30")) // Tue 19 Oct → Wed 27 Oct
+	must(t, twice.Move(21, "2027-10-28", "19:30")) // Tue 19 Oct → Thu 28 Oct
 	once := testSeries(t, "Spring concert", "2027-03-28", "14:00", 180, bookings.Recurrence{Frequency: bookings.Once})
 	movedOnce := testSeries(t, "AGM", "2027-06-03", "12:00", 60, bookings.Recurrence{Frequency: bookings.Once})
 	must(t, movedOnce.Move(0, "2027-06-04", "12:00")) // Thu 3 Jun → Fri 4 Jun, still pending

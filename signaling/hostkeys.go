@@ -78,11 +78,12 @@ func (s *session) handleClaimHost(m *protocol.ClaimHost) {
 	s.claims.Add(1)
 	go func() {
 		defer s.claims.Done()
-		defer s.claiming.Store(false)
 		err := hk.CheckHostKey(ctx, call.roomID, client, key)
+		// Done before the answer goes out: a client may send its next
+		// claim as soon as it has the answer to this one.
+		s.claiming.Store(false)
 		if err == nil {
-			err = call.call.ClaimHost(id)
-			if err == nil {
+			if err = call.call.ClaimHost(id); err == nil {
 				s.log.Info("host claimed with the host key")
 				return
 			}

@@ -193,12 +193,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if verifier == nil {
 		verifier = auth.NewVerifier(auth.VerifierConfig{})
 	}
-	bookingStore, _ := any(m.db).(rooms.BookingStore)
-	if bookingStore != nil {
-		sigCfg.Rooms = meetingRooms{rooms: m.db, bookings: bookingStore}
-		if sigCfg.HostKeys == nil {
-			sigCfg.HostKeys = newHostKeyChecker(bookingStore, verifier, meetingClock, m.roomMax())
-		}
+	var bookingStore rooms.BookingStore = m.db
+	sigCfg.Rooms = meetingRooms{rooms: m.db, bookings: bookingStore}
+	if sigCfg.HostKeys == nil {
+		sigCfg.HostKeys = newHostKeyChecker(bookingStore, verifier, meetingClock, m.roomMax())
 	}
 	if sigCfg.Directory, err = newEndpointDirectory(m.db, key); err != nil { // endpoints and direct calls
 		return err
@@ -214,7 +212,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		sigCfg.Policy = func(room *rooms.Room) livecall.Policy {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if isMeetingID(room.ID) && bookingStore != nil { // issue #14
+			if isMeetingID(room.ID) { // issue #14
 				return meetingPolicy(ctx, bookingStore, room, m.roomLimit(ctx, room), m.log)
 			}
 			return callrules.New(callrules.Config{NoMemberWait: m.cfg.NoMemberWait, MaxParticipants: m.roomLimit(ctx, room)})

@@ -56,14 +56,14 @@ func (s *session) handleClaimHost(m *protocol.ClaimHost) {
 	if !s.requireJoined(ref) {
 		return
 	}
-	hk := s.srv.cfg.HostKeys
-	if hk == nil {
-		s.sendError(protocol.CodeNoHostKey, "this call has no host key", ref)
-		return
-	}
 	key := strings.TrimSpace(m.Key)
 	if key == "" || len(key) > maxHostKeyBytes {
 		s.sendError(protocol.CodeBadRequest, fmt.Sprintf("claim-host.key must be the host key (1 to %d characters)", maxHostKeyBytes), ref)
+		return
+	}
+	hk := s.srv.cfg.HostKeys
+	if hk == nil {
+		s.sendError(protocol.CodeNoHostKey, "this call has no host key", ref)
 		return
 	}
 	if !s.claiming.CompareAndSwap(false, true) {

@@ -454,6 +454,7 @@ func conflictMessage(ce *bookings.ConflictError) string {
 func (s *Server) bookingError(w http.ResponseWriter, r *http.Request, err error) error {
 	var ce *bookings.ConflictError
 	var change *office.ChangeError
+	var state *office.StateError
 	switch {
 	case errors.As(err, &ce):
 		return s.conflict(w, r, ce)
@@ -461,10 +462,10 @@ func (s *Server) bookingError(w http.ResponseWriter, r *http.Request, err error)
 		return errBookingNotFound
 	case errors.Is(err, rooms.ErrAccountNotFound):
 		return &apiError{status: http.StatusNotFound, code: "account-not-found", msg: "there is no meeting account with that ID"}
-	case errors.Is(err, office.ErrNotRequested):
-		return &apiError{status: http.StatusConflict, code: "not-requested", msg: "only a requested booking can be approved or declined; " + stateWords(err)}
-	case errors.Is(err, office.ErrNotLive):
-		return &apiError{status: http.StatusConflict, code: "not-live", msg: "the booking is over: " + stateWords(err)}
+	case errors.As(err, &state) && state.Err == office.ErrNotRequested:
+		return &apiError{status: http.StatusConflict, code: "not-requested", msg: state.Error()}
+	case errors.As(err, &state):
+		return &apiError{status: http.StatusConflict, code: "not-live", msg: state.Error()}
 	case errors.As(err, &change):
 		return &apiError{status: http.StatusConflict, code: "cannot-change", msg: change.Error()}
 	}
@@ -472,12 +473,3 @@ func (s *Server) bookingError(w http.ResponseWriter, r *http.Request, err error)
 }
 
 var errBookingNotFound = &apiError{status: http.StatusNotFound, code: "booking-not-found", msg: "no booking has that ID"}
-
-// stateWords is "this one is approved" from an office state error.
-func stateWords(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, "(it is "); i >= 0 {
-		return "this one is " + strings.TrimSuffix(msg[i+len("(it is "):], ")")
-	}
-	return msg
-}

@@ -97,6 +97,23 @@ var (
 	ErrCannotChange = errors.New("the meeting cannot be changed")
 )
 
+// StateError is an ErrNotRequested or ErrNotLive with the series' state,
+// its message in plain words.
+type StateError struct {
+	Err   error // ErrNotRequested or ErrNotLive
+	State bookings.State
+}
+
+func (e *StateError) Error() string {
+	if e.Err == ErrNotRequested {
+		return fmt.Sprintf("only a requested booking can be approved or declined, and this one is %s", e.State)
+	}
+	return fmt.Sprintf("the booking is %s: it can no longer be changed", e.State)
+}
+
+// Is makes errors.Is(err, e.Err) true.
+func (e *StateError) Is(target error) bool { return target == e.Err }
+
 // ChangeError is an ErrCannotChange with the reason in plain words.
 type ChangeError struct{ Reason error }
 
@@ -185,7 +202,7 @@ func (o *Office) Approve(ctx context.Context, id string) (*bookings.Series, erro
 		return nil, fmt.Errorf("approve: %w", err)
 	}
 	if cur.State != bookings.Requested { // before spending a hash; checked again below
-		return nil, fmt.Errorf("approve: %w (it is %s)", ErrNotRequested, cur.State)
+		return nil, fmt.Errorf("approve: %w", &StateError{ErrNotRequested, cur.State})
 	}
 	names, err := o.accountNames(ctx)
 	if err != nil {
@@ -197,7 +214,7 @@ func (o *Office) Approve(ctx context.Context, id string) (*bookings.Series, erro
 	}
 	s, err := o.cfg.Store.UpdateSeries(ctx, id, func(s *bookings.Series) ([]*rooms.Mail, error) {
 		if s.State != bookings.Requested {
-			return nil, fmt.Errorf("%w (it is %s)", ErrNotRequested, s.State)
+			return nil, &StateError{ErrNotRequested, s.State}
 		}
 		s.Reason = ""
 		s.Approve(o.Now().UTC(), lk)
@@ -216,7 +233,7 @@ func (o *Office) Decline(ctx context.Context, id, reason string) (*bookings.Seri
 	reason = cleanReason(reason)
 	s, err := o.cfg.Store.UpdateSeries(ctx, id, func(s *bookings.Series) ([]*rooms.Mail, error) {
 		if s.State != bookings.Requested {
-			return nil, fmt.Errorf("%w (it is %s)", ErrNotRequested, s.State)
+			return nil, &StateError{ErrNotRequested, s.State}
 		}
 		s.Decline(o.Now().UTC(), reason)
 		return one(o.declinedMail(s))
@@ -253,7 +270,7 @@ func (o *Office) Cancel(ctx context.Context, id, reason, byGroup string) (*booki
 // live refuses a series that is declined or cancelled.
 func live(s *bookings.Series) error {
 	if !s.State.Live() {
-		return fmt.Errorf("%w (it is %s)", ErrNotLive, s.State)
+		return &StateError{ErrNotLive, s.State}
 	}
 	return nil
 }

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // --time-zone works on hosts without a zoneinfo database
 
+	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/bookings"
+	"github.com/parley-dev/parley/bookings/office"
+	"github.com/parley-dev/parley/clock"
 )
 
 // Booked meetings (issue #14): the flags of parley serve that configure
-// them. The account, coordinator and booking commands are in
-// bookings_cli.go.
+// them, and their start: the meeting accounts ensured, the API's
+// BookingConfig, the link refresher. The account, coordinator and booking
+// commands are in bookings_cli.go.
 
 // BookingSettings are parley serve's settings of booked meetings.
 type BookingSettings struct {
@@ -74,4 +79,47 @@ func (f bookingFlags) parse() (BookingSettings, error) {
 		return b, fmt.Errorf("--booking-link-lead %q: want a duration from 1h to 720h, such as 72h", *f.linkLead)
 	}
 	return b, nil
+}
+
+// meetingClock is the clock of everything booking-related: the live
+// calls' (Config.Signaling.Clock), so a test's fake clock drives it all.
+func (m *Main) meetingClock() clock.Clock {
+	if c := m.cfg.Signaling.Clock; c != nil {
+		return c
+	}
+	return clock.SystemClock{}
+}
+
+// bookingConfig ensures the meeting accounts exist and returns the API's
+// booking settings; zero settings are the defaults.
+func (m *Main) bookingConfig(ctx context.Context) (api.BookingConfig, error) {
+	b := m.cfg.Bookings
+	if b.Accounts <= 0 {
+		b.Accounts = defaultMeetingAccounts
+	}
+	if b.Location == nil {
+		loc, err := time.LoadLocation(bookings.DefaultTimeZone)
+		if err != nil {
+			return api.BookingConfig{}, fmt.Errorf("time zone %s: %w", bookings.DefaultTimeZone, err)
+		}
+		b.Location = loc
+	}
+	if b.LinkLead <= 0 {
+		b.LinkLead = defaultLinkLead
+	}
+	as, err := m.db.EnsureAccounts(ctx, b.Accounts, m.meetingClock().Now())
+	if err != nil {
+		return api.BookingConfig{}, fmt.Errorf("meeting accounts: %w", err)
+	}
+	m.log.Info("booked meetings", "accounts", len(as), "time_zone", b.Location.String(), "link_every", b.LinkEvery, "link_lead", b.LinkLead)
+	return api.BookingConfig{Store: m.db, Location: b.Location, MaxDuration: b.MaxDuration, LinkEvery: b.LinkEvery,
+		LinkLead: b.LinkLead, Clock: m.meetingClock()}, nil
+}
+
+// startRefresher starts mailing refreshed links (bookings/office) on the
+// meeting clock; Close stops it.
+func (m *Main) startRefresher(bc api.BookingConfig) {
+	o := office.New(office.Config{Store: bc.Store, PublicURL: m.url, LinkLead: bc.LinkLead, Clock: bc.Clock,
+		Logger: m.log.With("component", "bookings")})
+	m.refresher = o.StartRefresher()
 }

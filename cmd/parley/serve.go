@@ -20,8 +20,8 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/bookings/office"
 	"github.com/parley-dev/parley/clientaddr"
-	"github.com/parley-dev/parley/clock"
 	"github.com/parley-dev/parley/connlimit"
 	"github.com/parley-dev/parley/livecall"
 	"github.com/parley-dev/parley/livecall/callrules"
@@ -124,6 +124,7 @@ type Main struct {
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
+	refresher *office.Refresher  // mails booked series' new links (bookings.go)
 }
 
 // NewMain returns a Main for cfg.
@@ -182,13 +183,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	sigCfg := m.cfg.Signaling
 	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
-	// Booked meetings' calls (meetings.go): the clock of everything
-	// booking-related is the calls' clock, so a test's fake clock drives
-	// it all; host keys are checked with the groups' Verifier (its cap).
-	meetingClock := clock.Clock(clock.SystemClock{})
-	if sigCfg.Clock != nil {
-		meetingClock = sigCfg.Clock
-	}
+	// Booked meetings' calls (meetings.go), on the meeting clock (the
+	// calls' clock: a test's fake clock drives it all); host keys are
+	// checked with the groups' Verifier (its cap).
+	meetingClock := m.meetingClock()
 	verifier := m.cfg.Groups.Verifier
 	if verifier == nil {
 		verifier = auth.NewVerifier(auth.VerifierConfig{})
@@ -267,6 +265,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	groups.Verifier = verifier
 	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
+	booked, err := m.bookingConfig(ctx) // bookings.go
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -284,8 +286,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Groups:        groups,
 		Guests:        guests,
 		Invitations:   invitations,
-		Bookings: api.BookingConfig{Store: bookingStore, Clock: meetingClock, Location: m.cfg.Bookings.Location,
-			MaxDuration: m.cfg.Bookings.MaxDuration, LinkEvery: m.cfg.Bookings.LinkEvery, LinkLead: m.cfg.Bookings.LinkLead},
+		Bookings:      booked,
 	})
 	if err != nil {
 		return err
@@ -315,6 +316,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.mail, err = m.startMail(); err != nil {
 		return err
 	}
+	m.startRefresher(booked)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 
@@ -374,6 +376,9 @@ func (m *Main) Close() error {
 	if m.stopSweep != nil {
 		m.stopSweep()
 		<-m.swept
+	}
+	if m.refresher != nil {
+		m.refresher.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -300,3 +300,21 @@ func TestBookedMeetingCall(t *testing.T) {
 		t.Errorf("the link after its last meeting: %d %s", resp.StatusCode, data)
 	}
 }
+
+// A meeting room's call has no host key: claim-host is no-host-key.
+func TestClaimHostInRoomCall(t *testing.T) {
+	m := startServer(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Join(ctx, client.Config{BaseURL: m.LocalURL(), Link: createRoom(t, m, "Weekly"), Name: "Max", Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.State().Call.HostKey || c.State().Call.Booking != nil {
+		t.Errorf("a room's call shows %+v", c.State().Call)
+	}
+	if e := claim(t, ctx, c, meetingHostKey); e == nil || e.Code != protocol.CodeNoHostKey {
+		t.Errorf("claim-host in a room's call: %+v, want no-host-key", e)
+	}
+}

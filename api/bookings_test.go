@@ -38,6 +38,11 @@ func newBookingFixture(t *testing.T) *bookingFixture {
 	bf.groupFixture = newGroupFixture(t, func(cfg *Config) {
 		db := cfg.Rooms.(*store.DB)
 		cfg.Bookings = BookingConfig{Store: db, Clock: bf.meeting}
+		key, err := db.SigningKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Guests.Key = key // the calendar feeds' key
 	})
 	// The fixture's database is in one of the test's temporary directories.
 	paths, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "parley.db"))
@@ -177,7 +182,8 @@ func TestBookingApproved(t *testing.T) {
 	r := bf.user.call("GET", "/api/v1/group/bookings", nil)
 	r.want(t, 200, "")
 	r.decode(t, &list)
-	if len(list.Bookings) != 0 || len(list.Accounts) != 2 || list.TimeZone != "Europe/London" || list.MaxDurationMinutes != 240 {
+	if len(list.Bookings) != 0 || len(list.Accounts) != 2 || list.TimeZone != "Europe/London" || list.MaxDurationMinutes != 240 ||
+		!strings.HasPrefix(list.CalendarURL, "https://meet.example.org/cal/group/"+bf.group(t).ID+"/") {
 		t.Fatalf("empty list: %s", r.body)
 	}
 
@@ -193,6 +199,15 @@ func TestBookingApproved(t *testing.T) {
 	}
 	if !strings.Contains(string(bf.book(t, bf.user, twiceMonthly(bf.accounts[0].ID)).body), "booking-conflict") {
 		t.Error("a requested series does not hold its slots")
+	}
+	feed, err := http.Get(bf.srv.URL + strings.TrimPrefix(list.CalendarURL, "https://meet.example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics, _ := io.ReadAll(feed.Body)
+	feed.Body.Close()
+	if feed.StatusCode != 200 || !strings.Contains(string(ics), "BEGIN:VEVENT") {
+		t.Errorf("the group's calendarUrl: %d %s", feed.StatusCode, ics)
 	}
 	req := bf.mails(t, "ada@example.org", "booking-requested")
 	if len(req) != 1 || !strings.Contains(req[0].Text, "Tue 1 Dec 2026, 19:00-20:30") || !strings.Contains(req[0].Text, "UK time") {

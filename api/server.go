@@ -160,8 +160,8 @@ func (s *Server) routes() {
 	s.outboxRoutes(api)
 	s.guestRoutes(api) // guests.go
 	s.invitationRoutes(api)
-	s.meetingRoutes(api)      // meetings.go
 	s.bookingTableRoutes(api) // bookingtable.go, calendar.go
+	s.meetingRoutes(api)      // meetings.go
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

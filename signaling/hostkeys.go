@@ -56,14 +56,14 @@ func (s *session) handleClaimHost(m *protocol.ClaimHost) {
 	if !s.requireJoined(ref) {
 		return
 	}
-	hk := s.srv.cfg.HostKeys
-	if hk == nil {
-		s.sendError(protocol.CodeNoHostKey, "this call has no host key", ref)
-		return
-	}
 	key := strings.TrimSpace(m.Key)
 	if key == "" || len(key) > maxHostKeyBytes {
 		s.sendError(protocol.CodeBadRequest, fmt.Sprintf("claim-host.key must be the host key (1 to %d characters)", maxHostKeyBytes), ref)
+		return
+	}
+	hk := s.srv.cfg.HostKeys
+	if hk == nil {
+		s.sendError(protocol.CodeNoHostKey, "this call has no host key", ref)
 		return
 	}
 	if !s.claiming.CompareAndSwap(false, true) {
@@ -78,11 +78,12 @@ func (s *session) handleClaimHost(m *protocol.ClaimHost) {
 	s.claims.Add(1)
 	go func() {
 		defer s.claims.Done()
-		defer s.claiming.Store(false)
 		err := hk.CheckHostKey(ctx, call.roomID, client, key)
+		// Done before the answer goes out: a client may send its next
+		// claim as soon as it has the answer to this one.
+		s.claiming.Store(false)
 		if err == nil {
-			err = call.call.ClaimHost(id)
-			if err == nil {
+			if err = call.call.ClaimHost(id); err == nil {
 				s.log.Info("host claimed with the host key")
 				return
 			}

@@ -22,7 +22,6 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/bookings/office"
 	"github.com/parley-dev/parley/clientaddr"
-	"github.com/parley-dev/parley/clock"
 	"github.com/parley-dev/parley/connlimit"
 	"github.com/parley-dev/parley/livecall"
 	"github.com/parley-dev/parley/livecall/callrules"
@@ -184,23 +183,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	sigCfg := m.cfg.Signaling
 	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
-	// Booked meetings' calls (meetings.go): the clock of everything
-	// booking-related is the calls' clock, so a test's fake clock drives
-	// it all; host keys are checked with the groups' Verifier (its cap).
-	meetingClock := clock.Clock(clock.SystemClock{})
-	if sigCfg.Clock != nil {
-		meetingClock = sigCfg.Clock
-	}
+	// Booked meetings' calls (meetings.go), on the meeting clock (the
+	// calls' clock: a test's fake clock drives it all); host keys are
+	// checked with the groups' Verifier (its cap).
+	meetingClock := m.meetingClock()
 	verifier := m.cfg.Groups.Verifier
 	if verifier == nil {
 		verifier = auth.NewVerifier(auth.VerifierConfig{})
 	}
-	bookingStore, _ := any(m.db).(rooms.BookingStore)
-	if bookingStore != nil {
-		sigCfg.Rooms = meetingRooms{rooms: m.db, bookings: bookingStore}
-		if sigCfg.HostKeys == nil {
-			sigCfg.HostKeys = newHostKeyChecker(bookingStore, verifier, meetingClock, m.roomMax())
-		}
+	var bookingStore rooms.BookingStore = m.db
+	sigCfg.Rooms = meetingRooms{rooms: m.db, bookings: bookingStore}
+	if sigCfg.HostKeys == nil {
+		sigCfg.HostKeys = newHostKeyChecker(bookingStore, verifier, meetingClock, m.roomMax())
 	}
 	if sigCfg.Directory, err = newEndpointDirectory(m.db, key); err != nil { // endpoints and direct calls
 		return err
@@ -216,7 +210,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		sigCfg.Policy = func(room *rooms.Room) livecall.Policy {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if isMeetingID(room.ID) && bookingStore != nil { // issue #14
+			if isMeetingID(room.ID) { // issue #14
 				return meetingPolicy(ctx, bookingStore, room, m.roomLimit(ctx, room), m.log)
 			}
 			return callrules.New(callrules.Config{NoMemberWait: m.cfg.NoMemberWait, MaxParticipants: m.roomLimit(ctx, room)})

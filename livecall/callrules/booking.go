@@ -123,11 +123,13 @@ func (p *Booking) current(now time.Time) (bookings.Occurrence, error) {
 		}
 		return o, nil
 	}
-	return bookings.Occurrence{}, p.over()
+	return bookings.Occurrence{}, &livecall.Refusal{Code: ReasonMeetingOver, Message: "this meeting is over: the series has no more meetings"}
 }
 
+// over is the refusal of a joiner after the call's occurrence closed.
 func (p *Booking) over() error {
-	return &livecall.Refusal{Code: ReasonMeetingOver, Message: "the meeting is over: it has no more occurrences open today"}
+	return &livecall.Refusal{Code: ReasonMeetingOver, Message: fmt.Sprintf("this meeting closed at %s, %d minutes after its end",
+		LocalTime(p.occ.Closes(), p.cfg.Location), int(bookings.Grace/time.Minute))}
 }
 
 // OnEvent sets the deadline at the occurrence's closing time on the

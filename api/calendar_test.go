@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apognu/gocal"
+	ics "github.com/arran4/golang-ical"
 
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/livecall/fakeclock"
@@ -106,6 +107,14 @@ func testTable(t *testing.T) *bookingTable {
 	return &bookingTable{s: s, loc: london, clock: fakeclock.New(feedEpoch)}
 }
 
+// serialize is the feed's text, as served.
+func serialize(t *testing.T, cal *ics.Calendar) string {
+	t.Helper()
+	var b strings.Builder
+	must(t, writeCalendar(&b, cal))
+	return b.String()
+}
+
 // slot is an occurrence as the test compares them.
 type slot struct {
 	uid        string
@@ -162,7 +171,7 @@ func TestFeedOccurrencesMatchAnIndependentParser(t *testing.T) {
 	series := feedSeries(t)
 	cal, err := tb.calendar("Meeting account 1 bookings", series, map[string]string{testAccount: "Meeting account 1"})
 	must(t, err)
-	feed := cal.Serialize()
+	feed := serialize(t, cal)
 	events := parseFeed(t, feed)
 	want := ours(t, series)
 
@@ -179,6 +188,39 @@ func TestFeedOccurrencesMatchAnIndependentParser(t *testing.T) {
 		if g := sortSlots(got[uid]); !slices.Equal(g, want[uid]) {
 			t.Errorf("%s (%s): gocal expands\n%v\nwant\n%v", s.Title, s.Recurrence.Frequency, g, want[uid])
 		}
+	}
+
+	// Content lines (RFC 5545 §3.1): CRLF after each, at most 75 octets.
+	if !strings.HasSuffix(feed, "END:VCALENDAR\r\n") {
+		t.Error("the feed does not end with END:VCALENDAR and CRLF")
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(feed, "\r\n"), "\r\n") {
+		if strings.ContainsAny(line, "\r\n") || len(line) > 75 {
+			t.Errorf("line %d (%d octets) is not a content line: %q", i+1, len(line), line)
+		}
+	}
+
+	// The rules as RFC 5545 writes them, each ending on its last day.
+	for _, want := range []string{
+		"RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20271110T235959Z",   // 50 Wednesdays from 2 Dec 2026
+		"RRULE:FREQ=MONTHLY;BYDAY=2MO;UNTIL=20280110T235959Z", // 14 2nd Mondays from 14 Dec 2026
+		"RRULE:FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20271231T235959Z",
+		"RRULE:FREQ=MONTHLY;BYDAY=1TU,3TU;UNTIL=20271221T235959Z", // 26 from 1 Dec 2026
+		"DTSTART;TZID=Europe/London:20261202T190000",
+		"EXDATE;TZID=Europe/London:20261223T190000",
+		"RECURRENCE-ID;TZID=Europe/London:20270324T190000",
+		"DTSTART;TZID=Europe/London:20270328T200000", // the moved rehearsal, in summer time
+	} {
+		if !strings.Contains(feed, want+"\r\n") {
+			t.Errorf("the feed lacks the line %s", want)
+		}
+	}
+	if strings.Count(feed, "RRULE:") != 4 || strings.Count(feed, "EXDATE") != 4 || strings.Count(feed, "RECURRENCE-ID") != 5 {
+		t.Errorf("the feed has %d RRULEs (want 4), %d EXDATEs (4), %d RECURRENCE-IDs (5)",
+			strings.Count(feed, "RRULE:"), strings.Count(feed, "EXDATE"), strings.Count(feed, "RECURRENCE-ID"))
+	}
+	if !strings.Contains(strings.ReplaceAll(feed, "\r\n ", ""), "Moved by the coordinator from Thu 3 Jun 2027 12:00") {
+		t.Error("the moved one-off does not say from when")
 	}
 
 	// What each event says: "group: title", the join window, the state.
@@ -349,7 +391,7 @@ func TestFeedTimeZone(t *testing.T) {
 	tb := testTable(t)
 	cal, err := tb.calendar("x", feedSeries(t), nil)
 	must(t, err)
-	feed := strings.ReplaceAll(cal.Serialize(), "\r\n ", "")
+	feed := strings.ReplaceAll(serialize(t, cal), "\r\n ", "")
 	block := between(t, feed, "BEGIN:VTIMEZONE", "END:VTIMEZONE")
 	if !strings.Contains(block, "TZID:Europe/London") {
 		t.Fatalf("VTIMEZONE without TZID Europe/London:\n%s", block)

@@ -24,7 +24,8 @@ const (
 // AccountID is req.Account unless that is "any" or empty (then "": the
 // store picks). Fields the frequency does not use are cleared (Nth of a
 // weekly series; Count and Until of a one-off). The first occurrence must
-// start after now; the last must be within MaxSpan of the first date.
+// start after now; the first date may be at most MaxSpan after today and
+// the last occurrence at most MaxSpan after the first date.
 // Whether the account exists and the slots are free is the store's part.
 func NewSeries(req Request, groupID, groupName string, lim Limits, now time.Time) (*Series, FieldErrors) {
 	loc := lim.Location
@@ -69,6 +70,8 @@ func NewSeries(req Request, groupID, groupName string, lim Limits, now time.Time
 		errs["firstDate"] = "Not a date: write it as YYYY-MM-DD, e.g. 2026-12-01."
 	} else if today := midnight(now.In(loc)); first.Before(today) {
 		errs["firstDate"] = fmt.Sprintf("That date is in the past: the earliest is today, %s.", today.Format(DateLayout))
+	} else if first.Sub(today) > MaxSpan {
+		errs["firstDate"] = fmt.Sprintf("That date is too far ahead: book at most %d days ahead.", int(MaxSpan/(24*time.Hour)))
 	}
 	s.StartTime = strings.TrimSpace(req.StartTime)
 	if _, _, err := ParseClock(s.StartTime); err != nil {

@@ -77,6 +77,7 @@ func TestNewSeriesFieldErrors(t *testing.T) {
 		{"bad date", mod(func(r *bookings.Request) { r.FirstDate = "1/12/2026" }), "firstDate", "YYYY-MM-DD"},
 		{"impossible date", mod(func(r *bookings.Request) { r.FirstDate = "2026-02-30" }), "firstDate", "YYYY-MM-DD"},
 		{"past date", mod(func(r *bookings.Request) { r.FirstDate = "2026-11-30" }), "firstDate", "in the past"},
+		{"far ahead", mod(func(r *bookings.Request) { r.FirstDate = "2028-12-03" }), "firstDate", "too far ahead"},
 		{"bad time", mod(func(r *bookings.Request) { r.StartTime = "7pm" }), "startTime", "HH:MM"},
 		{"one-digit hour", mod(func(r *bookings.Request) { r.StartTime = "9:00" }), "startTime", "HH:MM"},
 		{"25 o'clock", mod(func(r *bookings.Request) { r.StartTime = "25:00" }), "startTime", "HH:MM"},

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -336,7 +337,7 @@ func printBooking(w io.Writer, v api.SeriesView) error {
 	}
 	fmt.Fprintf(tw, "Group:\t%s\n", v.Group.Name)
 	fmt.Fprintf(tw, "Group leader:\t%s <%s>\n", v.Leader.Name, v.Leader.Email)
-	fmt.Fprintf(tw, "Account:\t%s\n", v.Account.Name)
+	fmt.Fprintf(tw, "Account:\t%s (%s)\n", v.Account.Name, v.Account.ID)
 	fmt.Fprintf(tw, "When:\t%s\n", v.Summary)
 	if v.Link != "" {
 		fmt.Fprintf(tw, "Link:\t%s\n", v.Link)
@@ -394,7 +395,8 @@ func openBookingClient(ctx context.Context, dataDir string) (bookingClient, erro
 		return nil, err
 	}
 	pub := (&dbRoomClient{db: db}).publicURL()
-	return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub})}, nil
+	return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub,
+		Logger: slog.New(slog.DiscardHandler)})}, nil
 }
 
 // httpBookingClient uses the running server's operator and coordinator

@@ -214,6 +214,9 @@ type GroupBookingsResponse struct {
 	Accounts           []NamedRef   `json:"accounts"`
 	TimeZone           string       `json:"timeZone"`
 	MaxDurationMinutes int          `json:"maxDurationMinutes"`
+	// CalendarURL is the group's iCalendar feed (calendar.go); left out
+	// when feeds are off.
+	CalendarURL string `json:"calendarUrl,omitempty"`
 }
 
 func (s *Server) listGroupBookings(w http.ResponseWriter, r *http.Request, g *rooms.Group) error {
@@ -226,7 +229,8 @@ func (s *Server) listGroupBookings(w http.ResponseWriter, r *http.Request, g *ro
 		return err
 	}
 	return writeJSON(w, http.StatusOK, GroupBookingsResponse{Bookings: vs, Accounts: accountRefs(as),
-		TimeZone: s.bk.cfg.Location.String(), MaxDurationMinutes: int(s.bk.cfg.MaxDuration / time.Minute)})
+		TimeZone: s.bk.cfg.Location.String(), MaxDurationMinutes: int(s.bk.cfg.MaxDuration / time.Minute),
+		CalendarURL: s.calendarURL("group", g.ID)})
 }
 
 // newSeries reads a booking request and validates it for g: 422 with

@@ -450,6 +450,15 @@ func TestFeedRoutes(t *testing.T) {
 		t.Error("the feed has a link")
 	}
 
+	// The group's page has its feed (GET /api/v1/group/bookings).
+	var gb GroupBookingsResponse
+	r := tf.groupUser(t).call("GET", "/api/v1/group/bookings", nil)
+	r.want(t, 200, "")
+	r.decode(t, &gb)
+	if gb.CalendarURL == "" || gb.CalendarURL != tf.api.calendarURL("group", tf.group(t).ID) {
+		t.Errorf("group bookings' calendarUrl %q", gb.CalendarURL)
+	}
+
 	// Wrong keys, another feed's key, other kinds: 404.
 	other := tf.api.calendarURL("account", tf.accounts[1].ID)
 	otherKey := other[strings.LastIndex(other, "/")+1:]

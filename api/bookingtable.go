@@ -223,7 +223,9 @@ var (
 // group user, or a coordinator (asCoordinator: an administrator of a
 // group the operator made one). Anyone else gets errTableSignIn, an
 // administrator who is not a coordinator errNotCoordinator, a session
-// that has ended its own error.
+// that has ended its own error. It runs the session wrappers of the other
+// routes (asGroupUser, asCoordinator) with a handler that only notes who
+// passed; they read only r, so no ResponseWriter is given.
 func (t *bookingTable) viewerOf(r *http.Request) (*viewer, error) {
 	s := t.s
 	bearer := strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ")

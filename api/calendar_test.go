@@ -447,3 +447,135 @@ func between(t *testing.T, s, from, to string) string {
 	}
 	return s[i : i+j]
 }
+
+// TestFeedTimeZoneResolvesEveryEvent reads the feed's VTIMEZONE as a
+// calendar app without zone data would (its onsets and offsets only) and
+// resolves the local start of every occurrence with it: each must be the
+// instant Series.Occurrences has, the weeks around both DST changes
+// among them.
+//
+// Other zones too: Sydney's summer time spans the year's end, New York's
+// changes on other dates at 02:00, Kolkata has none and a half-hour
+// offset.
+func TestFeedTimeZoneResolvesEveryEvent(t *testing.T) {
+	zoned := func(name string) []*bookings.Series {
+		loc := mustZone(name)
+		req := bookings.Request{LeaderName: "Ada Lovelace", LeaderEmail: "ada@example.org", Title: "Rehearsal",
+			FirstDate: "2026-12-02", StartTime: "07:30", DurationMinutes: 60,
+			Recurrence: bookings.Recurrence{Frequency: bookings.Weekly, Count: 60}}
+		s, errs := bookings.NewSeries(req, "g_choir", "Choir", bookings.Limits{Location: loc}, feedEpoch)
+		if len(errs) > 0 {
+			t.Fatalf("NewSeries in %s: %v", name, errs)
+		}
+		return []*bookings.Series{s}
+	}
+	for _, tc := range []struct {
+		zone   string
+		series []*bookings.Series
+	}{
+		{"Europe/London", feedSeries(t)},
+		{"Australia/Sydney", zoned("Australia/Sydney")},
+		{"America/New_York", zoned("America/New_York")},
+		{"Asia/Kolkata", zoned("Asia/Kolkata")},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			tb := testTable(t)
+			tb.loc = mustZone(tc.zone)
+			cal, err := tb.calendar("x", tc.series, nil)
+			must(t, err)
+			feed := strings.ReplaceAll(serialize(t, cal), "\r\n ", "")
+			if strings.Count(feed, "BEGIN:VTIMEZONE") != 1 || !strings.Contains(feed, "TZID:"+tc.zone+"\r\n") {
+				t.Fatalf("want one VTIMEZONE, of %s:\n%s", tc.zone, feed)
+			}
+			zone := parseVTimezone(t, feed)
+			n := 0
+			for _, s := range tc.series {
+				occs, err := s.Occurrences()
+				must(t, err)
+				for _, o := range occs {
+					wall := o.Start.In(tb.loc).Format("20060102T150405")
+					got, ok := zone.resolve(wall)
+					if !ok || !got.Equal(o.Start) {
+						t.Errorf("%s %s: the VTIMEZONE makes it %v (%v), want %v", s.Title, wall, got.UTC(), ok, o.Start.UTC())
+					}
+					n++
+				}
+			}
+			if n < 60 {
+				t.Fatalf("only %d occurrences checked", n)
+			}
+		})
+	}
+}
+
+// vzone is a VTIMEZONE's observances: from each onset (a UTC instant)
+// the offset in force, in time order.
+type vzone []struct {
+	from time.Time
+	off  time.Duration
+}
+
+// parseVTimezone reads the STANDARD and DAYLIGHT parts of the feed's one
+// VTIMEZONE (DTSTART and RDATE onsets, local in TZOFFSETFROM).
+func parseVTimezone(t *testing.T, feed string) vzone {
+	t.Helper()
+	offset := func(s string) time.Duration {
+		h, _ := strconv.Atoi(s[1:3])
+		m, _ := strconv.Atoi(s[3:5])
+		d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
+		if s[0] == '-' {
+			d = -d
+		}
+		return d
+	}
+	var z vzone
+	block := between(t, feed, "BEGIN:VTIMEZONE", "END:VTIMEZONE")
+	for _, part := range strings.Split(block, "BEGIN:")[2:] { // [0] before, [1] VTIMEZONE
+		var from, to time.Duration
+		var onsets []string
+		for _, line := range strings.Split(part, "\r\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "TZOFFSETFROM":
+				from = offset(v)
+			case "TZOFFSETTO":
+				to = offset(v)
+			case "DTSTART", "RDATE":
+				onsets = append(onsets, v)
+			}
+		}
+		for _, o := range onsets {
+			local, err := time.Parse("20060102T150405", o)
+			must(t, err)
+			z = append(z, struct {
+				from time.Time
+				off  time.Duration
+			}{local.Add(-from), to})
+		}
+	}
+	slices.SortFunc(z, func(a, b struct {
+		from time.Time
+		off  time.Duration
+	}) int {
+		return a.from.Compare(b.from)
+	})
+	if len(z) == 0 {
+		t.Fatalf("VTIMEZONE without onsets:\n%s", block)
+	}
+	return z
+}
+
+// resolve is the instant of a local DATE-TIME in the zone.
+func (z vzone) resolve(wall string) (time.Time, bool) {
+	w, err := time.Parse("20060102T150405", wall)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for i, p := range z {
+		utc := w.Add(-p.off)
+		if !utc.Before(p.from) && (i == len(z)-1 || utc.Before(z[i+1].from)) {
+			return utc, true
+		}
+	}
+	return time.Time{}, false
+}

@@ -214,9 +214,9 @@ type GroupBookingsResponse struct {
 	Accounts           []NamedRef   `json:"accounts"`
 	TimeZone           string       `json:"timeZone"`
 	MaxDurationMinutes int          `json:"maxDurationMinutes"`
-	// CalendarURL is the group's iCalendar feed (calendar.go); left out
-	// when feeds are off.
-	CalendarURL string `json:"calendarUrl,omitempty"`
+	// CalendarURL is the group's iCalendar feed (calendar.go); "" when
+	// feeds are off.
+	CalendarURL string `json:"calendarUrl"`
 }
 
 func (s *Server) listGroupBookings(w http.ResponseWriter, r *http.Request, g *rooms.Group) error {
@@ -323,7 +323,7 @@ func (s *Server) checkGroupBooking(w http.ResponseWriter, r *http.Request, g *ro
 		Account: NamedRef{ID: x.AccountID, Name: names[x.AccountID]}})
 }
 
-var errNoAccounts = &apiError{status: http.StatusConflict, code: "no-accounts", msg: "there are no meeting accounts to book; ask the operator to create one"}
+var errNoAccounts = &apiError{status: http.StatusConflict, code: "no-accounts", msg: "there are no meeting accounts to book: ask the operator to create one"}
 
 func (s *Server) createGroupBooking(w http.ResponseWriter, r *http.Request, g *rooms.Group) error {
 	x, err := s.newSeries(w, r, g)
@@ -331,6 +331,9 @@ func (s *Server) createGroupBooking(w http.ResponseWriter, r *http.Request, g *r
 		return err
 	}
 	if err := s.bk.office.Book(r.Context(), x); err != nil {
+		if x.AccountID == "" && errors.Is(err, rooms.ErrAccountNotFound) {
+			return errNoAccounts // "any", and there are none
+		}
 		return s.bookingError(w, r, err)
 	}
 	return s.writeSeries(w, r, http.StatusCreated, x)

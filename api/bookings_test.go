@@ -38,6 +38,11 @@ func newBookingFixture(t *testing.T) *bookingFixture {
 	bf.groupFixture = newGroupFixture(t, func(cfg *Config) {
 		db := cfg.Rooms.(*store.DB)
 		cfg.Bookings = BookingConfig{Store: db, Clock: bf.meeting}
+		key, err := db.SigningKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Guests.Key = key // the calendar feeds' key
 	})
 	// The fixture's database is in one of the test's temporary directories.
 	paths, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "parley.db"))
@@ -177,7 +182,8 @@ func TestBookingApproved(t *testing.T) {
 	r := bf.user.call("GET", "/api/v1/group/bookings", nil)
 	r.want(t, 200, "")
 	r.decode(t, &list)
-	if len(list.Bookings) != 0 || len(list.Accounts) != 2 || list.TimeZone != "Europe/London" || list.MaxDurationMinutes != 240 {
+	if len(list.Bookings) != 0 || len(list.Accounts) != 2 || list.TimeZone != "Europe/London" || list.MaxDurationMinutes != 240 ||
+		!strings.HasPrefix(list.CalendarURL, "https://meet.example.org/cal/group/"+bf.group(t).ID+"/") {
 		t.Fatalf("empty list: %s", r.body)
 	}
 
@@ -193,6 +199,15 @@ func TestBookingApproved(t *testing.T) {
 	}
 	if !strings.Contains(string(bf.book(t, bf.user, twiceMonthly(bf.accounts[0].ID)).body), "booking-conflict") {
 		t.Error("a requested series does not hold its slots")
+	}
+	feed, err := http.Get(bf.srv.URL + strings.TrimPrefix(list.CalendarURL, "https://meet.example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics, _ := io.ReadAll(feed.Body)
+	feed.Body.Close()
+	if feed.StatusCode != 200 || !strings.Contains(string(ics), "BEGIN:VEVENT") {
+		t.Errorf("the group's calendarUrl: %d %s", feed.StatusCode, ics)
 	}
 	req := bf.mails(t, "ada@example.org", "booking-requested")
 	if len(req) != 1 || !strings.Contains(req[0].Text, "Tue 1 Dec 2026, 19:00-20:30") || !strings.Contains(req[0].Text, "UK time") {
@@ -441,8 +456,16 @@ func TestBookingChanges(t *testing.T) {
 	other["firstDate"], other["recurrence"] = "2026-12-17", map[string]any{"frequency": "once"}
 	booked(t, bf.book(t, bf.user, other))
 	c := conflictOf(t, bf.op(t, "POST", path+"1/move", MoveRequest{Date: "2026-12-17", StartTime: "20:00"}))
-	if len(c.Conflicts) != 1 || c.Conflicts[0].Index != 1 {
-		t.Errorf("move conflict: %+v", c)
+	if len(c.Conflicts) != 1 || c.Conflicts[0].Index != 1 || len(c.Alternatives) == 0 {
+		t.Fatalf("move conflict: %+v", c)
+	}
+	alt := c.Alternatives[0] // the nearest free time that day: the move to it goes through
+	if alt.FirstDate != "2026-12-17" {
+		t.Errorf("a move's alternative on another day: %+v", alt)
+	}
+	v = seriesOf(t, bf.op(t, "POST", path+"1/move", MoveRequest{Date: alt.FirstDate, StartTime: alt.StartTime}))
+	if got := v.Occurrences[1].Start.Format("2006-01-02 15:04"); got != alt.FirstDate+" "+alt.StartTime {
+		t.Errorf("moved to the alternative: %s, want %s %s", got, alt.FirstDate, alt.StartTime)
 	}
 	bf.op(t, "POST", path+"1/move", MoveRequest{Date: "17/12/2026", StartTime: "8pm"}).want(t, 422, "invalid")
 
@@ -579,4 +602,49 @@ func TestBookingRoutesOff(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("coordinator routes without a booking store: %d", resp.StatusCode)
 	}
+}
+
+// TestBookingNoAccounts: with every account removed, "any" is refused in
+// plain words, check and booking alike.
+func TestBookingNoAccounts(t *testing.T) {
+	bf := newBookingFixture(t)
+	for _, a := range bf.accounts {
+		bf.op(t, "DELETE", "/api/v1/accounts/"+a.ID, nil).want(t, 204, "")
+	}
+	bf.bcall(t, bf.user, "POST", "/api/v1/group/bookings/check", twiceMonthly("any")).want(t, 409, "no-accounts")
+	bf.book(t, bf.user, twiceMonthly("any")).want(t, 409, "no-accounts")
+	r := bf.book(t, bf.user, twiceMonthly(bf.accounts[0].ID))
+	r.want(t, 422, "invalid")
+	if r.fields["account"] == "" {
+		t.Errorf("no words for the removed account: %s", r.body)
+	}
+}
+
+// TestAccountRoutes: the operator's meeting accounts, with the errors of
+// a taken name, a bad one, an unknown ID and an account in use.
+func TestAccountRoutes(t *testing.T) {
+	bf := newBookingFixture(t)
+	r := bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: "  Evening Zoom "})
+	r.want(t, 201, "")
+	var a NamedRef
+	r.decode(t, &a)
+	if a.Name != "Evening Zoom" || !strings.HasPrefix(a.ID, "a_") {
+		t.Fatalf("created %+v", a)
+	}
+	bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: "evening zoom"}).want(t, 409, "account-exists")
+	if r := bf.op(t, "POST", "/api/v1/accounts", AccountRequest{Name: " "}); r.status != 422 || r.fields["name"] == "" {
+		t.Errorf("a blank name: %s", r.body)
+	}
+	bf.op(t, "PUT", "/api/v1/accounts/"+a.ID, AccountRequest{Name: "Zoom 3"}).want(t, 200, "")
+	bf.op(t, "PUT", "/api/v1/accounts/a_nosuch", AccountRequest{Name: "Zoom 4"}).want(t, 404, "account-not-found")
+	bf.op(t, "PUT", "/api/v1/accounts/"+a.ID, AccountRequest{Name: "Meeting account 1"}).want(t, 409, "account-exists")
+	var list struct{ Accounts []NamedRef }
+	bf.op(t, "GET", "/api/v1/accounts", nil).decode(t, &list)
+	if len(list.Accounts) != 3 {
+		t.Errorf("accounts: %+v", list.Accounts)
+	}
+	booked(t, bf.book(t, bf.user, twiceMonthly(a.ID)))
+	bf.op(t, "DELETE", "/api/v1/accounts/"+a.ID, nil).want(t, 409, "account-in-use")
+	bf.op(t, "DELETE", "/api/v1/accounts/a_nosuch", nil).want(t, 404, "account-not-found")
+	bf.user.call("GET", "/api/v1/accounts", nil).want(t, 401, "unauthorized")
 }

@@ -126,7 +126,7 @@ func (o *Office) linkPart(b *strings.Builder, s *bookings.Series, lk bookings.Li
 	list(b, occs)
 	b.WriteString("\n")
 	if next := upcoming(s, lk.First+s.LinkEvery); len(next) > 0 && len(occs) > 0 {
-		fmt.Fprintf(b, "The link stops admitting people after the meeting on %s. You will be\nsent a new link and host key a few days before the meeting on %s.\n\n",
+		fmt.Fprintf(b, "The link stops admitting people after the meeting on %s.\nYou will be sent a new link and host key a few days before the meeting\non %s.\n\n",
 			day(occs[len(occs)-1]), day(next[0]))
 	}
 	b.WriteString(joinRules + "\n" + hostKeyRules)
@@ -168,7 +168,11 @@ func (o *Office) linkMail(s *bookings.Series, lk bookings.Link, key string) (*ro
 	from := ""
 	if len(occs) > 0 {
 		from = day(occs[0])
-		fmt.Fprintf(&b, "Here is a new link and host key for the meetings from %s on. The\nlink you have works until the meeting before it, and not after.\n\n", from)
+		fmt.Fprintf(&b, "Here is a new link and host key for the meetings from %s on.\n", from)
+		if old := linkOccurrences(s, lk.First-s.LinkEvery); len(old) > 0 {
+			fmt.Fprintf(&b, "The link you have admits people up to the meeting on %s, and\nnot after.\n", day(old[len(old)-1]))
+		}
+		b.WriteString("\n")
 	}
 	o.linkPart(&b, s, lk, key)
 	subject := "New meeting link: " + s.Title

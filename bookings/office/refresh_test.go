@@ -106,7 +106,7 @@ func TestRefresherMailsNewLink(t *testing.T) {
 	if link == nil || key == nil || link[1] == oldToken {
 		t.Fatalf("no new link and host key in:\n%s", m.Text)
 	}
-	for _, words := range []string{"from Tue 6 Apr 2027 on", "Tue 6 Apr 2027, 19:00-20:30", "Tue 20 Apr 2027, 19:00-20:30", "(UK time)",
+	for _, words := range []string{"from Tue 6 Apr 2027 on", "The link you have admits people up to the meeting on Tue 16 Mar 2027", "Tue 6 Apr 2027, 19:00-20:30", "Tue 20 Apr 2027, 19:00-20:30", "(UK time)",
 		"join up to 15 minutes before the start", "Don't share\nthe host key"} {
 		if !strings.Contains(m.Text, words) {
 			t.Errorf("the mail lacks %q:\n%s", words, m.Text)

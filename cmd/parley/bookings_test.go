@@ -12,7 +12,9 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/internal/mailtest"
+	"github.com/parley-dev/parley/livecall/fakeclock"
 	"github.com/parley-dev/parley/rooms/store"
+	"github.com/parley-dev/parley/signaling"
 )
 
 // TestBookingFlags: the booking flags' defaults, their PARLEY_* twins,
@@ -215,4 +217,48 @@ func waitMessage(t *testing.T, smtp *mailtest.Server, prefix string) mailtest.Me
 	}
 	t.Fatalf("no message %q arrived", prefix)
 	return mailtest.Message{}
+}
+
+// TestBookingsOnMeetingClock: parley serve creates --meeting-accounts
+// accounts at start and runs bookings on the meeting clock (the live
+// calls' clock, here a fake one): the request is made at the fake
+// clock's time, and the link refresher mails the second link 72 hours
+// before the first meeting that needs it.
+func TestBookingsOnMeetingClock(t *testing.T) {
+	c := fakeclock.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	m := startServerConfig(t, Config{Signaling: signaling.Config{Clock: c}, Bookings: BookingSettings{Accounts: 3}})
+	as, err := m.DB().Accounts(context.Background())
+	if err != nil || len(as) != 3 {
+		t.Fatalf("accounts at start: %d, %v", len(as), err)
+	}
+	setUpGroup(t, m)
+	user := newWebUser(t, m)
+	user.call("POST", "/api/v1/group/login", map[string]string{"groupName": "Choir", "pin": "2468"}, 200, nil)
+	var out struct{ Booking api.SeriesView }
+	user.call("POST", "/api/v1/group/bookings", map[string]any{
+		"leaderName": "Ada", "leaderEmail": "ada@example.org", "account": "any",
+		"firstDate": "2026-12-01", "startTime": "19:00", "durationMinutes": 90,
+		"recurrence": map[string]any{"frequency": "twice-monthly", "weekday": "tuesday", "nth": []int{1, 3}, "count": 10},
+	}, 201, &out)
+	if !out.Booking.CreatedAt.Equal(c.Now()) {
+		t.Errorf("booked at %s, want the meeting clock's %s", out.Booking.CreatedAt, c.Now())
+	}
+	if _, err := cli(t, "booking", "approve", out.Booking.ID, "--data", m.cfg.DataDir); err != nil {
+		t.Fatal(err)
+	}
+	first := mailText(t, m, "ada@example.org", "booking-confirmed")
+	// Tue 6 Apr 2027, the 9th meeting, opens 18:45 BST (17:45 UTC).
+	c.Advance(time.Date(2027, 4, 3, 17, 30, 0, 0, time.UTC).Sub(c.Now()))
+	ms, _ := m.DB().MailsTo(context.Background(), "ada@example.org")
+	for _, ml := range ms {
+		if ml.Kind == "booking-link" {
+			t.Fatalf("the new link was mailed early, at %s", ml.CreatedAt)
+		}
+	}
+	c.Advance(15 * time.Minute)
+	text := mailText(t, m, "ada@example.org", "booking-link")
+	link := regexp.MustCompile(regexp.QuoteMeta(m.URL()) + `/m/[A-Za-z0-9_-]{22}`)
+	if l := link.FindString(text); l == "" || l == link.FindString(first) || !strings.Contains(text, "from Tue 6 Apr 2027 on") {
+		t.Errorf("the refreshed link's mail:\n%s", text)
+	}
 }

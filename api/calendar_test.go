@@ -81,6 +81,7 @@ func feedSeries(t *testing.T) []*bookings.Series {
 		bookings.Recurrence{Frequency: bookings.Monthly, Weekday: "monday", Nth: []int{2}, Count: 14})
 	must(t, second.Cancel(1, ""))                  // Mon 11 Jan 2027
 	must(t, second.Move(3, "2027-03-09", "10:30")) // Mon 8 Mar → Tue 9 Mar
+	must(t, second.Move(5, "2027-04-30", "10:00")) // Mon 10 May → Fri 30 Apr, into the month before
 	last := testSeries(t, "Social", "2026-12-01", "18:30", 120,
 		bookings.Recurrence{Frequency: bookings.Monthly, Weekday: "friday", Nth: []int{-1}, Until: "2027-12-31"})
 	must(t, last.Cancel(0, ""))                   // Fri 25 Dec 2026
@@ -215,8 +216,8 @@ func TestFeedOccurrencesMatchAnIndependentParser(t *testing.T) {
 			t.Errorf("the feed lacks the line %s", want)
 		}
 	}
-	if strings.Count(feed, "RRULE:") != 4 || strings.Count(feed, "EXDATE") != 4 || strings.Count(feed, "RECURRENCE-ID") != 5 {
-		t.Errorf("the feed has %d RRULEs (want 4), %d EXDATEs (4), %d RECURRENCE-IDs (5)",
+	if strings.Count(feed, "RRULE:") != 4 || strings.Count(feed, "EXDATE") != 4 || strings.Count(feed, "RECURRENCE-ID") != 6 {
+		t.Errorf("the feed has %d RRULEs (want 4), %d EXDATEs (4), %d RECURRENCE-IDs (6)",
 			strings.Count(feed, "RRULE:"), strings.Count(feed, "EXDATE"), strings.Count(feed, "RECURRENCE-ID"))
 	}
 	if !strings.Contains(strings.ReplaceAll(feed, "\r\n ", ""), "Moved by the coordinator from Thu 3 Jun 2027 12:00") {

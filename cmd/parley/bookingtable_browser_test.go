@@ -59,7 +59,7 @@ func TestBrowserBookingsTable(t *testing.T) {
 			s.waitTrue("January's table", `document.querySelectorAll('table.bookings').length === 2`)
 			text := eval[string](s, `document.body.innerText`)
 			for _, want := range []string{"January 2027", "Meeting account 1", "Meeting account 2", "Rehearsal", "Social",
-				"Wed 6 Jan", "19:00–20:30", "cancelled", "moved from Wed 20 Jan 19:00", "pending", "Times are UK time"} {
+				"Wed 6 Jan", "19:00–20:30", "cancelled", "moved from Wed 20 Jan 19:00", "moved to Thu 21 Jan 18:30", "pending", "Times are UK time"} {
 				if !strings.Contains(text, want) {
 					s.fatalf("bookings-missing", "the table lacks %q:\n%s", want, text)
 				}

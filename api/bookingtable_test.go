@@ -214,7 +214,7 @@ func TestTableMonthView(t *testing.T) {
 	tf := newTableFixture(t)
 	user := tf.groupUser(t)
 	acct := tf.accounts[0]
-	for _, month := range []string{"2026-12", "2027-01", "2027-03", "2027-10"} {
+	for _, month := range []string{"2026-12", "2027-01", "2027-03", "2027-04", "2027-05", "2027-10"} {
 		status, hdr, body := tf.page(t, user, "/bookings/"+acct.ID+"/"+month, nil)
 		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 			t.Fatalf("month %s: %d %s", month, status, hdr.Get("Content-Type"))
@@ -264,6 +264,14 @@ func TestTableMonthView(t *testing.T) {
 		if !strings.Contains(jan, want) {
 			t.Errorf("January lacks %q", want)
 		}
+	}
+	// A meeting moved into another month: there at its new time, and here
+	// marked where it was.
+	_, _, apr := tf.page(t, user, "/bookings/"+acct.ID+"/2027-04", nil)
+	_, _, may := tf.page(t, user, "/bookings/"+acct.ID+"/2027-05", nil)
+	if !strings.Contains(apr, "moved from Mon 10 May 10:00") || !strings.Contains(may, "moved to Fri 30 Apr 10:00") ||
+		!strings.Contains(may, `<th scope="rowgroup" colspan="5">Mon 10 May</th>`) || !strings.Contains(jan, "moved to Thu 7 Jan 18:00") {
+		t.Errorf("the move from May to April is not shown in both months")
 	}
 	_, _, jun := tf.page(t, user, "/bookings/"+acct.ID+"/2027-06", nil)
 	if !strings.Contains(jun, ">pending<") || !strings.Contains(jun, "AGM") || !strings.Contains(jun, "moved from Thu 3 Jun 12:00") {
@@ -448,6 +456,15 @@ func TestFeedRoutes(t *testing.T) {
 	}
 	if strings.Contains(feed, "SECRET-LINK") {
 		t.Error("the feed has a link")
+	}
+
+	// The group's page has its feed (GET /api/v1/group/bookings).
+	var gb GroupBookingsResponse
+	r := tf.groupUser(t).call("GET", "/api/v1/group/bookings", nil)
+	r.want(t, 200, "")
+	r.decode(t, &gb)
+	if gb.CalendarURL == "" || gb.CalendarURL != tf.api.calendarURL("group", tf.group(t).ID) {
+		t.Errorf("group bookings' calendarUrl %q", gb.CalendarURL)
 	}
 
 	// Wrong keys, another feed's key, other kinds: 404.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -155,6 +157,16 @@ func TestBrowserBooking(t *testing.T) {
 		return eval[string](leader, fmt.Sprintf(`document.querySelector('#booking-list .booking[data-frequency=%q] .booking-link input').value`, freq))
 	}
 	twice, once := linkOf("twice-monthly"), linkOf("once")
+	feed := eval[string](leader, `document.getElementById('calendar-row').checkVisibility() ? document.getElementById('calendar-url').value : ''`)
+	if resp, err := http.Get(feed); err != nil {
+		t.Errorf("the group's calendar feed %q: %v", feed, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "BEGIN:VCALENDAR") || !strings.Contains(string(body), "RRULE:") {
+			t.Errorf("the group's calendar feed %q: %d %.200s", feed, resp.StatusCode, body)
+		}
+	}
 	keys := map[string]string{}
 	deadline := time.Now().Add(20 * time.Second)
 	for len(keys) < 2 && time.Now().Before(deadline) {

@@ -294,6 +294,16 @@ func TestBrowserBooking(t *testing.T) {
 	member.do("open an unknown link", chromedp.Navigate(m.LocalURL()+"/m/AAAAAAAAAAAAAAAAAAAAAA"))
 	member.waitTrue("the page says it is not valid", `!document.getElementById('meeting-failed').hidden &&
 		document.getElementById('meeting-failed-title').textContent === 'This link is not valid'`)
+
+	// An administrator whose group is not a coordinator is told so on /coordinator.
+	member.do("sign in as Choir's administrator", chromedp.Navigate(m.LocalURL()+"/admin"))
+	member.waitShown("signin-form")
+	member.do("sign in", typeInto("#signin-group", "Choir"), typeInto("#signin-password", "harmonies"), chromedp.Click(chromedp.CSS("#signin-button")))
+	member.waitTrue("signed in", `document.getElementById('signin-view').hidden`)
+	member.do("open the coordinator page", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	member.waitTrue("told it is not a coordinator", `!document.getElementById('signin-view').hidden &&
+		document.getElementById('signin-title').textContent === 'You are not a bookings coordinator' && document.getElementById('main-view').hidden`)
+	member.shot("coordinator-not")
 }
 
 // setInput sets an input's value as a date or time picker does, with

@@ -48,16 +48,7 @@ func TestBrowserBooking(t *testing.T) {
 	defer cancel()
 	activeGroup(t, m, "Choir")
 	activeGroup(t, m, "Coordinators")
-	coordGroup, err := m.DB().GroupByName(ctx, "Coordinators")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.DB().UpdateBookingSettings(ctx, func(s *bookings.Settings) error {
-		s.Coordinators = append(s.Coordinators, coordGroup.ID)
-		return nil
-	}); err != nil {
-		t.Fatalf("grant the coordinator role: %v", err)
-	}
+	grantCoordinator(t, m, "Coordinators")
 	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
 	if err != nil {
 		t.Fatal(err)
@@ -322,3 +313,90 @@ func setInput(sel, v string) chromedp.Action[chromedp.Void] {
 
 // setSelect chooses an option of a select, as a person's choice does.
 func setSelect(sel, v string) chromedp.Action[chromedp.Void] { return setInput(sel, v) }
+
+// grantCoordinator gives the administrator of group the coordinator
+// role, as parley coordinator grant does.
+func grantCoordinator(t *testing.T, m *Main, group string) {
+	t.Helper()
+	g, err := m.DB().GroupByName(context.Background(), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DB().UpdateBookingSettings(context.Background(), func(s *bookings.Settings) error {
+		s.Coordinators = append(s.Coordinators, g.ID)
+		return nil
+	}); err != nil {
+		t.Fatalf("grant the coordinator role: %v", err)
+	}
+}
+
+// TestBrowserBookingHostKeyThrottled: in a booked meeting's call, wrong
+// host keys are refused in plain words until the server throttles this
+// address; the dialog then says how long to wait.
+func TestBrowserBookingHostKeyThrottled(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	activeGroup(t, m, "Coordinators")
+	grantCoordinator(t, m, "Coordinators")
+	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().In(uk).Add(10 * time.Minute).Truncate(time.Minute)
+	leader := newAPICaller(t, m)
+	leader.call("POST", "/api/v1/group/login", map[string]string{"groupName": "Choir", "pin": "2468"}, nil)
+	var booked struct {
+		Booking struct {
+			ID string `json:"id"`
+		} `json:"booking"`
+	}
+	leader.call("POST", "/api/v1/group/bookings", bookings.Request{LeaderName: "Lee Leader", LeaderEmail: "lee@example.org", Account: bookings.AnyAccount,
+		FirstDate: start.Format(bookings.DateLayout), StartTime: start.Format("15:04"), DurationMinutes: 60,
+		Recurrence: bookings.Recurrence{Frequency: bookings.Once}}, &booked)
+	coord := newAPICaller(t, m)
+	coord.call("POST", "/api/v1/admin/login", map[string]string{"groupName": "Coordinators", "password": "harmonies"}, nil)
+	coord.call("POST", "/api/v1/coordinator/bookings/"+booked.Booking.ID+"/approve", map[string]string{}, nil)
+	text := mailText(t, m, "lee@example.org", "booking-confirmed")
+	link, key := meetingLinkRE.FindString(text), hostKeyRE.FindStringSubmatch(text)
+	if link == "" || key == nil {
+		t.Fatalf("the confirmation has no link or host key:\n%s", text)
+	}
+
+	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	s.do("open the meeting link", chromedp.Navigate(link))
+	s.waitTrue("the meeting open", `document.getElementById('meeting-view').dataset.state === 'open'`)
+	s.do("join", typeInto("#meeting-name", "Gus Guesser"), chromedp.Click(chromedp.CSS("#meeting-button")))
+	s.waitTrue("in the call", `document.body.dataset.screen === 'call' && document.getElementById('connection-state').dataset.state === 'connected'`)
+	s.do("open the list of people", chromedp.Click(chromedp.CSS("#people-button")))
+	s.do("Claim host", chromedp.Click(chromedp.CSS("#claim-host-button")))
+	wrong := 10000000
+	for n := 1; ; n++ {
+		guess := fmt.Sprint(wrong + n)
+		if guess == key[1] {
+			continue
+		}
+		s.do("a wrong key", typeInto("#host-key", guess), chromedp.Click(chromedp.CSS("#host-key-submit")))
+		s.waitTrue("answered", `!document.getElementById('host-key-submit').disabled && !document.getElementById('host-key-error').hidden`)
+		got := eval[string](s, `document.getElementById('host-key-error').textContent`)
+		if strings.Contains(got, "Too many wrong host keys") {
+			if !regexp.MustCompile(`Wait \d+ (seconds?|minutes), then try again\.$`).MatchString(got) {
+				s.fatalf("host-key-throttled", "the throttled key's words: %q", got)
+			}
+			t.Logf("wrong key %d: %s", n, got)
+			break
+		}
+		if !strings.Contains(got, "not this meeting’s host key") {
+			s.fatalf("host-key-wrong", "wrong key %d: %q", n, got)
+		}
+		if n > 12 {
+			s.fatalf("host-key-throttled", "%d wrong keys and no throttle", n)
+		}
+	}
+	if eval[bool](s, `document.getElementById('host-controls').checkVisibility()`) {
+		s.fatalf("host-key-throttled", "host controls after wrong keys")
+	}
+	s.shot("host-key-throttled")
+}

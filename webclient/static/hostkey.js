@@ -88,7 +88,7 @@ export function hostKeyRefused(e) {
         text = 'That is not this meeting’s host key. Check the key in the group leader’s email and try again.';
         break;
     case 'rate-limited':
-        text = `Too many wrong keys were tried in this meeting. ${waitWords(e)}`;
+        text = `Too many wrong host keys were tried. ${waitWords(e)}`;
         break;
     case 'no-host-key':
         text = 'This call has no host key: only booked meetings do.';

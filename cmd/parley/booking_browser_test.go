@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-dev/parley/bookings"
@@ -189,6 +191,16 @@ func TestBrowserBooking(t *testing.T) {
 	if time.Until(opens) < 0 {
 		t.Fatalf("the one-off opened at %v, before the test saw its waiting page", opens)
 	}
+	// The computer sleeps (the page frozen: no timers run) until shortly
+	// before the meeting opens; on waking the countdown is right at once,
+	// and the page opens by itself when the time comes.
+	member.do("freeze the page, as a computer asleep", lifecycle(page.SetWebLifecycleStateStateFrozen))
+	time.Sleep(time.Until(opens) - 8*time.Second)
+	member.do("wake it", lifecycle(page.SetWebLifecycleStateStateActive))
+	member.waitTrue("the countdown right after waking", `(() => {
+		const m = /^(\d+) seconds?$/.exec(document.getElementById('meeting-countdown').textContent);
+		return !!m && +m[1] <= 9 && document.getElementById('meeting-view').dataset.state === 'waiting';
+	})()`)
 	wait, stop := context.WithTimeout(member.b.ctx, time.Until(opens)+20*time.Second)
 	defer stop()
 	err = poll(wait, func() (bool, error) {
@@ -307,6 +319,15 @@ func setInput(sel, v string) chromedp.Action[chromedp.Void] {
 		if err == nil && !ok {
 			err = fmt.Errorf("%s does not take the value %q", sel, v)
 		}
+		return chromedp.Void{}, err
+	}
+}
+
+// lifecycle sets the page's web lifecycle state: frozen stops its timers
+// and tasks, as a computer asleep does; active resumes them.
+func lifecycle(state page.SetWebLifecycleStateState) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: state})
 		return chromedp.Void{}, err
 	}
 }

@@ -298,6 +298,17 @@ func TestBrowserBooking(t *testing.T) {
 	member.waitTrue("the page says it is not valid", `!document.getElementById('meeting-failed').hidden &&
 		document.getElementById('meeting-failed-title').textContent === 'This link is not valid'`)
 
+	// The leader withdraws the twice-monthly booking.
+	leader.do("back to the group page", chromedp.Navigate(m.LocalURL()+"/group"))
+	withdraw := `#booking-list .booking[data-frequency="twice-monthly"] .booking-withdraw`
+	leader.waitTrue("Withdraw offered", fmt.Sprintf(`!!document.querySelector(%q)`, withdraw))
+	leader.do("withdraw", chromedp.Click(chromedp.CSS(withdraw)))
+	leader.confirm("")
+	leader.waitTrue("withdrawn: cancelled, without a link", `(() => {
+		const li = document.querySelector('#booking-list .booking[data-frequency="twice-monthly"]');
+		return !!li && li.dataset.state === 'cancelled' && !li.querySelector('.booking-link') && !li.querySelector('.booking-withdraw');
+	})()`)
+
 	// An administrator whose group is not a coordinator is told so on /coordinator.
 	member.do("sign in as Choir's administrator", chromedp.Navigate(m.LocalURL()+"/admin"))
 	member.waitShown("signin-form")

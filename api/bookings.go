@@ -115,7 +115,7 @@ type SeriesView struct {
 	Summary         string              `json:"summary"`
 	Occurrences     []OccurrenceView    `json:"occurrences"`
 	Link            string              `json:"link,omitempty"`
-	Reason          string              `json:"reason,omitempty"`
+	Reason          string              `json:"reason"`
 	CreatedAt       time.Time           `json:"createdAt"`
 }
 

@@ -515,6 +515,9 @@ func TestBookingAccess(t *testing.T) {
 	if me.Name != "Ada Lovelace" || me.Group != "Choir" {
 		t.Errorf("me: %+v", me)
 	}
+	cross, _ := http.NewRequest("POST", bf.srv.URL+"/api/v1/coordinator/bookings/"+s.ID+"/approve", nil)
+	cross.Header.Set("Sec-Fetch-Site", "cross-site")
+	do(t, admin.c, cross).want(t, 403, "cross-origin")
 	if v := seriesOf(t, admin.call("POST", "/api/v1/coordinator/bookings/"+s.ID+"/approve", nil)); v.State != bookings.Approved {
 		t.Errorf("approved by the coordinator: %+v", v)
 	}

@@ -52,10 +52,15 @@ func defineBookingFlags(str func(name, def, help string) *string) bookingFlags {
 	return bookingFlags{
 		accounts:    str("meeting-accounts", strconv.Itoa(defaultMeetingAccounts), "how many shared meeting accounts group leaders book (at least; parley account renames, adds and removes them)"),
 		zone:        str("time-zone", bookings.DefaultTimeZone, "the time zone of booked meetings' times (an IANA name such as Europe/London)"),
-		maxDuration: str("booking-max-duration", bookings.DefaultMaxDuration.String(), "the longest a booked meeting may last (e.g. 4h, 90m)"),
+		maxDuration: str("booking-max-duration", shortDuration(bookings.DefaultMaxDuration), "the longest a booked meeting may last (e.g. 4h, 90m)"),
 		linkEvery:   str("booking-link-every", strconv.Itoa(bookings.DefaultLinkEvery), fmt.Sprintf("a booked series gets a new join link and host key after this many meetings (%d to %d)", bookings.MinLinkEvery, bookings.MaxLinkEvery)),
-		linkLead:    str("booking-link-lead", defaultLinkLead.String(), "how long before the first meeting that needs it a new link is emailed to the group leader (e.g. 72h)"),
+		linkLead:    str("booking-link-lead", shortDuration(defaultLinkLead), "how long before the first meeting that needs it a new link is emailed to the group leader (e.g. 72h)"),
 	}
+}
+
+// shortDuration is d as a flag default reads best: "4h", not "4h0m0s".
+func shortDuration(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
 }
 
 // parse checks the booking flags' values, each with a plain error.

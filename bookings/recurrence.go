@@ -88,11 +88,24 @@ func At(date time.Time, hour, minute int) time.Time {
 // this many occurrences, whatever its record says.
 const expansionLimit = MaxOccurrences + 1
 
+// The years a first date may be in: rrule-go misbehaves far outside them
+// (year 0 makes it index out of range), and no booking needs them.
+const (
+	minYear = 2000
+	maxYear = 9000
+)
+
 // starts expands the series' recurrence to the start times of its
 // occurrences, in the rule's order (the occurrence indexes), before
 // exceptions. It stops after expansionLimit starts or MaxSpan after the
-// first date, so a corrupt record cannot make it run away.
-func (s *Series) starts() ([]time.Time, error) {
+// first date, so a corrupt record cannot make it run away; a panic in
+// rrule-go on a record no request could make is an error instead.
+func (s *Series) starts() (out []time.Time, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("series %s: expanding the recurrence failed: %v", s.ID, p)
+		}
+	}()
 	loc, err := s.Location()
 	if err != nil {
 		return nil, err
@@ -100,6 +113,9 @@ func (s *Series) starts() ([]time.Time, error) {
 	first, err := ParseDate(s.FirstDate, loc)
 	if err != nil {
 		return nil, fmt.Errorf("series %s: first date %q: %w", s.ID, s.FirstDate, err)
+	}
+	if first.Year() < minYear || first.Year() > maxYear {
+		return nil, fmt.Errorf("series %s: first date %q is out of range (years %d to %d)", s.ID, s.FirstDate, minYear, maxYear)
 	}
 	hour, minute, err := ParseClock(s.StartTime)
 	if err != nil {
@@ -110,7 +126,6 @@ func (s *Series) starts() ([]time.Time, error) {
 		return nil, fmt.Errorf("series %s: %w", s.ID, err)
 	}
 	horizon := first.AddDate(0, 0, int(MaxSpan/(24*time.Hour))+1)
-	var out []time.Time
 	next := rule.Iterator()
 	for len(out) < expansionLimit {
 		t, ok := next()

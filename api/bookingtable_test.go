@@ -309,7 +309,7 @@ func TestTablePrintStylesheet(t *testing.T) {
 			t.Errorf("the print rules lack %q", want)
 		}
 	}
-	if !strings.Contains(css, "@media (max-width: 560px)") {
+	if !strings.Contains(css, "@media screen and (max-width: 560px)") {
 		t.Error("bookings.css has no phone layout")
 	}
 	if status, _, js := tf.page(t, nil, "/assets/bookings.js", nil); status != 200 || !strings.Contains(js, "clipboard") {

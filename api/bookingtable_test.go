@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -189,6 +190,23 @@ func TestTableAccess(t *testing.T) {
 	}
 	if status, _, _ := tf.page(t, nil, "/api/v1/bookings/table", map[string]string{"Authorization": "Bearer nope"}); status != 401 {
 		t.Errorf("JSON with a wrong operator token: %d", status)
+	}
+
+	// The operator's pages: the same table under /operator/bookings,
+	// signed in as on the outbox page.
+	if status, hdr, body := tf.page(t, nil, "/operator/bookings", nil); status != 401 ||
+		!strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic ") || strings.Contains(body, "Choir") {
+		t.Errorf("/operator/bookings without the token: %d", status)
+	}
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:"+opToken))}
+	status, _, body := tf.page(t, nil, "/operator/bookings/all/2027-01", basic)
+	if status != 200 || !strings.Contains(body, "Rehearsal") || !strings.Contains(body, "Operator") ||
+		!strings.Contains(body, `href="/operator/bookings/all/2027-02"`) || !strings.Contains(body, `href="/operator/bookings/all/2027-01.csv"`) ||
+		!strings.Contains(body, `href="/operator/bookings/`+tf.accounts[0].ID+`/2027-01"`) {
+		t.Errorf("/operator/bookings/all/2027-01 as the operator: %d\n%s", status, body)
+	}
+	if status, hdr, _ := tf.page(t, nil, "/operator/bookings/all/2027-01.csv", basic); status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Errorf("the operator's CSV: %d", status)
 	}
 
 	// A PIN change signs the group user out.

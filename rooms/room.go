@@ -5,8 +5,10 @@
 //
 // Groups and their endpoints (group.go, endpoint.go: the sign-up's
 // validation, the GroupStore interface) hang off rooms by ID: a room off
-// a group by GroupID, never by name or link, which may change. Bookings of
-// shared meeting accounts and guest links arrive in later issues.
+// a group by GroupID, never by name or link, which may change. Guest links
+// (guestlink.go) hang off a room. Bookings of the shared meeting accounts
+// (issue #14) are package bookings' values behind the BookingStore
+// interface (booking.go); a series hangs off its group by GroupID.
 package rooms
 
 import (

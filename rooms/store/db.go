@@ -1,8 +1,10 @@
 // Package store is parley's persistence: one bbolt file holding rooms, the
-// outbox, groups and their endpoints (and, in later issues, bookings and
-// guest links) plus server metadata such as the token signing key and the
-// public URL. DB implements rooms.Store and rooms.GroupStore. This is the only package that imports bbolt; the schema and
-// its migrations are described in schema.go.
+// outbox, groups and their endpoints, guest links, invitations, meeting
+// accounts and their bookings, plus server metadata such as the token
+// signing key and the public URL. DB implements rooms.Store,
+// rooms.GroupStore, rooms.BookingStore and the others of package rooms.
+// This is the only package that imports bbolt; the schema and its
+// migrations are described in schema.go.
 package store
 
 import (

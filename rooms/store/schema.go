@@ -64,13 +64,20 @@ import (
 //	sms_outbox            text message ID → rooms.TextMessage JSON
 //	sms_outbox_due        as outbox_due, for each queued text message
 //
-// Planned by later issues, each a new migration appended to migrations (the
-// shape above does not change for them):
+// Schema version 6 adds meeting accounts and their bookings (issue #14):
 //
-//	bookings            booking ID → JSON {room ID (a shared meeting account), group ID,
-//	                    recurrence, start/end, host key hash}
-//	bookings_by_room    room ID + "/" + RFC 3339 start + "/" + booking ID → empty
-//	                    (range scans find overlaps and enforce the gap between bookings)
+//	accounts           account ID → bookings.Account JSON
+//	accounts_by_name   rooms.NameKey(name) → account ID
+//	series             series ID → bookings.Series JSON (recurrence, exceptions,
+//	                   links with their host keys as hashes)
+//	series_by_account  account ID + "/" + series ID → empty
+//	series_by_group    group ID + "/" + series ID → empty
+//	series_by_link     link token → series ID, one entry per bookings.Link
+//	booking_settings   "settings" → bookings.Settings JSON
+//
+// Series are few (a handful of groups, each with a series or two), so the
+// gap rule is decided on all live series read in the booking's own write
+// transaction rather than on a time index.
 //
 // Secrets (passwords, PINs, host keys) are stored only as auth.HashSecret
 // strings; guest tokens only as hashes, so a leaked backup does not admit
@@ -102,6 +109,14 @@ var (
 	bucketSMSOutbox           = []byte("sms_outbox")
 	bucketSMSOutboxDue        = []byte("sms_outbox_due")
 
+	bucketAccounts        = []byte("accounts")
+	bucketAccountsByName  = []byte("accounts_by_name")
+	bucketSeries          = []byte("series")
+	bucketSeriesByAccount = []byte("series_by_account")
+	bucketSeriesByGroup   = []byte("series_by_group")
+	bucketSeriesByLink    = []byte("series_by_link")
+	bucketBookingSettings = []byte("booking_settings")
+
 	keySchemaVersion = []byte("schema_version")
 	keySigningKey    = []byte("signing_key")
 	keyPublicURL     = []byte("public_url")
@@ -132,6 +147,12 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketInvitations, bucketInvitationsByRoom, bucketInvitationsByMember,
 			bucketSMSOutbox, bucketSMSOutboxDue)
+	},
+	// 5 → 6: meeting accounts, booked series and their indexes, the
+	// coordinator's settings.
+	func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketAccounts, bucketAccountsByName, bucketSeries, bucketSeriesByAccount,
+			bucketSeriesByGroup, bucketSeriesByLink, bucketBookingSettings)
 	},
 }
 

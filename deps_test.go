@@ -128,6 +128,14 @@ func TestDeps(t *testing.T) {
 			},
 		},
 		{
+			pkg: "./bookings/office",
+			why: "the bookings' changes go through the rooms.BookingStore interface: no storage, no HTTP, none of our other packages",
+			ok:  matchAny(module+"/bookings", module+"/rooms", module+"/auth", module+"/clock"),
+			bad: func(dep string) bool {
+				return isOurs(dep) || dep == "net/http" || matchAny("go.etcd.io/bbolt")(dep)
+			},
+		},
+		{
 			pkg: "./rooms",
 			why: "the room domain imports no storage or transport (the bookings domain is a leaf of it)",
 			ok: func(dep string) bool {

@@ -77,6 +77,10 @@ type Config struct {
 	// message (issue #13, invitations.go);
 	// Invitations.Store nil turns those routes off.
 	Invitations InvitationConfig
+
+	// Bookings configures booked meetings (issue #14, bookingconfig.go);
+	// Bookings.Store nil turns those routes off.
+	Bookings BookingConfig
 }
 
 // Server is the HTTP handler for everything parley serves.
@@ -89,6 +93,7 @@ type Server struct {
 
 	guesses *throttle.Throttle[netip.Prefix] // failed credentials per clientaddr.Key
 	grp     *groupState                      // the groups API's state (signup.go); nil when off
+	bk      *bookingState                    // booked meetings' (bookings.go); nil when off
 }
 
 // New returns a Server. It fails if a required field is missing or the web
@@ -116,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initGroups(); err != nil {
 		return nil, err
 	}
+	s.initBookings()
 	if gc := cfg.Guests; gc.Store != nil && (gc.Tokens == nil || len(gc.Key) < rooms.MinGuestKeyLen) {
 		return nil, errors.New("api: Guests.Tokens and a Guests.Key of 32 bytes are required with Guests.Store")
 	}
@@ -149,10 +155,12 @@ func (s *Server) routes() {
 	api("GET", "/api/v1/rooms/{name}", s.operator(s.getRoom))
 	api("DELETE", "/api/v1/rooms/{name}", s.operator(s.deleteRoom))
 	api("GET", "/api/v1/backup", s.operator(s.backup))
+	s.bookingRoutes(api) // bookings.go, coordinator.go
 	s.groupRoutes(api)
 	s.outboxRoutes(api)
 	s.guestRoutes(api) // guests.go
 	s.invitationRoutes(api)
+	s.bookingTableRoutes(api) // bookingtable.go, calendar.go
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

@@ -86,12 +86,19 @@ Usage:
   parley group list|show|limits|disable|enable [NAME] [flags]
                                     list, inspect, limit or disable group accounts
   parley outbox [show ID] [flags]   list outgoing mail, or print one message whole
+  parley account list|create|rename|delete [ARGS] [flags]
+                                    the shared meeting accounts group leaders book
+  parley coordinator list|grant|revoke [GROUP] [flags]
+                                    who may approve and change bookings
+  parley booking list|show|approve|decline|cancel [ID] [flags]
+                                    the coordinator's decisions on booked meetings
   parley health [flags]             exit 0 if the server answers (for scripts and Docker)
   parley version                    print the version
   parley help [COMMAND]             print this, or a command's usage
 
-The room, group, backup, outbox and health commands find the server
-through its data directory (--data DIR, default ./data, env PARLEY_DATA).
+The room, group, backup, outbox, account, coordinator, booking and health
+commands find the server through its data directory (--data DIR, default
+./data, env PARLEY_DATA).
 `
 
 // run dispatches a command line; it is runMain without the printing of
@@ -111,6 +118,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout)
 	case "outbox":
 		return runOutbox(ctx, args[1:], stdout)
+	case "account", "accounts": // bookings_cli.go
+		return runAccount(ctx, args[1:], stdout)
+	case "coordinator", "coordinators":
+		return runCoordinator(ctx, args[1:], stdout)
+	case "booking", "bookings":
+		return runBooking(ctx, args[1:], stdout)
 	case "health":
 		return runHealth(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
@@ -144,6 +157,12 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, backupUsage)
 	case "outbox":
 		fmt.Fprint(stdout, outboxUsage)
+	case "account", "accounts":
+		fmt.Fprint(stdout, accountUsage)
+	case "coordinator", "coordinators":
+		fmt.Fprint(stdout, coordinatorUsage)
+	case "booking", "bookings":
+		fmt.Fprint(stdout, bookingUsage)
 	case "health":
 		fmt.Fprint(stdout, healthUsage)
 	case "version", "help":

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/auth"
+	"github.com/parley-dev/parley/bookings/office"
 	"github.com/parley-dev/parley/clientaddr"
 	"github.com/parley-dev/parley/connlimit"
 	"github.com/parley-dev/parley/livecall"
@@ -93,6 +94,8 @@ type Config struct {
 	// Invitations configures invitations to a call: the rate limits
 	// (Run fills in the rest).
 	Invitations api.InvitationConfig
+	// Bookings are the booked meetings' settings (bookings.go).
+	Bookings BookingSettings
 }
 
 // defaultRoomMax is --room-max-participants' default.
@@ -121,6 +124,7 @@ type Main struct {
 
 	stopSweep context.CancelFunc // ends the sweeper of expired sign-ups
 	swept     chan struct{}      // closed when the sweeper has ended
+	refresher *office.Refresher  // mails booked series' new links (bookings.go)
 }
 
 // NewMain returns a Main for cfg.
@@ -244,6 +248,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	invitations.LinkTTL = m.cfg.GuestLinkTTL
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
 	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
+	booked, err := m.bookingConfig(ctx) // bookings.go
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{
 		Rooms:         m.db,
 		Backup:        m.db,
@@ -261,6 +269,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Groups:        groups,
 		Guests:        guests,
 		Invitations:   invitations,
+		Bookings:      booked,
 	})
 	if err != nil {
 		return err
@@ -290,6 +299,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.mail, err = m.startMail(); err != nil {
 		return err
 	}
+	m.startRefresher(booked)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 
@@ -349,6 +359,9 @@ func (m *Main) Close() error {
 	if m.stopSweep != nil {
 		m.stopSweep()
 		<-m.swept
+	}
+	if m.refresher != nil {
+		m.refresher.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -475,6 +488,7 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	smsSecret := fs.String("sms-status-secret", "", "secret the SMS gateway's delivery reports to /api/v1/sms/status carry (Authorization: Bearer); default none: reports are refused (env PARLEY_SMS_STATUS_SECRET)")
 	invPerMember := str("invitations-per-member", strconv.Itoa(rooms.DefaultInvitationLimits.PerMember), "invitations one member may send in an hour")
 	invPerRoom := str("invitations-per-room", strconv.Itoa(rooms.DefaultInvitationLimits.PerRoom), "invitations one room may send in an hour")
+	bookingFlags := defineBookingFlags(str) // bookings.go
 	pprofOn := fs.Bool("pprof", pprofDefault, "serve Go profiles at /debug/pprof/, to the same clients as /metrics (env PARLEY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -540,6 +554,9 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		return Config{}, err
 	}
 	if cfg.Invitations, err = parseInvitationFlags(*invPerMember, *invPerRoom); err != nil {
+		return Config{}, err
+	}
+	if cfg.Bookings, err = bookingFlags.parse(); err != nil {
 		return Config{}, err
 	}
 	if cfg.PublicURL != "" && !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {

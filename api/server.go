@@ -161,6 +161,7 @@ func (s *Server) routes() {
 	s.guestRoutes(api) // guests.go
 	s.invitationRoutes(api)
 	s.bookingTableRoutes(api) // bookingtable.go, calendar.go
+	s.meetingRoutes(api)      // meetings.go
 	// A known API path with another method gets 405 with Allow, and an
 	// unknown one 404, both as JSON errors.
 	for path, methods := range allowed {

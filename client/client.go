@@ -62,6 +62,9 @@ type Config struct {
 	// Token, if set, is a join token got another way (a direct call's
 	// call-accepted token); Join then skips the HTTP join and uses /ws.
 	Token string
+	// Header, if set, is sent with the WebSocket upgrade (tests behind a
+	// trusted proxy give each client its own X-Forwarded-For address).
+	Header http.Header
 }
 
 // ErrClosed is returned by calls on a closed Client.
@@ -90,6 +93,7 @@ type Client struct {
 	self         protocol.Participant // this client's own record, as the server last sent it
 	call         protocol.CallState
 	errors       []protocol.Error
+	warnings     []protocol.CallWarning
 	bye          string
 	published    bool
 	pending      []webrtc.ICECandidateInit // remote candidates before the first offer
@@ -126,7 +130,7 @@ func Join(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, cfg.Header)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
@@ -422,6 +426,12 @@ func (c *Client) handle(msg any) error {
 		})
 	case *protocol.Error:
 		c.update(func() { c.errors = append(c.errors, *m) })
+	case *protocol.CallWarning:
+		c.update(func() {
+			if len(c.warnings) < maxHistory {
+				c.warnings = append(c.warnings, *m)
+			}
+		})
 	case *protocol.Bye:
 		c.update(func() { c.bye = m.Reason })
 	}
@@ -537,7 +547,8 @@ type State struct {
 	Self         protocol.Participant            // this client, as the server last described it (role, mute state)
 	Call         protocol.CallState              // e.g. whether a host locked the call
 	Errors       []protocol.Error
-	Bye          string // reason of the server's bye, if any
+	Warnings     []protocol.CallWarning // the call's warnings that it ends soon, in order
+	Bye          string                 // reason of the server's bye, if any
 	PeerState    webrtc.PeerConnectionState
 	Closed       bool // the current WebSocket has ended
 	// History is what the server said about the others, in order:
@@ -554,7 +565,8 @@ func (c *Client) State() State {
 	for k, v := range c.participants {
 		ps[k] = v
 	}
-	st := State{Participants: ps, Self: c.self, Call: c.call, Errors: append([]protocol.Error(nil), c.errors...), Bye: c.bye, PeerState: c.pc.ConnectionState(),
+	st := State{Participants: ps, Self: c.self, Call: c.call, Errors: append([]protocol.Error(nil), c.errors...),
+		Warnings: append([]protocol.CallWarning(nil), c.warnings...), Bye: c.bye, PeerState: c.pc.ConnectionState(),
 		History: append([]string(nil), c.history...)}
 	select {
 	case <-c.done:

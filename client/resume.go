@@ -69,7 +69,7 @@ func (c *Client) ResumeWith(ctx context.Context, token string) error {
 	default:
 		c.Drop()
 	}
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, nil)
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, c.cfg.Header)
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", c.wsURL, err)
 	}

@@ -449,6 +449,9 @@ func (c *Call) wireState() protocol.CallState {
 	if !c.deadline.at.IsZero() {
 		st.EndsAt, st.EndReason = c.deadline.at.Format(time.RFC3339), c.deadline.reason
 	}
+	if ci, ok := c.policy.(CallInfo); ok {
+		ci.CallInfo(&Control{c}, &st)
+	}
 	return st
 }
 

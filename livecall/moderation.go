@@ -148,3 +148,19 @@ func (c *Call) setRole(m *member, role Role) {
 	c.updated(m)
 	c.event(Event{Kind: EventRoleChanged, Participant: m.Participant, OldRole: old})
 }
+
+// ClaimHost makes participant id a host, for a participant who proved
+// the right to it outside the call (the host key of a booked meeting,
+// which the caller checked). Everyone is sent participant-updated, as
+// for HandHost; the hosts already there stay hosts. A host claiming
+// again changes nothing.
+func (c *Call) ClaimHost(id string) error {
+	return c.do(func() error {
+		m, err := c.find(id)
+		if err != nil {
+			return err
+		}
+		c.setRole(m, RoleHost)
+		return nil
+	})
+}

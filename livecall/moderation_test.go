@@ -169,3 +169,32 @@ func TestHandHost(t *testing.T) {
 		t.Errorf("the new host: %v", err)
 	}
 }
+
+// A participant who proved the host key becomes a host beside any host
+// there is; everyone sees it; the new host moderates.
+func TestClaimHost(t *testing.T) {
+	h := newHarness(t, nil)
+	ac := h.join("a", livecall.RoleMember)
+	h.join("b", livecall.RoleMember)
+	if err := h.call.ClaimHost("ghost"); !errors.Is(err, livecall.ErrUnknownParticipant) {
+		t.Errorf("claim by a stranger: %v", err)
+	}
+	if err := h.call.EndForAll("b"); !errors.Is(err, livecall.ErrNotHost) {
+		t.Fatalf("a member ended the call: %v", err)
+	}
+	if err := h.call.ClaimHost("b"); err != nil {
+		t.Fatal(err)
+	}
+	if u := last[protocol.ParticipantUpdated](ac); u == nil || u.Participant.ID != "b" || u.Participant.Role != "host" {
+		t.Errorf("a last saw %+v", u)
+	}
+	if err := h.call.ClaimHost("b"); err != nil {
+		t.Errorf("claiming again: %v", err)
+	}
+	if err := h.call.EndForAll("b"); err != nil {
+		t.Errorf("the new host: %v", err)
+	}
+	if b := ac.bye(); b != protocol.ReasonEndedByHost {
+		t.Errorf("a's bye %q", b)
+	}
+}

@@ -91,6 +91,9 @@ type Config struct {
 	Policy func(room *rooms.Room) livecall.Policy
 	// Clock is the live calls' clock; nil means the system clock.
 	Clock livecall.Clock
+	// HostKeys, if set, checks the host keys of claim-host (booked
+	// meetings, hostkeys.go); nil: claim-host is answered no-host-key.
+	HostKeys HostKeys
 
 	// ResumeGrace is how long the place of a participant whose
 	// connection dropped is kept for it to resume (shown reconnecting to

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,6 +86,12 @@ type session struct {
 	pres        *presence    // set when the session registered as an endpoint's presence connection (directory.go)
 	cookie      string       // the endpoint session cookie of the upgrade request, for register; set by ServeHTTP before run
 	invitation  string       // the join token's invitation ID, for Config.Invitations; set by handleJoin
+
+	// claim-host checks (hostkeys.go): one at a time, off run
+	claiming    atomic.Bool        // a check is running
+	claims      sync.WaitGroup     // the running check, waited for by run
+	claimCtx    context.Context    // ends the checks when run ends; made by run
+	claimCancel context.CancelFunc // set with claimCtx
 }
 
 // The states of session.joinState.
@@ -131,6 +138,7 @@ func (s *session) run() {
 	joinTimer := time.AfterFunc(s.srv.cfg.JoinTimeout, s.joinTimeout)
 	defer func() {
 		joinTimer.Stop()
+		s.stopClaims()
 		close(s.quit)
 		<-s.wdone
 		s.conn.Close()
@@ -265,6 +273,8 @@ func (s *session) handle(data []byte) {
 		s.moderate(protocol.TypeUnlock, "", func(c *livecall.Call) error { return c.SetLocked(s.part.id, false) })
 	case *protocol.SetHost:
 		s.moderate(protocol.TypeSetHost, m.ParticipantID, func(c *livecall.Call) error { return c.HandHost(s.part.id, m.ParticipantID) })
+	case *protocol.ClaimHost:
+		s.handleClaimHost(m) // hostkeys.go
 	case *protocol.PublishOffer:
 		if s.requireJoined(protocol.TypePublishOffer) {
 			s.handlePublishOffer(m) // publish.go

@@ -183,6 +183,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	sigCfg := m.cfg.Signaling
 	sigCfg.SFU, sigCfg.Tokens, sigCfg.Rooms = m.sfu, tokens, m.db
+	// Booked meetings' calls (meetings.go), on the meeting clock (the
+	// calls' clock: a test's fake clock drives it all); host keys are
+	// checked with the groups' Verifier (its cap).
+	meetingClock := m.meetingClock()
+	verifier := m.cfg.Groups.Verifier
+	if verifier == nil {
+		verifier = auth.NewVerifier(auth.VerifierConfig{})
+	}
+	var bookingStore rooms.BookingStore = m.db
+	sigCfg.Rooms = meetingRooms{rooms: m.db, bookings: bookingStore}
+	if sigCfg.HostKeys == nil {
+		sigCfg.HostKeys = newHostKeyChecker(bookingStore, verifier, meetingClock, m.roomMax())
+	}
 	if sigCfg.Directory, err = newEndpointDirectory(m.db, key); err != nil { // endpoints and direct calls
 		return err
 	}
@@ -197,6 +210,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		sigCfg.Policy = func(room *rooms.Room) livecall.Policy {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
+			if isMeetingID(room.ID) { // issue #14
+				return meetingPolicy(ctx, bookingStore, room, m.roomLimit(ctx, room), m.log)
+			}
 			return callrules.New(callrules.Config{NoMemberWait: m.cfg.NoMemberWait, MaxParticipants: m.roomLimit(ctx, room)})
 		}
 	}
@@ -247,6 +263,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	invitations.SMSStatusSecret, invitations.SMSGateway = m.cfg.SMS.StatusSecret, m.sms.gatewayName()
 	invitations.LinkTTL = m.cfg.GuestLinkTTL
 	groups.Store, groups.Tokens, groups.Sessions, groups.Presence = m.db, tokens, sessions, m.sig
+	groups.Verifier = verifier
 	guests := api.GuestConfig{Store: m.db, Key: key, Tokens: tokens, TTL: m.cfg.GuestLinkTTL, RoomLimit: m.roomLimit, CallSize: m.sig.CallSize}
 	booked, err := m.bookingConfig(ctx) // bookings.go
 	if err != nil {
@@ -659,10 +676,7 @@ func parseGroupFlags(gc *api.GroupConfig, minPassword, endpoints, roomsLimit, pa
 // roomLimit is the most participants room's call admits: the configured
 // maximum, and for a group room at most its group's participant limit.
 func (m *Main) roomLimit(ctx context.Context, room *rooms.Room) int {
-	limit := m.cfg.RoomMaxParticipants
-	if limit <= 0 {
-		limit = defaultRoomMax
-	}
+	limit := m.roomMax()
 	if room.GroupID == "" {
 		return limit
 	}
@@ -675,4 +689,12 @@ func (m *Main) roomLimit(ctx context.Context, room *rooms.Room) int {
 		limit = min(limit, p)
 	}
 	return limit
+}
+
+// roomMax is the configured most participants of a call.
+func (m *Main) roomMax() int {
+	if m.cfg.RoomMaxParticipants > 0 {
+		return m.cfg.RoomMaxParticipants
+	}
+	return defaultRoomMax
 }

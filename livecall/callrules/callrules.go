@@ -9,6 +9,9 @@
 //   - the room's maximum of participants: a joiner past MaxParticipants is
 //     refused with protocol error code "room-full".
 //
+// A booked meeting's call (issue #14) has other rules, the join window of
+// its occurrences: NewBooking (booking.go).
+//
 // The policy runs on the call's goroutine and its clock (livecall.Control),
 // so tests drive it with a fake clock.
 package callrules

@@ -51,6 +51,10 @@ const (
 	TypeUnlock          = "unlock"
 	TypeSetHost         = "set-host"
 
+	// A booked meeting's host key (docs/protocol.md, "Booked meetings"),
+	// from any participant.
+	TypeClaimHost = "claim-host"
+
 	// Simulcast (docs/protocol.md, "Simulcast: the publisher connection").
 	TypePublishOffer = "publish-offer" // version 2: the client's offer on its publisher connection
 	TypeSetLayer     = "set-layer"     // a subscriber picks a layer of someone's camera
@@ -125,6 +129,13 @@ const (
 	// CodeNoSuchLayer: a set-layer naming a layer the participant's camera
 	// does not have (no such RID offered, or no camera sent to you).
 	CodeNoSuchLayer = "no-such-layer"
+
+	// CodeWrongHostKey: a claim-host whose key is not the meeting's host
+	// key; nothing changed. Failed attempts are throttled (rate-limited).
+	CodeWrongHostKey = "wrong-host-key"
+	// CodeNoHostKey: a claim-host in a call that has no host key (not a
+	// booked meeting's).
+	CodeNoHostKey = "no-host-key"
 )
 
 // Candidate targets (Candidate.Target): which of the client's connections a
@@ -236,6 +247,20 @@ type CallState struct {
 	// Both are absent while the call has no deadline.
 	EndsAt    string `json:"endsAt,omitempty"`
 	EndReason string `json:"endReason,omitempty"`
+	// Booking, in a booked meeting's call only, is the occurrence the
+	// call is for; HostKey says the meeting has a host key, which any
+	// participant may send (ClaimHost) to become a host.
+	Booking *Booking `json:"booking,omitempty"`
+	HostKey bool     `json:"hostKey,omitempty"`
+}
+
+// Booking is a booked meeting's occurrence as its call shows it: its
+// start and end, and when the server closes the call (the end and the
+// 15 minutes' grace). RFC 3339 with the meeting zone's offset.
+type Booking struct {
+	Start    string `json:"start"`
+	End      string `json:"end"`
+	ClosesAt string `json:"closesAt"`
 }
 
 // Room describes the call's room.
@@ -390,6 +415,10 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Ref     string `json:"ref,omitempty"`
+	// RetryAfter, with CodeRateLimited where the server says so (a
+	// throttled claim-host), is how many seconds until another attempt
+	// is allowed.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 // Bye is the server's last message before it closes the connection.
@@ -438,6 +467,16 @@ type Unlock struct {
 type SetHost struct {
 	Type          string `json:"type"`
 	ParticipantID string `json:"participantId"`
+}
+
+// ClaimHost asks to become a host of a booked meeting's call with its
+// host key (HostKeyDigits decimal digits, from the group leader's mail).
+// Right: the sender's role becomes host (participant-updated to
+// everyone). Wrong: CodeWrongHostKey; throttled: CodeRateLimited with
+// RetryAfter; a call without a host key: CodeNoHostKey.
+type ClaimHost struct {
+	Type string `json:"type"`
+	Key  string `json:"key"`
 }
 
 // CallUpdated tells everyone that the call's state changed.
@@ -495,6 +534,8 @@ func Decode(data []byte) (any, *Error) {
 		msg = &Unlock{}
 	case TypeSetHost:
 		msg = &SetHost{}
+	case TypeClaimHost:
+		msg = &ClaimHost{}
 	case TypeCallUpdated:
 		msg = &CallUpdated{}
 	case TypePublishOffer:

@@ -56,7 +56,7 @@ func TestGolden(t *testing.T) {
 		TypeEndCall, TypeRemove, TypeMuteParticipant, TypeMuteAll, TypeLock, TypeUnlock, TypeSetHost, TypeCallUpdated, TypeCallWarning, TypeResume, TypeResumed,
 		TypeRegister, TypeRegistered, TypePresence, TypeCallEndpoint, TypeAcceptCall, TypeDeclineCall, TypeCancelCall,
 		TypeRinging, TypeIncomingCall, TypeCallAccepted, TypeCallDeclined, TypeCallCancelled, TypeCallMissed,
-		TypePublishOffer, TypePublishAnswer, TypeSetLayer} {
+		TypePublishOffer, TypePublishAnswer, TypeSetLayer, TypeClaimHost} {
 		if !seen[typ] {
 			t.Errorf("no golden example testdata/%s.json", typ)
 		}

@@ -64,6 +64,8 @@ func (s *Server) bookingTableRoutes(api func(method, path string, h handlerFunc)
 
 	s.mux.HandleFunc("GET /bookings", t.servePage)
 	s.mux.HandleFunc("GET /bookings/{account}/{month}", t.servePage) // {month} is yyyy-mm or yyyy-mm.csv
+	s.mux.HandleFunc("GET /operator/bookings", s.operatorPage(t.operatorPage))
+	s.mux.HandleFunc("GET /operator/bookings/{account}/{month}", s.operatorPage(t.operatorPage))
 	api("GET", "/api/v1/bookings/table", t.tableJSON)
 	t.feedRoutes()
 }
@@ -84,6 +86,9 @@ type AccountTable struct {
 	Occurrences []TableRow `json:"occurrences"`
 	// CalendarURL is the account's iCalendar feed ("" when feeds are off).
 	CalendarURL string `json:"calendarUrl,omitempty"`
+	// movedAway are, for the page, the month's meetings moved to another
+	// time: the page marks their old place.
+	movedAway []TableRow
 }
 
 // TableRow is one occurrence in the table.
@@ -103,6 +108,9 @@ type TableRow struct {
 	Status string `json:"status"`
 	// MovedFrom is a moved occurrence's start before the move.
 	MovedFrom *time.Time `json:"movedFrom,omitempty"`
+	// MovedTo is, on the page only, where the meeting that was at Start
+	// has gone.
+	MovedTo *time.Time `json:"-"`
 }
 
 // tableState is how the table names a series' state.
@@ -165,45 +173,66 @@ func (t *bookingTable) view(ctx context.Context, account string, month time.Time
 		return nil, fmt.Errorf("bookings table: %w", err)
 	}
 	end := month.AddDate(0, 1, 0)
-	rows := map[string][]TableRow{} // by account ID
+	rows, away := map[string][]TableRow{}, map[string][]TableRow{} // by account ID
 	for _, sr := range series {
-		occs, err := sr.Occurrences()
+		in, gone, err := seriesRows(sr, month, end)
 		if err != nil {
 			return nil, fmt.Errorf("bookings table: series %s: %w", sr.ID, err)
 		}
-		var orig map[int]time.Time
-		for _, o := range occs {
-			if o.Start.Before(month) || !o.Start.Before(end) {
-				continue
-			}
-			row := TableRow{SeriesID: sr.ID, Index: o.Index, Date: o.Start.Format(time.DateOnly), Start: o.Start, End: o.End,
-				DurationMinutes: int(o.End.Sub(o.Start) / time.Minute), Group: sr.GroupName, Title: sr.Title,
-				State: tableState(sr.State), Status: "scheduled"}
-			switch {
-			case o.Cancelled:
-				row.Status = "cancelled"
-			case o.Moved:
-				row.Status = "moved"
-				if orig == nil {
-					if orig, err = originalStarts(sr); err != nil {
-						return nil, fmt.Errorf("bookings table: series %s: %w", sr.ID, err)
-					}
-				}
-				if from, ok := orig[o.Index]; ok {
-					row.MovedFrom = &from
-				}
-			}
-			rows[sr.AccountID] = append(rows[sr.AccountID], row)
-		}
+		rows[sr.AccountID] = append(rows[sr.AccountID], in...)
+		away[sr.AccountID] = append(away[sr.AccountID], gone...)
 	}
 	v := &TableView{Month: month.Format("2006-01"), TimeZone: t.loc.String()}
 	for _, a := range accounts {
 		rs := rows[a.ID]
 		slices.SortStableFunc(rs, func(x, y TableRow) int { return x.Start.Compare(y.Start) })
 		v.Accounts = append(v.Accounts, AccountTable{Account: NamedRef{ID: a.ID, Name: a.Name}, Occurrences: rs,
-			CalendarURL: t.s.calendarURL("account", a.ID)})
+			CalendarURL: t.s.calendarURL("account", a.ID), movedAway: away[a.ID]})
 	}
 	return v, nil
+}
+
+// seriesRows are the rows of sr's occurrences that start in [month,
+// end), and those of its occurrences moved away from a start in it to
+// another (Status "moved-away", Start the old start, MovedTo the new).
+func seriesRows(sr *bookings.Series, month, end time.Time) (in, away []TableRow, err error) {
+	occs, err := sr.Occurrences()
+	if err != nil {
+		return nil, nil, err
+	}
+	var orig map[int]time.Time // the starts before moves, made once there is a move
+	inMonth := func(t time.Time) bool { return !t.Before(month) && t.Before(end) }
+	row := func(o bookings.Occurrence, start time.Time, status string) TableRow {
+		return TableRow{SeriesID: sr.ID, Index: o.Index, Date: start.Format(time.DateOnly), Start: start, End: start.Add(o.End.Sub(o.Start)),
+			DurationMinutes: int(o.End.Sub(o.Start) / time.Minute), Group: sr.GroupName, Title: sr.Title,
+			State: tableState(sr.State), Status: status}
+	}
+	for _, o := range occs {
+		if o.Moved && orig == nil {
+			if orig, err = originalStarts(sr); err != nil {
+				return nil, nil, err
+			}
+		}
+		from, moved := orig[o.Index]
+		moved = moved && o.Moved
+		if inMonth(o.Start) {
+			r := row(o, o.Start, "scheduled")
+			switch {
+			case o.Cancelled:
+				r.Status = "cancelled"
+			case moved:
+				r.Status, r.MovedFrom = "moved", &from
+			}
+			in = append(in, r)
+		}
+		if moved && !o.Cancelled && inMonth(from) {
+			r := row(o, from.In(o.Start.Location()), "moved-away")
+			to := o.Start
+			r.MovedTo = &to
+			away = append(away, r)
+		}
+	}
+	return in, away, nil
 }
 
 // viewer is who is looking at the table.
@@ -223,7 +252,9 @@ var (
 // group user, or a coordinator (asCoordinator: an administrator of a
 // group the operator made one). Anyone else gets errTableSignIn, an
 // administrator who is not a coordinator errNotCoordinator, a session
-// that has ended its own error.
+// that has ended its own error. It runs the session wrappers of the other
+// routes (asGroupUser, asCoordinator) with a handler that only notes who
+// passed; they read only r, so no ResponseWriter is given.
 func (t *bookingTable) viewerOf(r *http.Request) (*viewer, error) {
 	s := t.s
 	bearer := strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -306,6 +337,20 @@ func (t *bookingTable) thisMonth() time.Time {
 // servePage serves GET /bookings (this month, every account) and GET
 // /bookings/{account}/{month}[.csv].
 func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
+	t.pageAt(w, r, "/bookings", nil)
+}
+
+// operatorPage serves the same pages under /operator/bookings to the
+// operator, signed in as on the outbox page (operatorPage: the operator
+// token as the Basic password).
+func (t *bookingTable) operatorPage(w http.ResponseWriter, r *http.Request) error {
+	t.pageAt(w, r, "/operator/bookings", &viewer{who: "operator"})
+	return nil
+}
+
+// pageAt serves a month page or its CSV under base (its links stay
+// there), for vw, or for whoever r's session says when vw is nil.
+func (t *bookingTable) pageAt(w http.ResponseWriter, r *http.Request, base string, vw *viewer) {
 	w.Header().Set("Cache-Control", "no-store")
 	account, monthText := r.PathValue("account"), r.PathValue("month")
 	monthText, asCSV := strings.CutSuffix(monthText, ".csv")
@@ -317,7 +362,10 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 		t.message(w, http.StatusNotFound, "No such month", "The address should end in a month as yyyy-mm, for example /bookings/all/2027-01.", nil)
 		return
 	}
-	vw, err := t.viewerOf(r)
+	var err error
+	if vw == nil {
+		vw, err = t.viewerOf(r)
+	}
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) || asCSV {
@@ -344,7 +392,7 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 		t.writeCSV(w, account, v)
 		return
 	}
-	t.render(w, vw, account, month, v)
+	t.render(w, vw, base, account, month, v)
 }
 
 // sentence is an error message as a sentence: capital first, full stop.
@@ -400,21 +448,21 @@ type pageDay struct {
 }
 
 type pageRow struct {
-	Time, Duration, Group, Title, State, Status, MovedFrom string
+	Time, Duration, Group, Title, State, Status, MovedFrom, MovedTo string
 }
 
-func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, account string, month time.Time, v *TableView) {
+func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, base, account string, month time.Time, v *TableView) {
 	prev, next := month.AddDate(0, -1, 0).Format("2006-01"), month.AddDate(0, 1, 0).Format("2006-01")
 	data := map[string]any{
 		"Title":     month.Format("January 2006"),
 		"Zone":      bookings.ZoneName(t.loc),
-		"Prev":      "/bookings/" + account + "/" + prev,
+		"Prev":      base + "/" + account + "/" + prev,
 		"PrevLabel": month.AddDate(0, -1, 0).Format("January 2006"),
-		"Next":      "/bookings/" + account + "/" + next,
+		"Next":      base + "/" + account + "/" + next,
 		"NextLabel": month.AddDate(0, 1, 0).Format("January 2006"),
 		"All":       account == allAccounts,
-		"AllHref":   "/bookings/all/" + v.Month,
-		"CSV":       "/bookings/" + account + "/" + v.Month + ".csv",
+		"AllHref":   base + "/all/" + v.Month,
+		"CSV":       base + "/" + account + "/" + v.Month + ".csv",
 		"Viewer":    viewerText(vw),
 	}
 	if vw.group != nil {
@@ -423,9 +471,11 @@ func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, account string,
 	}
 	var accts []pageAccount
 	for _, a := range v.Accounts {
-		pa := pageAccount{AccountTable: a, Href: "/bookings/" + a.Account.ID + "/" + v.Month,
-			CSV: "/bookings/" + a.Account.ID + "/" + v.Month + ".csv"}
-		for _, row := range a.Occurrences {
+		pa := pageAccount{AccountTable: a, Href: base + "/" + a.Account.ID + "/" + v.Month,
+			CSV: base + "/" + a.Account.ID + "/" + v.Month + ".csv"}
+		all := slices.Concat(a.Occurrences, a.movedAway)
+		slices.SortStableFunc(all, func(x, y TableRow) int { return x.Start.Compare(y.Start) })
+		for _, row := range all {
 			label := row.Start.Format("Mon 2 Jan")
 			if len(pa.Days) == 0 || pa.Days[len(pa.Days)-1].Label != label {
 				pa.Days = append(pa.Days, pageDay{Label: label})
@@ -434,6 +484,9 @@ func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, account string,
 				Group: row.Group, Title: row.Title, State: row.State, Status: row.Status}
 			if row.MovedFrom != nil {
 				pr.MovedFrom = row.MovedFrom.Format("Mon 2 Jan 15:04")
+			}
+			if row.MovedTo != nil {
+				pr.MovedTo = row.MovedTo.Format("Mon 2 Jan 15:04")
 			}
 			d := &pa.Days[len(pa.Days)-1]
 			d.Rows = append(d.Rows, pr)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -191,6 +192,23 @@ func TestTableAccess(t *testing.T) {
 		t.Errorf("JSON with a wrong operator token: %d", status)
 	}
 
+	// The operator's pages: the same table under /operator/bookings,
+	// signed in as on the outbox page.
+	if status, hdr, body := tf.page(t, nil, "/operator/bookings", nil); status != 401 ||
+		!strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic ") || strings.Contains(body, "Choir") {
+		t.Errorf("/operator/bookings without the token: %d", status)
+	}
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:"+opToken))}
+	status, _, body := tf.page(t, nil, "/operator/bookings/all/2027-01", basic)
+	if status != 200 || !strings.Contains(body, "Rehearsal") || !strings.Contains(body, "Operator") ||
+		!strings.Contains(body, `href="/operator/bookings/all/2027-02"`) || !strings.Contains(body, `href="/operator/bookings/all/2027-01.csv"`) ||
+		!strings.Contains(body, `href="/operator/bookings/`+tf.accounts[0].ID+`/2027-01"`) {
+		t.Errorf("/operator/bookings/all/2027-01 as the operator: %d\n%s", status, body)
+	}
+	if status, hdr, _ := tf.page(t, nil, "/operator/bookings/all/2027-01.csv", basic); status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Errorf("the operator's CSV: %d", status)
+	}
+
 	// A PIN change signs the group user out.
 	admin.call("PUT", "/api/v1/admin/pin", map[string]string{"password": "hunter2", "pin": "97531"}).want(t, 204, "")
 	if status, _, body := tf.page(t, user, path, nil); status != 401 || !strings.Contains(body, "session has ended") {
@@ -214,7 +232,7 @@ func TestTableMonthView(t *testing.T) {
 	tf := newTableFixture(t)
 	user := tf.groupUser(t)
 	acct := tf.accounts[0]
-	for _, month := range []string{"2026-12", "2027-01", "2027-03", "2027-10"} {
+	for _, month := range []string{"2026-12", "2027-01", "2027-03", "2027-04", "2027-05", "2027-10"} {
 		status, hdr, body := tf.page(t, user, "/bookings/"+acct.ID+"/"+month, nil)
 		if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 			t.Fatalf("month %s: %d %s", month, status, hdr.Get("Content-Type"))
@@ -265,6 +283,14 @@ func TestTableMonthView(t *testing.T) {
 			t.Errorf("January lacks %q", want)
 		}
 	}
+	// A meeting moved into another month: there at its new time, and here
+	// marked where it was.
+	_, _, apr := tf.page(t, user, "/bookings/"+acct.ID+"/2027-04", nil)
+	_, _, may := tf.page(t, user, "/bookings/"+acct.ID+"/2027-05", nil)
+	if !strings.Contains(apr, "moved from Mon 10 May 10:00") || !strings.Contains(may, "moved to Fri 30 Apr 10:00") ||
+		!strings.Contains(may, `<th scope="rowgroup" colspan="5">Mon 10 May</th>`) || !strings.Contains(jan, "moved to Thu 7 Jan 18:00") {
+		t.Errorf("the move from May to April is not shown in both months")
+	}
 	_, _, jun := tf.page(t, user, "/bookings/"+acct.ID+"/2027-06", nil)
 	if !strings.Contains(jun, ">pending<") || !strings.Contains(jun, "AGM") || !strings.Contains(jun, "moved from Thu 3 Jun 12:00") {
 		t.Errorf("June lacks the pending AGM")
@@ -301,7 +327,7 @@ func TestTablePrintStylesheet(t *testing.T) {
 			t.Errorf("the print rules lack %q", want)
 		}
 	}
-	if !strings.Contains(css, "@media (max-width: 560px)") {
+	if !strings.Contains(css, "@media screen and (max-width: 560px)") {
 		t.Error("bookings.css has no phone layout")
 	}
 	if status, _, js := tf.page(t, nil, "/assets/bookings.js", nil); status != 200 || !strings.Contains(js, "clipboard") {
@@ -448,6 +474,15 @@ func TestFeedRoutes(t *testing.T) {
 	}
 	if strings.Contains(feed, "SECRET-LINK") {
 		t.Error("the feed has a link")
+	}
+
+	// The group's page has its feed (GET /api/v1/group/bookings).
+	var gb GroupBookingsResponse
+	r := tf.groupUser(t).call("GET", "/api/v1/group/bookings", nil)
+	r.want(t, 200, "")
+	r.decode(t, &gb)
+	if gb.CalendarURL == "" || gb.CalendarURL != tf.api.calendarURL("group", tf.group(t).ID) {
+		t.Errorf("group bookings' calendarUrl %q", gb.CalendarURL)
 	}
 
 	// Wrong keys, another feed's key, other kinds: 404.

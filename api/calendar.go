@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -91,7 +92,7 @@ func (t *bookingTable) serveFeed(kind string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 		w.Header().Set("Cache-Control", feedCacheControl)
 		w.Header().Set("Content-Disposition", `inline; filename="bookings.ics"`)
-		if err := cal.SerializeTo(w); err != nil {
+		if err := writeCalendar(w, cal); err != nil {
 			t.s.log.Debug("write calendar feed", "err", err)
 		}
 	}
@@ -177,6 +178,12 @@ func (t *bookingTable) calendar(name string, series []*bookings.Series, accountN
 	return cal, nil
 }
 
+// writeCalendar writes cal with RFC 5545's CRLF line breaks (the
+// library's default is a bare LF) and lines folded at 75 octets.
+func writeCalendar(w io.Writer, cal *ics.Calendar) error {
+	return cal.SerializeTo(w, ics.WithNewLine("\r\n"))
+}
+
 // zoneSpan is a zone and the years of the events that use it.
 type zoneSpan struct {
 	loc         *time.Location
@@ -232,16 +239,18 @@ func (t *bookingTable) seriesEvents(sr *bookings.Series, account string, now tim
 		case o.Moved && !once:
 			ev := t.event(uid, sr, account, o, orig[o.Index], loc, now)
 			ev.SetProperty(ics.ComponentPropertyRecurrenceId, orig[o.Index].In(loc).Format(icalLocal), ics.WithTZID(tz))
-			span.first = min(span.first, o.Start.In(loc).Year())
 			overrides = append(overrides, ev)
 		}
 	}
 	// The series' VEVENT: its first occurrence as the rule places it.
-	base := bookings.Occurrence{SeriesID: sr.ID, Index: 0, Start: first, End: first.Add(sr.Duration)}
+	base, movedFrom := bookings.Occurrence{SeriesID: sr.ID, Index: 0, Start: first, End: first.Add(sr.Duration)}, time.Time{}
 	if once {
-		base = occs[0] // a one-off meeting, moved or not
+		base = occs[0] // a one-off meeting, at its new time if moved
+		if base.Moved {
+			movedFrom = orig[0]
+		}
 	}
-	ev := t.event(uid, sr, account, base, time.Time{}, loc, now)
+	ev := t.event(uid, sr, account, base, movedFrom, loc, now)
 	if !once {
 		rule, err := recurrenceRule(sr.Recurrence, first.In(loc), last.In(loc))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apognu/gocal"
+	ics "github.com/arran4/golang-ical"
 
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/livecall/fakeclock"
@@ -80,6 +81,7 @@ func feedSeries(t *testing.T) []*bookings.Series {
 		bookings.Recurrence{Frequency: bookings.Monthly, Weekday: "monday", Nth: []int{2}, Count: 14})
 	must(t, second.Cancel(1, ""))                  // Mon 11 Jan 2027
 	must(t, second.Move(3, "2027-03-09", "10:30")) // Mon 8 Mar → Tue 9 Mar
+	must(t, second.Move(5, "2027-04-30", "10:00")) // Mon 10 May → Fri 30 Apr, into the month before
 	last := testSeries(t, "Social", "2026-12-01", "18:30", 120,
 		bookings.Recurrence{Frequency: bookings.Monthly, Weekday: "friday", Nth: []int{-1}, Until: "2027-12-31"})
 	must(t, last.Cancel(0, ""))                   // Fri 25 Dec 2026
@@ -104,6 +106,14 @@ func testTable(t *testing.T) *bookingTable {
 	s := &Server{cfg: Config{PublicURL: "https://meet.example.org", Guests: GuestConfig{Key: []byte(strings.Repeat("k", 32))}},
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return &bookingTable{s: s, loc: london, clock: fakeclock.New(feedEpoch)}
+}
+
+// serialize is the feed's text, as served.
+func serialize(t *testing.T, cal *ics.Calendar) string {
+	t.Helper()
+	var b strings.Builder
+	must(t, writeCalendar(&b, cal))
+	return b.String()
 }
 
 // slot is an occurrence as the test compares them.
@@ -162,7 +172,7 @@ func TestFeedOccurrencesMatchAnIndependentParser(t *testing.T) {
 	series := feedSeries(t)
 	cal, err := tb.calendar("Meeting account 1 bookings", series, map[string]string{testAccount: "Meeting account 1"})
 	must(t, err)
-	feed := cal.Serialize()
+	feed := serialize(t, cal)
 	events := parseFeed(t, feed)
 	want := ours(t, series)
 
@@ -179,6 +189,39 @@ func TestFeedOccurrencesMatchAnIndependentParser(t *testing.T) {
 		if g := sortSlots(got[uid]); !slices.Equal(g, want[uid]) {
 			t.Errorf("%s (%s): gocal expands\n%v\nwant\n%v", s.Title, s.Recurrence.Frequency, g, want[uid])
 		}
+	}
+
+	// Content lines (RFC 5545 §3.1): CRLF after each, at most 75 octets.
+	if !strings.HasSuffix(feed, "END:VCALENDAR\r\n") {
+		t.Error("the feed does not end with END:VCALENDAR and CRLF")
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(feed, "\r\n"), "\r\n") {
+		if strings.ContainsAny(line, "\r\n") || len(line) > 75 {
+			t.Errorf("line %d (%d octets) is not a content line: %q", i+1, len(line), line)
+		}
+	}
+
+	// The rules as RFC 5545 writes them, each ending on its last day.
+	for _, want := range []string{
+		"RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20271110T235959Z",   // 50 Wednesdays from 2 Dec 2026
+		"RRULE:FREQ=MONTHLY;BYDAY=2MO;UNTIL=20280110T235959Z", // 14 2nd Mondays from 14 Dec 2026
+		"RRULE:FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20271231T235959Z",
+		"RRULE:FREQ=MONTHLY;BYDAY=1TU,3TU;UNTIL=20271221T235959Z", // 26 from 1 Dec 2026
+		"DTSTART;TZID=Europe/London:20261202T190000",
+		"EXDATE;TZID=Europe/London:20261223T190000",
+		"RECURRENCE-ID;TZID=Europe/London:20270324T190000",
+		"DTSTART;TZID=Europe/London:20270328T200000", // the moved rehearsal, in summer time
+	} {
+		if !strings.Contains(feed, want+"\r\n") {
+			t.Errorf("the feed lacks the line %s", want)
+		}
+	}
+	if strings.Count(feed, "RRULE:") != 4 || strings.Count(feed, "EXDATE") != 4 || strings.Count(feed, "RECURRENCE-ID") != 6 {
+		t.Errorf("the feed has %d RRULEs (want 4), %d EXDATEs (4), %d RECURRENCE-IDs (6)",
+			strings.Count(feed, "RRULE:"), strings.Count(feed, "EXDATE"), strings.Count(feed, "RECURRENCE-ID"))
+	}
+	if !strings.Contains(strings.ReplaceAll(feed, "\r\n ", ""), "Moved by the coordinator from Thu 3 Jun 2027 12:00") {
+		t.Error("the moved one-off does not say from when")
 	}
 
 	// What each event says: "group: title", the join window, the state.
@@ -349,7 +392,7 @@ func TestFeedTimeZone(t *testing.T) {
 	tb := testTable(t)
 	cal, err := tb.calendar("x", feedSeries(t), nil)
 	must(t, err)
-	feed := strings.ReplaceAll(cal.Serialize(), "\r\n ", "")
+	feed := strings.ReplaceAll(serialize(t, cal), "\r\n ", "")
 	block := between(t, feed, "BEGIN:VTIMEZONE", "END:VTIMEZONE")
 	if !strings.Contains(block, "TZID:Europe/London") {
 		t.Fatalf("VTIMEZONE without TZID Europe/London:\n%s", block)
@@ -404,4 +447,136 @@ func between(t *testing.T, s, from, to string) string {
 		t.Fatalf("no %s … %s in\n%s", from, to, s)
 	}
 	return s[i : i+j]
+}
+
+// TestFeedTimeZoneResolvesEveryEvent reads the feed's VTIMEZONE as a
+// calendar app without zone data would (its onsets and offsets only) and
+// resolves the local start of every occurrence with it: each must be the
+// instant Series.Occurrences has, the weeks around both DST changes
+// among them.
+//
+// Other zones too: Sydney's summer time spans the year's end, New York's
+// changes on other dates at 02:00, Kolkata has none and a half-hour
+// offset.
+func TestFeedTimeZoneResolvesEveryEvent(t *testing.T) {
+	zoned := func(name string) []*bookings.Series {
+		loc := mustZone(name)
+		req := bookings.Request{LeaderName: "Ada Lovelace", LeaderEmail: "ada@example.org", Title: "Rehearsal",
+			FirstDate: "2026-12-02", StartTime: "07:30", DurationMinutes: 60,
+			Recurrence: bookings.Recurrence{Frequency: bookings.Weekly, Count: 60}}
+		s, errs := bookings.NewSeries(req, "g_choir", "Choir", bookings.Limits{Location: loc}, feedEpoch)
+		if len(errs) > 0 {
+			t.Fatalf("NewSeries in %s: %v", name, errs)
+		}
+		return []*bookings.Series{s}
+	}
+	for _, tc := range []struct {
+		zone   string
+		series []*bookings.Series
+	}{
+		{"Europe/London", feedSeries(t)},
+		{"Australia/Sydney", zoned("Australia/Sydney")},
+		{"America/New_York", zoned("America/New_York")},
+		{"Asia/Kolkata", zoned("Asia/Kolkata")},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			tb := testTable(t)
+			tb.loc = mustZone(tc.zone)
+			cal, err := tb.calendar("x", tc.series, nil)
+			must(t, err)
+			feed := strings.ReplaceAll(serialize(t, cal), "\r\n ", "")
+			if strings.Count(feed, "BEGIN:VTIMEZONE") != 1 || !strings.Contains(feed, "TZID:"+tc.zone+"\r\n") {
+				t.Fatalf("want one VTIMEZONE, of %s:\n%s", tc.zone, feed)
+			}
+			zone := parseVTimezone(t, feed)
+			n := 0
+			for _, s := range tc.series {
+				occs, err := s.Occurrences()
+				must(t, err)
+				for _, o := range occs {
+					wall := o.Start.In(tb.loc).Format("20060102T150405")
+					got, ok := zone.resolve(wall)
+					if !ok || !got.Equal(o.Start) {
+						t.Errorf("%s %s: the VTIMEZONE makes it %v (%v), want %v", s.Title, wall, got.UTC(), ok, o.Start.UTC())
+					}
+					n++
+				}
+			}
+			if n < 60 {
+				t.Fatalf("only %d occurrences checked", n)
+			}
+		})
+	}
+}
+
+// vzone is a VTIMEZONE's observances: from each onset (a UTC instant)
+// the offset in force, in time order.
+type vzone []struct {
+	from time.Time
+	off  time.Duration
+}
+
+// parseVTimezone reads the STANDARD and DAYLIGHT parts of the feed's one
+// VTIMEZONE (DTSTART and RDATE onsets, local in TZOFFSETFROM).
+func parseVTimezone(t *testing.T, feed string) vzone {
+	t.Helper()
+	offset := func(s string) time.Duration {
+		h, _ := strconv.Atoi(s[1:3])
+		m, _ := strconv.Atoi(s[3:5])
+		d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
+		if s[0] == '-' {
+			d = -d
+		}
+		return d
+	}
+	var z vzone
+	block := between(t, feed, "BEGIN:VTIMEZONE", "END:VTIMEZONE")
+	for _, part := range strings.Split(block, "BEGIN:")[2:] { // [0] before, [1] VTIMEZONE
+		var from, to time.Duration
+		var onsets []string
+		for _, line := range strings.Split(part, "\r\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "TZOFFSETFROM":
+				from = offset(v)
+			case "TZOFFSETTO":
+				to = offset(v)
+			case "DTSTART", "RDATE":
+				onsets = append(onsets, v)
+			}
+		}
+		for _, o := range onsets {
+			local, err := time.Parse("20060102T150405", o)
+			must(t, err)
+			z = append(z, struct {
+				from time.Time
+				off  time.Duration
+			}{local.Add(-from), to})
+		}
+	}
+	slices.SortFunc(z, func(a, b struct {
+		from time.Time
+		off  time.Duration
+	}) int {
+		return a.from.Compare(b.from)
+	})
+	if len(z) == 0 {
+		t.Fatalf("VTIMEZONE without onsets:\n%s", block)
+	}
+	return z
+}
+
+// resolve is the instant of a local DATE-TIME in the zone.
+func (z vzone) resolve(wall string) (time.Time, bool) {
+	w, err := time.Parse("20060102T150405", wall)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for i, p := range z {
+		utc := w.Add(-p.off)
+		if !utc.Before(p.from) && (i == len(z)-1 || utc.Before(z[i+1].from)) {
+			return utc, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +59,7 @@ func TestBrowserBookingsTable(t *testing.T) {
 			s.waitTrue("January's table", `document.querySelectorAll('table.bookings').length === 2`)
 			text := eval[string](s, `document.body.innerText`)
 			for _, want := range []string{"January 2027", "Meeting account 1", "Meeting account 2", "Rehearsal", "Social",
-				"Wed 6 Jan", "19:00–20:30", "cancelled", "moved from Wed 20 Jan 19:00", "pending", "Times are UK time"} {
+				"Wed 6 Jan", "19:00–20:30", "cancelled", "moved from Wed 20 Jan 19:00", "moved to Thu 21 Jan 18:30", "pending", "Times are UK time"} {
 				if !strings.Contains(text, want) {
 					s.fatalf("bookings-missing", "the table lacks %q:\n%s", want, text)
 				}
@@ -65,6 +68,23 @@ func TestBrowserBookingsTable(t *testing.T) {
 				s.fatalf("bookings-too-wide", "the table is %d px wide on a 390 px phone", w)
 			}
 			s.shot("bookings-month")
+			if size == "desktop" { // the feed address on the page works without a cookie
+				feed := eval[string](s, `document.querySelector('input[id^="feed-"]').value`)
+				u, err := url.Parse(feed)
+				if err != nil || !strings.HasPrefix(feed, m.URL()+"/cal/account/") {
+					t.Fatalf("feed address %q: %v", feed, err)
+				}
+				resp, err := http.Get(m.LocalURL() + u.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(body), "RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20270414T225959Z") ||
+					!strings.Contains(string(body), "SUMMARY:Choir: Rehearsal") {
+					t.Errorf("feed: %d\n%s", resp.StatusCode, body)
+				}
+			}
 			s.do("copy the feed address", chromedp.Click(chromedp.CSS(`button[data-copy^="feed-"]`)))
 			s.waitTrue("the copy button answers", `['Copied', 'Press Ctrl+C'].includes(document.querySelector('button[data-copy^="feed-"]').textContent)`)
 

@@ -64,6 +64,8 @@ func (s *Server) bookingTableRoutes(api func(method, path string, h handlerFunc)
 
 	s.mux.HandleFunc("GET /bookings", t.servePage)
 	s.mux.HandleFunc("GET /bookings/{account}/{month}", t.servePage) // {month} is yyyy-mm or yyyy-mm.csv
+	s.mux.HandleFunc("GET /operator/bookings", s.operatorPage(t.operatorPage))
+	s.mux.HandleFunc("GET /operator/bookings/{account}/{month}", s.operatorPage(t.operatorPage))
 	api("GET", "/api/v1/bookings/table", t.tableJSON)
 	t.feedRoutes()
 }
@@ -335,6 +337,20 @@ func (t *bookingTable) thisMonth() time.Time {
 // servePage serves GET /bookings (this month, every account) and GET
 // /bookings/{account}/{month}[.csv].
 func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
+	t.pageAt(w, r, "/bookings", nil)
+}
+
+// operatorPage serves the same pages under /operator/bookings to the
+// operator, signed in as on the outbox page (operatorPage: the operator
+// token as the Basic password).
+func (t *bookingTable) operatorPage(w http.ResponseWriter, r *http.Request) error {
+	t.pageAt(w, r, "/operator/bookings", &viewer{who: "operator"})
+	return nil
+}
+
+// pageAt serves a month page or its CSV under base (its links stay
+// there), for vw, or for whoever r's session says when vw is nil.
+func (t *bookingTable) pageAt(w http.ResponseWriter, r *http.Request, base string, vw *viewer) {
 	w.Header().Set("Cache-Control", "no-store")
 	account, monthText := r.PathValue("account"), r.PathValue("month")
 	monthText, asCSV := strings.CutSuffix(monthText, ".csv")
@@ -346,7 +362,10 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 		t.message(w, http.StatusNotFound, "No such month", "The address should end in a month as yyyy-mm, for example /bookings/all/2027-01.", nil)
 		return
 	}
-	vw, err := t.viewerOf(r)
+	var err error
+	if vw == nil {
+		vw, err = t.viewerOf(r)
+	}
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) || asCSV {
@@ -373,7 +392,7 @@ func (t *bookingTable) servePage(w http.ResponseWriter, r *http.Request) {
 		t.writeCSV(w, account, v)
 		return
 	}
-	t.render(w, vw, account, month, v)
+	t.render(w, vw, base, account, month, v)
 }
 
 // sentence is an error message as a sentence: capital first, full stop.
@@ -432,18 +451,18 @@ type pageRow struct {
 	Time, Duration, Group, Title, State, Status, MovedFrom, MovedTo string
 }
 
-func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, account string, month time.Time, v *TableView) {
+func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, base, account string, month time.Time, v *TableView) {
 	prev, next := month.AddDate(0, -1, 0).Format("2006-01"), month.AddDate(0, 1, 0).Format("2006-01")
 	data := map[string]any{
 		"Title":     month.Format("January 2006"),
 		"Zone":      bookings.ZoneName(t.loc),
-		"Prev":      "/bookings/" + account + "/" + prev,
+		"Prev":      base + "/" + account + "/" + prev,
 		"PrevLabel": month.AddDate(0, -1, 0).Format("January 2006"),
-		"Next":      "/bookings/" + account + "/" + next,
+		"Next":      base + "/" + account + "/" + next,
 		"NextLabel": month.AddDate(0, 1, 0).Format("January 2006"),
 		"All":       account == allAccounts,
-		"AllHref":   "/bookings/all/" + v.Month,
-		"CSV":       "/bookings/" + account + "/" + v.Month + ".csv",
+		"AllHref":   base + "/all/" + v.Month,
+		"CSV":       base + "/" + account + "/" + v.Month + ".csv",
 		"Viewer":    viewerText(vw),
 	}
 	if vw.group != nil {
@@ -452,8 +471,8 @@ func (t *bookingTable) render(w http.ResponseWriter, vw *viewer, account string,
 	}
 	var accts []pageAccount
 	for _, a := range v.Accounts {
-		pa := pageAccount{AccountTable: a, Href: "/bookings/" + a.Account.ID + "/" + v.Month,
-			CSV: "/bookings/" + a.Account.ID + "/" + v.Month + ".csv"}
+		pa := pageAccount{AccountTable: a, Href: base + "/" + a.Account.ID + "/" + v.Month,
+			CSV: base + "/" + a.Account.ID + "/" + v.Month + ".csv"}
 		all := slices.Concat(a.Occurrences, a.movedAway)
 		slices.SortStableFunc(all, func(x, y TableRow) int { return x.Start.Compare(y.Start) })
 		for _, row := range all {

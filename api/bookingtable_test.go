@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -191,6 +192,23 @@ func TestTableAccess(t *testing.T) {
 		t.Errorf("JSON with a wrong operator token: %d", status)
 	}
 
+	// The operator's pages: the same table under /operator/bookings,
+	// signed in as on the outbox page.
+	if status, hdr, body := tf.page(t, nil, "/operator/bookings", nil); status != 401 ||
+		!strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic ") || strings.Contains(body, "Choir") {
+		t.Errorf("/operator/bookings without the token: %d", status)
+	}
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:"+opToken))}
+	status, _, body := tf.page(t, nil, "/operator/bookings/all/2027-01", basic)
+	if status != 200 || !strings.Contains(body, "Rehearsal") || !strings.Contains(body, "Operator") ||
+		!strings.Contains(body, `href="/operator/bookings/all/2027-02"`) || !strings.Contains(body, `href="/operator/bookings/all/2027-01.csv"`) ||
+		!strings.Contains(body, `href="/operator/bookings/`+tf.accounts[0].ID+`/2027-01"`) {
+		t.Errorf("/operator/bookings/all/2027-01 as the operator: %d\n%s", status, body)
+	}
+	if status, hdr, _ := tf.page(t, nil, "/operator/bookings/all/2027-01.csv", basic); status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Errorf("the operator's CSV: %d", status)
+	}
+
 	// A PIN change signs the group user out.
 	admin.call("PUT", "/api/v1/admin/pin", map[string]string{"password": "hunter2", "pin": "97531"}).want(t, 204, "")
 	if status, _, body := tf.page(t, user, path, nil); status != 401 || !strings.Contains(body, "session has ended") {
@@ -309,7 +327,7 @@ func TestTablePrintStylesheet(t *testing.T) {
 			t.Errorf("the print rules lack %q", want)
 		}
 	}
-	if !strings.Contains(css, "@media (max-width: 560px)") {
+	if !strings.Contains(css, "@media screen and (max-width: 560px)") {
 		t.Error("bookings.css has no phone layout")
 	}
 	if status, _, js := tf.page(t, nil, "/assets/bookings.js", nil); status != 200 || !strings.Contains(js, "clipboard") {

@@ -239,7 +239,6 @@ func (t *bookingTable) seriesEvents(sr *bookings.Series, account string, now tim
 		case o.Moved && !once:
 			ev := t.event(uid, sr, account, o, orig[o.Index], loc, now)
 			ev.SetProperty(ics.ComponentPropertyRecurrenceId, orig[o.Index].In(loc).Format(icalLocal), ics.WithTZID(tz))
-			span.first = min(span.first, o.Start.In(loc).Year())
 			overrides = append(overrides, ev)
 		}
 	}

@@ -139,7 +139,16 @@ type EndpointMe struct {
 	Group   struct {
 		Name string `json:"name"`
 	} `json:"group"`
-	Rooms []RoomInfo `json:"rooms"`
+	Rooms []EndpointRoom `json:"rooms"`
+}
+
+// EndpointRoom is a room of GET /api/v1/endpoint/me: its URL is the
+// room's member link, /r/{link} under the public URL, which the endpoint
+// page's Join opens.
+type EndpointRoom struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
 }
 
 func (s *Server) endpointMe(w http.ResponseWriter, r *http.Request) error {
@@ -152,11 +161,11 @@ func (s *Server) endpointMe(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("endpoint's rooms: %w", err)
 	}
 	ep := reg.Endpoint
-	me := EndpointMe{ID: ep.ID, Address: ep.Address, Name: ep.Name, Kind: ep.Kind, Rooms: make([]RoomInfo, 0, len(rms))}
+	me := EndpointMe{ID: ep.ID, Address: ep.Address, Name: ep.Name, Kind: ep.Kind, Rooms: make([]EndpointRoom, 0, len(rms))}
 	me.Group.Name = reg.Group.Name
 	for _, rm := range rms {
 		if rm.HasMember(ep.ID) {
-			me.Rooms = append(me.Rooms, RoomInfo{ID: rm.ID, Name: rm.Name})
+			me.Rooms = append(me.Rooms, EndpointRoom{ID: rm.ID, Name: rm.Name, URL: rm.URL(s.cfg.PublicURL)})
 		}
 	}
 	return writeJSON(w, http.StatusOK, me)

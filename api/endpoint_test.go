@@ -139,7 +139,8 @@ func TestEndpointJoin(t *testing.T) {
 	r = alice.call("GET", "/api/v1/endpoint/me", nil)
 	r.want(t, 200, "")
 	r.decode(t, &me)
-	if me.Address != "alice@choir" || me.Name != "alice@example.org" || me.Group.Name != "Choir" || len(me.Rooms) != 1 || me.Rooms[0].ID != weekly.ID {
+	if me.Address != "alice@choir" || me.Name != "alice@example.org" || me.Group.Name != "Choir" || len(me.Rooms) != 1 || me.Rooms[0].ID != weekly.ID ||
+		me.Rooms[0].URL != "https://meet.example.org/r/"+weekly.Link || me.Rooms[0].URL != weekly.URL {
 		t.Errorf("me = %+v", me)
 	}
 

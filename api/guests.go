@@ -74,11 +74,10 @@ func (s *Server) guestRoutes(api func(method, path string, h handlerFunc)) {
 	}
 	s.mux.HandleFunc("GET /g/{token}", s.servePage("pages/guest.html"))
 	api("GET", "/api/v1/guest/{token}", s.guestLinkInfo)
-	// Not through api: its 405 catch-all for /api/v1/guest/join would
-	// clash with GET /api/v1/guest/{token} (GET …/join is a miss there).
-	s.mux.HandleFunc("POST /api/v1/guest/join", s.handle(s.guestJoin))
-	// Likewise beside the operator's GET /api/v1/rooms/{name}.
-	s.mux.HandleFunc("GET /api/v1/rooms/guest-link", s.handle(s.asCallMember(s.standingLink)))
+	api("POST", "/api/v1/guest/join", s.guestJoin)
+	// Beside the operator's GET /api/v1/rooms/{name}, which keeps the
+	// room named "guest-link".
+	api("GET", "/api/v1/rooms/guest-link", s.operatorOr(s.getRoom, "guest-link", s.asCallMember(s.standingLink)))
 	if s.grp == nil {
 		return
 	}

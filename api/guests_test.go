@@ -352,3 +352,70 @@ func TestRoomMembers(t *testing.T) {
 		t.Error("one endpoint twice")
 	}
 }
+
+// TestRoutesBesideGuestRoutes: the guest routes, registered like every
+// other API route, hide nothing: a room named "guest-link" is the
+// operator's to create, fetch and delete; the call members' GET
+// /api/v1/rooms/guest-link still answers a join token; a known path with
+// a wrong method gets 405 with Allow (literal and wildcard patterns at
+// one path), an unknown one 404.
+func TestRoutesBesideGuestRoutes(t *testing.T) {
+	g := newGuestFixture(t)
+	op := map[string]string{"Authorization": "Bearer " + opToken}
+	resp, data := g.do(t, "POST", "/api/v1/rooms", `{"name":"guest-link"}`, op)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create the room guest-link: %d %s", resp.StatusCode, data)
+	}
+	var created RoomView
+	if err := json.Unmarshal(data, &created); err != nil {
+		t.Fatal(err)
+	}
+	resp, data = g.do(t, "GET", "/api/v1/rooms/guest-link", "", op)
+	var got RoomView
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &got) != nil || got.ID != created.ID || got.Name != "guest-link" {
+		t.Fatalf("GET /api/v1/rooms/guest-link as the operator: %d %s, want the room %s", resp.StatusCode, data, created.ID)
+	}
+	// The members' route at the same path, with a member's join token.
+	member, _, err := g.tokens.IssueJoin(g.weekly.ID, auth.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, data = g.do(t, "GET", "/api/v1/rooms/guest-link", "", map[string]string{"Authorization": "Bearer " + member})
+	var link GuestLinkView
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &link) != nil || link.Kind != rooms.GuestLinkStanding {
+		t.Fatalf("GET /api/v1/rooms/guest-link with a member's token: %d %s, want the standing link", resp.StatusCode, data)
+	}
+	if resp, data := g.do(t, "DELETE", "/api/v1/rooms/guest-link", "", op); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete the room guest-link: %d %s", resp.StatusCode, data)
+	}
+	if resp, data := g.do(t, "GET", "/api/v1/rooms/guest-link", "", op); resp.StatusCode != http.StatusNotFound || errorCode(t, data) != "room-not-found" {
+		t.Fatalf("GET the deleted room guest-link: %d %s, want 404 room-not-found", resp.StatusCode, data)
+	}
+
+	for _, c := range []struct{ method, path, allow string }{
+		{"GET", "/api/v1/join", "POST"},
+		{"PUT", "/api/v1/rooms/guest-link", "GET, DELETE"},
+		{"POST", "/api/v1/rooms/weekly", "GET, DELETE"},
+		{"DELETE", "/api/v1/rooms", "GET, POST"},
+		{"GET", "/api/v1/guest/join", ""}, // GET /api/v1/guest/{token}: a link not found
+		{"PUT", "/api/v1/guest/join", "GET, POST"},
+		{"DELETE", "/api/v1/guest/k3abc", "GET"},
+		{"GET", "/api/v1/group/rooms/r_x/guest-link", "POST, DELETE"},
+	} {
+		resp, data := g.do(t, c.method, c.path, "", nil)
+		if c.allow == "" {
+			if resp.StatusCode == http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: 405 %s, want the route's own answer", c.method, c.path, data)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow || errorCode(t, data) != "method-not-allowed" {
+			t.Errorf("%s %s: %d Allow %q %s, want 405 Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), data, c.allow)
+		}
+	}
+	for _, path := range []string{"/api/v1/nothing", "/api/v1/rooms/a/b", "/api/v2/rooms"} {
+		if resp, data := g.do(t, "GET", path, "", nil); resp.StatusCode != http.StatusNotFound || errorCode(t, data) != "not-found" {
+			t.Errorf("GET %s: %d %s, want 404 not-found", path, resp.StatusCode, data)
+		}
+	}
+}

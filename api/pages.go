@@ -1,11 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
-
-	"github.com/parley-dev/parley/rooms"
 )
 
 // The web pages of groups (docs/api.md, "Pages"). Each is a static HTML
@@ -30,7 +26,6 @@ func (s *Server) pages() {
 	for pattern, name := range pageFiles {
 		s.mux.HandleFunc(pattern, s.servePage(name))
 	}
-	s.mux.HandleFunc("GET /endpoint/rooms/{id}", s.endpointJoinPage)
 	s.mux.HandleFunc("GET /meeting/call", s.serveIndex) // a booked meeting's call, joined from /m/{token} (webclient/static/meetingcall.js)
 }
 
@@ -42,33 +37,5 @@ func (s *Server) servePage(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, s.cfg.Web, name)
-	}
-}
-
-// endpointJoinPage is the endpoint page's Join: for the signed-in
-// endpoint and a room of its group, a redirect to the room's call page,
-// where POST /api/v1/join (with the endpoint's cookie) issues the token
-// for the endpoint. Anything else goes back to /endpoint, which shows the
-// sign-in or the rooms there are (with ?gone=1 when the room is not one).
-func (s *Server) endpointJoinPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if s.grp == nil {
-		http.Redirect(w, r, "/endpoint", http.StatusSeeOther)
-		return
-	}
-	reg, err := s.endpointSession(r)
-	if err != nil {
-		http.Redirect(w, r, "/endpoint", http.StatusSeeOther)
-		return
-	}
-	rm, err := s.cfg.Rooms.Room(r.Context(), r.PathValue("id"))
-	switch {
-	case errors.Is(err, rooms.ErrRoomNotFound) || err == nil && rm.GroupID != reg.Group.ID:
-		http.Redirect(w, r, "/endpoint?gone=1", http.StatusSeeOther)
-	case err != nil:
-		s.log.Error("endpoint join page", "endpoint", reg.Endpoint.ID, "room", r.PathValue("id"), "err", err)
-		http.Error(w, "The room could not be opened. Please try again.", http.StatusInternalServerError)
-	default:
-		http.Redirect(w, r, "/r/"+url.PathEscape(rm.Link), http.StatusSeeOther)
 	}
 }

@@ -1,15 +1,12 @@
 package api
 
 import (
-	"context"
 	"net/http"
+	"net/url"
 	pathpkg "path"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/parley-dev/parley/rooms"
 )
 
 var (
@@ -93,10 +90,10 @@ func TestGroupPages(t *testing.T) {
 	}
 }
 
-// TestEndpointJoinPage follows the endpoint page's Join: for a room of the
-// signed-in endpoint's group, a redirect to its call page; without a
-// session, or for a room that is not the group's, back to /endpoint.
-func TestEndpointJoinPage(t *testing.T) {
+// TestEndpointRoomLinks: the endpoint page's Join is the room's member
+// link that GET /api/v1/endpoint/me hands out, the call page; the old
+// redirect /endpoint/rooms/{id} is gone.
+func TestEndpointRoomLinks(t *testing.T) {
 	gf := newGroupFixture(t)
 	gf.activeGroup(t)
 	user := gf.browser(t)
@@ -107,25 +104,29 @@ func TestEndpointJoinPage(t *testing.T) {
 	r.decode(t, &weekly)
 
 	alice := gf.browser(t)
-	alice.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	wantRedirect := func(path, want string) {
-		t.Helper()
-		r := alice.call("GET", path, nil)
-		if r.status != http.StatusSeeOther || r.hdr.Get("Location") != want {
-			t.Errorf("GET %s: %d to %q, want 303 to %q", path, r.status, r.hdr.Get("Location"), want)
-		}
-	}
-	wantRedirect("/endpoint/rooms/"+weekly.ID, "/endpoint") // not signed in
 	addr, secret := gf.credentials(t, "alice@example.org")
 	alice.call("POST", "/api/v1/endpoint/login", map[string]string{"address": addr, "secret": secret}).want(t, 200, "")
-	wantRedirect("/endpoint/rooms/"+weekly.ID, "/r/"+weekly.Link)
-	wantRedirect("/endpoint/rooms/r_nosuchroom", "/endpoint?gone=1")
-	op, err := rooms.New("Operator room", time.Now())
+	var me EndpointMe
+	r = alice.call("GET", "/api/v1/endpoint/me", nil)
+	r.want(t, 200, "")
+	r.decode(t, &me)
+	if len(me.Rooms) != 1 || me.Rooms[0].URL != "https://meet.example.org/r/"+weekly.Link {
+		t.Fatalf("endpoint/me rooms = %+v, want Weekly with URL https://meet.example.org/r/%s", me.Rooms, weekly.Link)
+	}
+	u, err := url.Parse(me.Rooms[0].URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gf.db.CreateRoom(context.Background(), op); err != nil {
+	if r := alice.call("GET", u.Path, nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `src="/assets/app.js"`) {
+		t.Errorf("GET %s: %d, want the call page", u.Path, r.status)
+	}
+	alice.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := alice.c.Get(gf.srv.URL + "/endpoint/rooms/" + weekly.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	wantRedirect("/endpoint/rooms/"+op.ID, "/endpoint?gone=1") // not the group's
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /endpoint/rooms/{id}: %d (Location %q), want 404: the redirect is gone", resp.StatusCode, resp.Header.Get("Location"))
+	}
 }

@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,10 +145,10 @@ func (s *Server) routes() {
 		s.mux.Handle("/debug/pprof/", s.cfg.Debug)
 	}
 
-	allowed := map[string][]string{} // API path → its methods
+	methods := map[string]bool{} // the methods of the API routes
 	api := func(method, path string, h handlerFunc) {
 		s.mux.HandleFunc(method+" "+path, s.handle(h))
-		allowed[path] = append(allowed[path], method)
+		methods[method] = true
 	}
 	api("GET", "/api/v1/health", s.health)
 	api("POST", "/api/v1/join", s.join)
@@ -162,18 +164,45 @@ func (s *Server) routes() {
 	s.invitationRoutes(api)
 	s.bookingTableRoutes(api) // bookingtable.go, calendar.go
 	s.meetingRoutes(api)      // meetings.go
-	// A known API path with another method gets 405 with Allow, and an
-	// unknown one 404, both as JSON errors.
-	for path, methods := range allowed {
-		allow := strings.Join(methods, ", ")
-		s.mux.HandleFunc(path, s.handle(func(w http.ResponseWriter, r *http.Request) error {
-			w.Header().Set("Allow", allow)
-			return &apiError{status: http.StatusMethodNotAllowed, code: "method-not-allowed", msg: r.Method + " is not allowed here; use " + allow}
-		}))
+	s.mux.HandleFunc(apiFallback, s.handle(s.notRouted(methods)))
+}
+
+// apiFallback is the pattern of every API path without a route.
+const apiFallback = "/api/"
+
+// notRouted answers the API requests no route took: a known API path with
+// another method gets 405 with Allow, an unknown one 404, both as JSON
+// errors. The mux itself says which methods have a route at the path
+// (ServeMux.Handler of the request under each method the API uses), so
+// wildcard and literal patterns may share a path, as GET
+// /api/v1/guest/{token} and POST /api/v1/guest/join do.
+func (s *Server) notRouted(methods map[string]bool) handlerFunc {
+	order := make([]string, 0, len(methods))
+	for m := range methods {
+		order = append(order, m)
 	}
-	s.mux.HandleFunc("/api/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errNotFound
-	}))
+	rank := func(m string) int { // GET, POST, PUT, PATCH, DELETE, then others
+		if i := slices.Index([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, m); i >= 0 {
+			return i
+		}
+		return 5
+	}
+	slices.SortFunc(order, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var allow []string
+		for _, m := range order {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+			if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiFallback {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			return errNotFound
+		}
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		return &apiError{status: http.StatusMethodNotAllowed, code: "method-not-allowed", msg: r.Method + " is not allowed here; use " + list}
+	}
 }
 
 // ServeHTTP resolves the client address, sets the security headers and
@@ -205,14 +234,34 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 	}
 }
 
+// operatorOr serves a literal path that shadows an operator route with a
+// {name} wildcard: a request with the operator's bearer token gets op,
+// with {name} set to name, and any other h. So the room named
+// "guest-link" stays the operator's at GET /api/v1/rooms/guest-link,
+// beside the call members' route of that path.
+func (s *Server) operatorOr(op handlerFunc, name string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.isOperator(r) {
+			r.SetPathValue("name", name)
+			return op(w, r)
+		}
+		return h(w, r)
+	}
+}
+
+// isOperator reports whether r carries the operator's bearer token.
+func (s *Server) isOperator(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && s.cfg.OperatorToken != "" && auth.Equal(token, s.cfg.OperatorToken)
+}
+
 // operator wraps h so it runs only with the operator's bearer token.
 func (s *Server) operator(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.OperatorToken == "" {
 			return errForbidden
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !auth.Equal(token, s.cfg.OperatorToken) {
+		if !s.isOperator(r) {
 			if wait, ok := s.guesses.Failed(clientKey(r)); !ok {
 				return rateLimited(wait)
 			}

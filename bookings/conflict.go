@@ -2,18 +2,31 @@ package bookings
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
-// busy is a live series' non-cancelled occurrences, expanded once.
-type busy struct {
-	series *Series
-	occ    []Occurrence
+// taken is an occurrence of a live series, and its group's name.
+type taken struct {
+	occ   Occurrence
+	group string
+}
+
+// busy is the non-cancelled occurrences of the live series on each
+// account, expanded once and sorted by start, with the longest meeting
+// on the account: a clash with a candidate starting at t can only be
+// with one starting from t-longest-Gap, so conflictsOn looks at a
+// window found by binary search rather than at every meeting.
+type busy map[string]*accountBusy
+
+type accountBusy struct {
+	taken   []taken
+	longest time.Duration
 }
 
 // expandOthers expands the live series among others, other than skipID.
-func expandOthers(others []*Series, skipID string) ([]busy, error) {
-	var out []busy
+func expandOthers(others []*Series, skipID string) (busy, error) {
+	out := busy{}
 	for _, o := range others {
 		if o == nil || !o.State.Live() || o.ID == skipID {
 			continue
@@ -22,13 +35,20 @@ func expandOthers(others []*Series, skipID string) ([]busy, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := busy{series: o}
+		ab := out[o.AccountID]
+		if ab == nil {
+			ab = &accountBusy{}
+			out[o.AccountID] = ab
+		}
 		for _, oc := range all {
 			if !oc.Cancelled {
-				b.occ = append(b.occ, oc)
+				ab.taken = append(ab.taken, taken{occ: oc, group: o.GroupName})
+				ab.longest = max(ab.longest, oc.End.Sub(oc.Start))
 			}
 		}
-		out = append(out, b)
+	}
+	for _, ab := range out {
+		slices.SortStableFunc(ab.taken, func(a, b taken) int { return a.occ.Start.Compare(b.occ.Start) })
 	}
 	return out, nil
 }
@@ -40,21 +60,22 @@ func clash(a, b Occurrence) bool {
 }
 
 // conflictsOn is every clash of cand's non-cancelled occurrences with the
-// busy series on account.
-func conflictsOn(cand []Occurrence, account string, others []busy) []Conflict {
+// busy series on account, in cand's order, then the others' start.
+func conflictsOn(cand []Occurrence, account string, others busy) []Conflict {
+	ab := others[account]
+	if ab == nil {
+		return nil
+	}
 	var out []Conflict
 	for _, c := range cand {
 		if c.Cancelled {
 			continue
 		}
-		for _, b := range others {
-			if b.series.AccountID != account {
-				continue
-			}
-			for _, o := range b.occ {
-				if clash(c, o) {
-					out = append(out, Conflict{Requested: c, With: o, WithGroup: b.series.GroupName, AccountID: account})
-				}
+		from := c.Start.Add(-ab.longest - Gap)
+		i, _ := slices.BinarySearchFunc(ab.taken, from, func(t taken, at time.Time) int { return t.occ.Start.Compare(at) })
+		for ; i < len(ab.taken) && ab.taken[i].occ.Start.Before(c.End.Add(Gap)); i++ {
+			if o := ab.taken[i]; clash(c, o.occ) {
+				out = append(out, Conflict{Requested: c, With: o.occ, WithGroup: o.group, AccountID: account})
 			}
 		}
 	}
@@ -97,7 +118,7 @@ func Conflicts(cand *Series, others []*Series) ([]Conflict, error) {
 }
 
 // fits reports whether s, as it is, has no conflict on its account.
-func fits(s *Series, others []busy) (bool, error) {
+func fits(s *Series, others busy) (bool, error) {
 	occ, err := s.Occurrences()
 	if err != nil {
 		return false, err
@@ -189,7 +210,7 @@ func Alternatives(cand *Series, accounts []*Account, others []*Series) ([]Altern
 // nearestTimes walks from cand's start time in Step steps in direction
 // dir (-1 earlier, +1 later) within the day, returning up to MaxEachWay
 // start times at which the whole series fits on one of accounts.
-func nearestTimes(cand *Series, accounts []*Account, b []busy, dir int) ([]Alternative, error) {
+func nearestTimes(cand *Series, accounts []*Account, b busy, dir int) ([]Alternative, error) {
 	hour, minute, err := ParseClock(cand.StartTime)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package bookings_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -226,5 +227,64 @@ func TestAlternativesNotInThePast(t *testing.T) {
 	}
 	if len(alts) != 2 || alts[0].StartTime != "12:30" {
 		t.Errorf("alternatives %+v", alts)
+	}
+}
+
+// Conflicts (which looks only at a window of each account's meetings)
+// finds exactly the pairs a brute-force check of every pair finds.
+func TestConflictsMatchBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	freqs := []bookings.Recurrence{
+		{Frequency: bookings.Once},
+		{Frequency: bookings.Weekly, Count: 12},
+		{Frequency: bookings.Monthly, Nth: []int{-1}, Count: 4},
+		{Frequency: bookings.TwiceMonthly, Nth: []int{1, 3}, Count: 6},
+	}
+	days := []string{"monday", "tuesday", "wednesday"}
+	random := func(account string) *bookings.Series {
+		rec := freqs[rng.IntN(len(freqs))]
+		rec.Weekday = days[rng.IntN(len(days))]
+		req := request(fmt.Sprintf("2026-12-%02d", 2+rng.IntN(20)), fmt.Sprintf("%02d:%02d", 8+rng.IntN(12), 5*rng.IntN(12)),
+			5+rng.IntN(236), rec)
+		req.Account = account
+		return mustSeries(t, req)
+	}
+	total := 0
+	for round := range 40 {
+		var others []*bookings.Series
+		for range 8 {
+			acct := accountA
+			if rng.IntN(3) == 0 {
+				acct = accountB
+			}
+			others = append(others, random(acct))
+		}
+		cand := random(accountA)
+		got, err := bookings.Conflicts(cand, others)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		co, _ := cand.Occurrences()
+		for _, o := range others {
+			if o.AccountID != cand.AccountID {
+				continue
+			}
+			oo, _ := o.Occurrences()
+			for _, a := range co {
+				for _, b := range oo {
+					if a.Start.Before(b.End.Add(bookings.Gap)) && b.Start.Before(a.End.Add(bookings.Gap)) {
+						want++
+					}
+				}
+			}
+		}
+		total += want
+		if len(got) != want {
+			t.Errorf("round %d: %d conflicts, brute force finds %d", round, len(got), want)
+		}
+	}
+	if total < 20 {
+		t.Errorf("only %d conflicts in all the rounds: the test would not notice a missed one", total)
 	}
 }

@@ -224,3 +224,25 @@ func TestZoneOtherThanLondon(t *testing.T) {
 		t.Errorf("Summary %q does not name the zone", s.Summary())
 	}
 }
+
+// A start time in the hour the clocks skip (01:30 on the last Sunday of
+// March) is moved on by the hour the clocks skip, as time.Date does:
+// 02:30 BST, the same instant as 01:30 GMT. In the hour that repeats in
+// October, 01:30 is one of its two 01:30s. Either way the meeting lasts
+// as long as asked and the weeks around it are at 01:30.
+func TestOccurrencesInTheChangingHour(t *testing.T) {
+	spring := mustSeries(t, request("2027-03-21", "01:30", 60, bookings.Recurrence{Frequency: bookings.Weekly, Count: 3}))
+	if got, want := starts(t, spring), []string{"2027-03-21 01:30 +0000", "2027-03-28 02:30 +0100", "2027-04-04 01:30 +0100"}; !slices.Equal(got, want) {
+		t.Errorf("spring: got %q, want %q", got, want)
+	}
+	autumn := mustSeries(t, request("2027-10-24", "01:30", 60, bookings.Recurrence{Frequency: bookings.Weekly, Count: 3}))
+	occ, err := autumn.Occurrences()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range occ {
+		if o.Start.Hour() != 1 || o.Start.Minute() != 30 || o.End.Sub(o.Start) != time.Hour {
+			t.Errorf("autumn: %v-%v", o.Start, o.End)
+		}
+	}
+}

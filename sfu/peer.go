@@ -317,7 +317,9 @@ func (p *Peer) isDone() bool {
 // The queue has no fixed bound, but nothing a client sends can grow it:
 // the client's own operations come through call, which waits for each to
 // run, and the session calls SetAnswer and AddCandidate one at a time from
-// its reader, so they hold at most one slot. Everything else is one
+// its reader, so they hold at most one slot; PublishAsync does not wait,
+// and its caller keeps at most one outstanding (until answered), so it
+// holds one more. Everything else is one
 // operation per track published or unpublished in the router (subscribe,
 // removeDownTrack) and one requestOffer, so the queue is bounded by the
 // router's size; run drains it whether or not the client answers.

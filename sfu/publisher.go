@@ -40,19 +40,61 @@ type publisher struct {
 // PublishVideo) cannot be offered here. A malformed or refused offer
 // returns an error wrapping ErrBadDescription, candidates past the peer's
 // bounds one wrapping ErrTooManyCandidates, and a closed peer ErrClosed.
+// It waits up to publishGatherTimeout for the server's candidates; a
+// caller that must not wait uses PublishAsync.
 func (p *Peer) Publish(offer string) (answer string, err error) {
+	type result struct {
+		sdp string
+		err error
+	}
+	done := make(chan result, 1)
+	if err := p.PublishAsync(offer, func(sdp string, err error) { done <- result{sdp, err} }); err != nil {
+		return "", err
+	}
+	select {
+	case r := <-done:
+		return r.sdp, r.err
+	case <-p.done:
+		return "", ErrClosed
+	}
+}
+
+// PublishAsync is Publish without the wait, for a caller such as a
+// session's reader: it checks the offer's form (an error wrapping
+// ErrBadDescription comes back at once), hands the offer to the peer's
+// run goroutine, where the peer's own negotiation happens, and returns.
+// answered is then called once with Publish's answer or error: on run if
+// the offer is refused there, else on a goroutine of its own once the
+// server's candidates are gathered (at most publishGatherTimeout); never
+// if the peer closes first. It must not block. What the caller hands the
+// peer after PublishAsync returns (AddPublishCandidate, SetAnswer, a
+// later offer) runs after the offer is applied: run takes its work in
+// order. The caller has at most one PublishAsync outstanding, from the
+// call until answered (see enqueue: it bounds run's queue).
+func (p *Peer) PublishAsync(offer string, answered func(answer string, err error)) error {
 	if err := p.checkPublishOffer(offer); err != nil {
-		return "", err
-	}
-	var pc *webrtc.PeerConnection
-	var gathered <-chan struct{}
-	err = p.call(func() error {
-		pc, gathered, err = p.applyPublishOffer(offer)
 		return err
-	})
-	if err != nil {
-		return "", err
 	}
+	queued := p.enqueue(func() {
+		pc, gathered, err := p.applyPublishOffer(offer)
+		if err != nil {
+			answered("", err)
+			return
+		}
+		if !p.sfu.spawn(func() { answered(p.publishAnswer(pc, gathered)) }) {
+			answered("", ErrClosed)
+		}
+	})
+	if !queued {
+		return ErrClosed
+	}
+	return nil
+}
+
+// publishAnswer returns the publisher connection's answer once its
+// candidates are gathered, or after publishGatherTimeout with those found
+// so far; ErrClosed if the peer closes meanwhile.
+func (p *Peer) publishAnswer(pc *webrtc.PeerConnection, gathered <-chan struct{}) (string, error) {
 	t := time.NewTimer(publishGatherTimeout)
 	defer t.Stop()
 	select {

@@ -456,3 +456,81 @@ func TestPublishRefusesBadOffers(t *testing.T) {
 func scOffer(kind, extra string) string {
 	return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=%s 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\n%s", kind, extra)
 }
+
+// PublishAsync hands the offer to the peer's run goroutine and returns
+// without waiting for it: with run held busy it returns at once and
+// answers nothing; once run goes on, a candidate the caller added after
+// PublishAsync returned is applied after the offer (not ErrNoOfferPending),
+// and answered gets the answer with the server's candidates.
+func TestPublishAsyncDoesNotWait(t *testing.T) {
+	s := newTestSFU(t)
+	c := newTestClient(t, s.NewRouter("room"), "pub", false)
+	waitFor(t, 10*time.Second, "connected", func() bool {
+		return c.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	pc, err := simulcastAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+
+	release := make(chan struct{})
+	if !c.peer.enqueue(func() { <-release }) {
+		t.Fatal("peer closed")
+	}
+	type result struct {
+		sdp string
+		err error
+	}
+	answered := make(chan result, 1)
+	returned := make(chan error, 1)
+	go func() {
+		returned <- c.peer.PublishAsync(offer.SDP, func(sdp string, err error) { answered <- result{sdp, err} })
+	}()
+	select {
+	case err := <-returned:
+		if err != nil {
+			close(release)
+			t.Fatalf("PublishAsync: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("PublishAsync waited for the peer's run goroutine")
+	}
+	select {
+	case r := <-answered:
+		close(release)
+		t.Fatalf("answered %v while run was held", r.err)
+	default:
+	}
+	mid := "0"
+	added := make(chan error, 1)
+	go func() {
+		added <- c.peer.AddPublishCandidate(webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host", SDPMid: &mid})
+	}()
+	close(release)
+	if err := <-added; err != nil {
+		t.Errorf("AddPublishCandidate after PublishAsync: %v, want it applied after the offer", err)
+	}
+	select {
+	case r := <-answered:
+		if r.err != nil || !strings.Contains(r.sdp, "a=candidate:") {
+			t.Fatalf("answered %v, sdp:\n%s", r.err, r.sdp)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer")
+	}
+	if err := c.peer.PublishAsync("hello", func(string, error) { t.Error("answered a malformed offer") }); !errors.Is(err, ErrBadDescription) {
+		t.Errorf("PublishAsync(malformed) = %v, want ErrBadDescription at once", err)
+	}
+}

@@ -20,7 +20,8 @@ import (
 
 // TestOfferTimeout: a participant that never answers its offer gets error
 // offer-timeout and close 1008, the others see it leave with reason
-// error, and the call carries on.
+// error, and the call carries on. It keeps sending pings meanwhile: being
+// active on the WebSocket does not buy an unanswered offer more time.
 func TestOfferTimeout(t *testing.T) {
 	const timeout = time.Second
 	ts := startTestServer(t, Config{OfferTimeout: timeout}, 0)
@@ -31,6 +32,25 @@ func TestOfferTimeout(t *testing.T) {
 	silent := ts.dial(0)
 	start := time.Now()
 	id := silent.joinCall(ts, "silent")
+	stopPings := make(chan struct{})
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopPings:
+				return
+			case <-tick.C:
+			}
+			data, _ := json.Marshal(protocol.Ping{Type: protocol.TypePing})
+			if silent.conn.WriteMessage(websocket.TextMessage, data) != nil {
+				return // closed
+			}
+		}
+	}()
+	defer func() { close(stopPings); <-pinged }()
 	if e := silent.expectError(protocol.CodeOfferTimeout); e.Ref != protocol.TypeOffer {
 		t.Errorf("offer-timeout ref %q, want %q", e.Ref, protocol.TypeOffer)
 	}

@@ -22,15 +22,20 @@ import (
 // version-2 client sends on it is dropped, and it publishes on the
 // publisher connection alone. What it may publish there is what it said in
 // join.publish. Both connections share the peer's candidate bounds; each
-// message is rate-limited as any other, and Publish bounds how long the
-// reader waits for the server's candidates.
+// message is rate-limited as any other; the reader does not wait for the
+// answer, and one publish-offer at a time waits for it.
 
 // publishesOnMain reports whether a client of protocol version v publishes
 // on the main connection, as version 1 does.
 func publishesOnMain(v int) bool { return v < protocol.VersionPublisher }
 
-// handlePublishOffer applies a version-2 client's offer on its publisher
-// connection and sends the answer.
+// handlePublishOffer hands a version-2 client's offer on its publisher
+// connection to the media peer, which answers later (publishAnswered):
+// the reader goes on with the next message meanwhile, as it does while
+// the main connection's offers are made. The peer applies the offer
+// before anything the reader hands it afterwards (a trickled candidate),
+// and one publish-offer at a time is in hand: another before its
+// publish-answer is refused.
 func (s *session) handlePublishOffer(m *protocol.PublishOffer) {
 	const ref = protocol.TypePublishOffer
 	if publishesOnMain(s.part.version) {
@@ -45,15 +50,30 @@ func (s *session) handlePublishOffer(m *protocol.PublishOffer) {
 		s.sendError(protocol.CodeBadRequest, err.Error(), ref)
 		return
 	}
-	answer, err := s.part.mediaPeer().Publish(m.SDP)
-	if errors.Is(err, sfu.ErrClosed) {
-		return // the participant is leaving
-	}
-	if err != nil {
-		s.sendError(mediaErrorCode(err), fmt.Sprintf("publish offer refused: %v", err), ref)
+	if !s.publishing.CompareAndSwap(false, true) {
+		s.sendError(protocol.CodeBadRequest, "the previous publish-offer is still being answered: wait for its publish-answer, then offer again", ref)
 		return
 	}
-	s.sendMsg(protocol.PublishAnswer{Type: protocol.TypePublishAnswer, SDP: answer})
+	if err := s.part.mediaPeer().PublishAsync(m.SDP, s.publishAnswered); err != nil {
+		s.publishAnswered("", err)
+	}
+}
+
+// publishAnswered sends the answer to the publish-offer in hand, or says
+// why it was refused. It runs on the peer's goroutines, or on run when the
+// offer is refused at once, and only enqueues.
+func (s *session) publishAnswered(answer string, err error) {
+	const ref = protocol.TypePublishOffer
+	// Cleared first: the client offers again only once it has the answer.
+	s.publishing.Store(false)
+	switch {
+	case errors.Is(err, sfu.ErrClosed):
+		// the participant is leaving
+	case err != nil:
+		s.sendError(mediaErrorCode(err), fmt.Sprintf("publish offer refused: %v", err), ref)
+	default:
+		s.sendMsg(protocol.PublishAnswer{Type: protocol.TypePublishAnswer, SDP: answer})
+	}
 }
 
 // checkPublishKinds returns an error, in words for the client, if offer has

@@ -2,7 +2,9 @@ package signaling
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +50,9 @@ type v2Publisher struct {
 	offers  []*protocol.Offer
 	errs    []protocol.Error
 	answers chan *protocol.PublishAnswer
+	order   []string // "pong <id>" and "publish-answer", as they arrived
+
+	afterOffer []any // written with publish's publish-offer, in the same TCP write
 
 	done chan struct{} // closed when the read loop ends
 	stop chan struct{} // ends the sender
@@ -124,6 +129,51 @@ func (c *v2Publisher) write(msg any) {
 	c.conn.conn.WriteJSON(msg)
 }
 
+// sendPublishOffer sets offer on the publisher connection and sends it,
+// with afterOffer, before any candidate that it gathers: the candidates'
+// writes wait for wmu.
+func (c *v2Publisher) sendPublishOffer(offer webrtc.SessionDescription) {
+	c.t.Helper()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		c.t.Fatal(err)
+	}
+	msgs := append([]any{protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: offer.SDP}}, c.afterOffer...)
+	if _, err := c.conn.conn.UnderlyingConn().Write(textFrames(c.t, msgs)); err != nil {
+		c.t.Errorf("write publish-offer: %v", err)
+	}
+}
+
+// textFrames returns msgs as WebSocket text frames for one write on the
+// TCP connection, so that the server has them all to read at once;
+// masked, as a client's must be (RFC 6455 §5.3).
+func textFrames(t *testing.T, msgs []any) []byte {
+	var buf []byte
+	for _, m := range msgs {
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf = append(buf, 0x81) // FIN, text
+		switch n := len(data); {
+		case n < 126:
+			buf = append(buf, 0x80|byte(n))
+		case n <= 0xffff:
+			buf = append(buf, 0x80|126, byte(n>>8), byte(n))
+		default:
+			buf = append(buf, 0x80|127)
+			buf = binary.BigEndian.AppendUint64(buf, uint64(n))
+		}
+		key := [4]byte{0x5a, 0x17, 0xc3, 0x0e}
+		buf = append(buf, key[:]...)
+		for i, b := range data {
+			buf = append(buf, b^key[i%4])
+		}
+	}
+	return buf
+}
+
 // loop reads the server's messages until the connection ends.
 func (c *v2Publisher) loop() {
 	defer close(c.done)
@@ -153,7 +203,14 @@ func (c *v2Publisher) loop() {
 		case *protocol.Candidate:
 			c.main.AddICECandidate(toICECandidateInit(m.Candidate))
 		case *protocol.PublishAnswer:
+			c.mu.Lock()
+			c.order = append(c.order, protocol.TypePublishAnswer)
+			c.mu.Unlock()
 			c.answers <- m
+		case *protocol.Pong:
+			c.mu.Lock()
+			c.order = append(c.order, protocol.TypePong+" "+m.ID)
+			c.mu.Unlock()
 		case *protocol.Error:
 			c.mu.Lock()
 			c.errs = append(c.errs, *m)
@@ -221,10 +278,7 @@ func (c *v2Publisher) publish() *protocol.PublishAnswer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.pub.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	c.write(protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: offer.SDP})
+	c.sendPublishOffer(offer)
 	var answer *protocol.PublishAnswer
 	select {
 	case answer = <-c.answers:
@@ -304,10 +358,7 @@ func (c *v2Publisher) reoffer(restart bool) *protocol.PublishAnswer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.pub.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	c.write(protocol.PublishOffer{Type: protocol.TypePublishOffer, SDP: offer.SDP})
+	c.sendPublishOffer(offer)
 	var answer *protocol.PublishAnswer
 	select {
 	case answer = <-c.answers:
@@ -740,4 +791,45 @@ func TestPublishOfferErrors(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestPublishOfferDoesNotHoldTheReader: while the server answers a
+// publish-offer (it applies the offer, then gathers its candidates for the
+// answer), the session goes on reading: a ping that arrives with the
+// offer, in the same TCP write, can be answered before the
+// publish-answer. A reader that answered the offer itself could never
+// answer the ping first; one that hands the offer on nearly always does,
+// but the answer takes only a millisecond or two and the reader may be
+// descheduled that long, so the test tries a few clients and wants one
+// pong first. What the clients trickle after the offer still applies
+// after it: their media arrives.
+func TestPublishOfferDoesNotHoldTheReader(t *testing.T) {
+	ts := startTestServer(t, Config{}, 0)
+	const tries = 4
+	var orders [][]string
+	for i := range tries {
+		c := ts.joinV2(fmt.Sprintf("client %d", i))
+		c.afterOffer = []any{protocol.Ping{Type: protocol.TypePing, ID: "during"}}
+		c.publish()
+		waitFor(t, 5*time.Second, "the pong", func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return len(c.order) == 2
+		})
+		c.mu.Lock()
+		order := slices.Clone(c.order)
+		c.mu.Unlock()
+		if errs := c.errors(); len(errs) != 0 {
+			t.Errorf("client %d: errors %+v", i, errs)
+		}
+		waitFor(t, 15*time.Second, "the client's four streams (audio and three layers)", func() bool {
+			st := ts.sfu.Stats()
+			return st.Layers == 4*(i+1) && st.PublishedTracks == 2*(i+1)
+		})
+		orders = append(orders, order)
+		if order[0] == "pong during" {
+			return
+		}
+	}
+	t.Errorf("received %q: in %d tries, the ping always waited for the publish-offer's answer", orders, tries)
 }

@@ -69,6 +69,9 @@ type session struct {
 	slow      atomic.Bool   // the client is too slow: the writer ends the session (see tooSlow)
 	kick      chan struct{} // capacity 1: wakes the writer when slow is set
 	failed    atomic.Bool   // a callback (offer timeout, too slow) ended the session after an error
+	// publishing: a publish-offer is with the media peer, not yet
+	// answered. Set by run, cleared by publishAnswered (publish.go).
+	publishing atomic.Bool
 
 	// owned by run (and ServeHTTP, on run's goroutine)
 	slot    bool // holds an unjoined slot of srv

@@ -133,9 +133,10 @@ func (h *sessionHarness) endSession(s *session) {
 	s.releaseSlot()
 }
 
-// joinMsg is a join the harness makes for a joined session.
-func (h *sessionHarness) joinMsg() []byte {
-	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: protocol.MinVersion, Token: h.joinToken,
+// joinMsg is a join of protocol version v the harness makes for a joined
+// session.
+func (h *sessionHarness) joinMsg(v int) []byte {
+	b, _ := json.Marshal(protocol.Join{Type: protocol.TypeJoin, Version: v, Token: h.joinToken,
 		Name: "Fuzzy", Publish: protocol.Publish{Audio: true, Video: true}})
 	return b
 }
@@ -143,7 +144,7 @@ func (h *sessionHarness) joinMsg() []byte {
 // sent is what a session queued for its writer.
 type sent struct {
 	msgs  []any // decoded messages sent by the session itself, in order
-	media []any // offers and candidates, sent by the sfu's goroutines at any time
+	media []any // offers, candidates and publish-answers, sent by the sfu's goroutines at any time
 	close []outMsg
 }
 
@@ -198,7 +199,7 @@ func (o *sent) add(t *testing.T, m outMsg) (offer bool) {
 		if !knownCodes[msg.Code] || msg.Message == "" {
 			t.Fatalf("error with undocumented code or no message: %s", m.data)
 		}
-	case *protocol.Offer, *protocol.Candidate:
+	case *protocol.Offer, *protocol.Candidate, *protocol.PublishAnswer:
 		o.media = append(o.media, msg)
 		_, offer = msg.(*protocol.Offer)
 		return offer
@@ -228,12 +229,14 @@ var knownCodes = map[string]bool{
 
 // FuzzSessionHandle dispatches one message, as a client sends it, to a
 // fresh session that is either not joined yet or joined (with its media
-// peer up and its first offer sent), exactly as the session's reader does
+// peer up and its first offer sent; with protocol version 1 for a message
+// of even length, 2 for one of odd length, so that both versions' paths,
+// such as the publisher connection's, are reached), exactly as the session's reader does
 // once the message has passed the size and rate checks. The seeds
 // (testdata/fuzz/FuzzSessionHandle) are the protocol's golden examples in
 // both states; joins with a good, expired, forged and foreign-room token
-// and with bad names; candidates; and a Pion client's answer to the
-// harness's offer.
+// and with bad names; candidates; a Pion client's answer to the
+// harness's offer; and a Pion client's publish-offer.
 //
 // Properties: everything the session queues is a server message that
 // decodes, errors carry documented codes, nothing follows a close frame;
@@ -244,22 +247,22 @@ var knownCodes = map[string]bool{
 // participant and tells everyone; leave and every fatal error end with a
 // close frame.
 //
-// An answer's candidate lines are dropped before it is handled: once an
-// answer is applied, Pion would send ICE checks to whatever addresses they
-// name. ice.UnmarshalCandidate is fuzzed by the sfu's FuzzAddCandidate.
+// An answer's or publish-offer's candidate lines are dropped before it is
+// handled: once it is applied, Pion would send ICE checks to whatever
+// addresses they name. ice.UnmarshalCandidate is fuzzed by the sfu's FuzzAddCandidate.
 func FuzzSessionHandle(f *testing.F) {
 	h := newSessionHarness(f)
 	f.Fuzz(func(t *testing.T, joined bool, data []byte) {
 		s := h.newSession(t)
 		defer h.endSession(s)
 		if joined {
-			s.handle(h.joinMsg())
+			s.handle(h.joinMsg(protocol.MinVersion + len(data)%2))
 			drain(t, s, true)
 			if joinedCall(s) == nil || s.part.mediaPeer() == nil {
 				t.Fatal("the harness's join failed")
 			}
 		}
-		data = withoutAnswerCandidates(data)
+		data = withoutSDPCandidates(data)
 		before := wireSelf(s)
 		call := joinedCall(s)
 		s.handle(data)
@@ -423,17 +426,29 @@ func errorIs(msg any, code string) bool {
 	return ok && (code == "" || e.Code == code)
 }
 
-// withoutAnswerCandidates returns data with the candidate lines of an
-// answer's SDP removed, re-encoded; any other data is returned unchanged.
-func withoutAnswerCandidates(data []byte) []byte {
+// withoutSDPCandidates returns data with the candidate lines of an
+// answer's or publish-offer's SDP removed, re-encoded; any other data is
+// returned unchanged.
+func withoutSDPCandidates(data []byte) []byte {
 	msg, perr := protocol.Decode(data)
-	a, ok := msg.(*protocol.Answer)
-	if perr != nil || !ok || !strings.Contains(strings.ToLower(a.SDP), "candidate") {
+	if perr != nil {
 		return data
 	}
-	a.SDP = stripCandidateLines(a.SDP)
-	b, _ := json.Marshal(a) // cannot fail: two strings
-	return b
+	switch m := msg.(type) {
+	case *protocol.Answer:
+		if strings.Contains(strings.ToLower(m.SDP), "candidate") {
+			m.SDP = stripCandidateLines(m.SDP)
+			b, _ := json.Marshal(m) // cannot fail: two strings
+			return b
+		}
+	case *protocol.PublishOffer:
+		if strings.Contains(strings.ToLower(m.SDP), "candidate") {
+			m.SDP = stripCandidateLines(m.SDP)
+			b, _ := json.Marshal(m)
+			return b
+		}
+	}
+	return data
 }
 
 // stripCandidateLines drops every line of sdp that mentions "candidate",

@@ -270,27 +270,22 @@ func TestTooLargeOverOneMiB(t *testing.T) {
 }
 
 // TestTrustedProxies: behind a trusted same-host proxy the client address
-// is the forwarded one, for the metrics guard and the logs; without
-// --trusted-proxies, X-Forwarded-For is ignored.
+// is the forwarded one, for the metrics and pprof guard and the logs;
+// without --trusted-proxies, X-Forwarded-For is ignored.
 func TestTrustedProxies(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	proxied := startServerWith(t, log, func(c *Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.PProf = true
 	})
 	direct := startServer(t, "")
-	get := func(m *Main, xff string) int {
-		t.Helper()
-		req, _ := http.NewRequest("GET", m.LocalURL()+"/metrics", nil)
-		if xff != "" {
-			req.Header.Set("X-Forwarded-For", xff)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+	get := func(m *Main, xff string) int { return getFrom(t, m, "/metrics", xff) }
+	if s := getFrom(t, proxied, "/debug/pprof/", "198.51.100.7"); s != http.StatusForbidden {
+		t.Errorf("internet client through the trusted proxy reads /debug/pprof/: %d, want 403", s)
+	}
+	if s := getFrom(t, proxied, "/debug/pprof/", ""); s != http.StatusOK {
+		t.Errorf("/debug/pprof/ from the proxy host itself: %d, want 200", s)
 	}
 	if s := get(proxied, "198.51.100.7"); s != http.StatusForbidden {
 		t.Errorf("internet client through the trusted proxy reads /metrics: %d, want 403", s)
@@ -317,6 +312,22 @@ func TestTrustedProxies(t *testing.T) {
 	if !strings.Contains(logs.String(), "remote=2001:db8::7") {
 		t.Errorf("session logs lack the forwarded client address:\n%s", logs.String())
 	}
+}
+
+// getFrom GETs path on m as forwarded for xff (none if ""), and returns
+// the status.
+func getFrom(t *testing.T, m *Main, path, xff string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", m.LocalURL()+path, nil)
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestTrustedProxiesFlag(t *testing.T) {

@@ -618,3 +618,33 @@ func TestMigrateVersion5(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestBookRefusals(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := context.Background()
+	s := newSeries(t, "Choir", "any", "2026-12-02", "19:00", 60, weekly(2))
+	if err := db.Book(ctx, s, nil); !errors.Is(err, rooms.ErrAccountNotFound) {
+		t.Errorf("Book any with no accounts = %v, want ErrAccountNotFound", err)
+	}
+	a, _ := twoAccounts(t, db)
+	s.AccountID = "a_" + strings.Repeat("z", 26)
+	if err := db.Book(ctx, s, nil); !errors.Is(err, rooms.ErrAccountNotFound) {
+		t.Errorf("Book on an unknown account = %v, want ErrAccountNotFound", err)
+	}
+	s.AccountID = a.ID
+	if err := db.Book(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Book(ctx, s, nil); err == nil || !strings.Contains(err.Error(), "stored already") {
+		t.Errorf("Book twice = %v", err)
+	}
+	if err := db.Book(ctx, nil, nil); err == nil {
+		t.Error("Book(nil) accepted")
+	}
+	if _, err := db.UpdateSeries(ctx, s.ID, func(s *bookings.Series) ([]*rooms.Mail, error) {
+		s.ID = "b_other"
+		return nil, nil
+	}); err == nil {
+		t.Error("UpdateSeries changing the ID accepted")
+	}
+}

@@ -1,14 +1,15 @@
 // endpoint.js — /endpoint: a member's browser or a room system signs in
 // with its endpoint address and secret (a persistent cookie: a room
 // system's screen stays signed in across restarts), then joins the
-// group's rooms as that endpoint: Join opens /endpoint/rooms/{id}, which
-// leads to the room's call page, where POST /api/v1/join with the cookie
-// issues the join token for the endpoint, under its name.
+// group's rooms as that endpoint: Join opens the room's call page (its
+// member link, the url of GET /api/v1/endpoint/me), where POST
+// /api/v1/join with the cookie issues the join token for the endpoint,
+// under its name.
 
 import { request, describe } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value } from './form.js';
 import { el, showView, say } from './ui.js';
-import { roomsOf } from './rooms.js';
+import { roomURL, roomsOf } from './rooms.js';
 import { initMeetingRooms } from './meetingrooms.js';
 
 // The call page's remembered name (dom.js STORAGE.name): its join form
@@ -90,15 +91,11 @@ async function load({ focus = false } = {}) {
 function roomRow(room) {
     return page.rooms.row(room, {
         actions: el('div', { class: 'room-actions' },
-            el('a', { class: 'button primary', href: `/endpoint/rooms/${encodeURIComponent(room.id)}`, text: 'Join', 'aria-label': `Join ${room.name}` })),
+            el('a', { class: 'button primary', href: roomURL(room), text: 'Join', 'aria-label': `Join ${room.name}` })),
     });
 }
 
 function main() {
-    if (new URLSearchParams(location.search).has('gone')) {
-        say('That room no longer exists. Here are the rooms there are now.', 'error');
-        history.replaceState(null, '', '/endpoint');
-    }
     page.rooms = initMeetingRooms({
         base: '/api/v1/endpoint/rooms',
         onSignedOut: () => showSignin('This endpoint was signed out: its credentials changed, or it was disabled or removed.'),

@@ -378,19 +378,8 @@ func TestBrowserBookingHostKeyThrottled(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().In(uk).Add(10 * time.Minute).Truncate(time.Minute)
-	leader := newAPICaller(t, m)
-	leader.call("POST", "/api/v1/group/login", map[string]string{"groupName": "Choir", "pin": "2468"}, nil)
-	var booked struct {
-		Booking struct {
-			ID string `json:"id"`
-		} `json:"booking"`
-	}
-	leader.call("POST", "/api/v1/group/bookings", bookings.Request{LeaderName: "Lee Leader", LeaderEmail: "lee@example.org", Account: bookings.AnyAccount,
-		FirstDate: start.Format(bookings.DateLayout), StartTime: start.Format("15:04"), DurationMinutes: 60,
-		Recurrence: bookings.Recurrence{Frequency: bookings.Once}}, &booked)
-	coord := newAPICaller(t, m)
-	coord.call("POST", "/api/v1/admin/login", map[string]string{"groupName": "Coordinators", "password": "harmonies"}, nil)
-	coord.call("POST", "/api/v1/coordinator/bookings/"+booked.Booking.ID+"/approve", map[string]string{}, nil)
+	leader, coord := bookingCallers(t, m)
+	coord.call("POST", "/api/v1/coordinator/bookings/"+bookOneOff(leader, start, bookings.AnyAccount)+"/approve", map[string]string{}, nil)
 	text := mailText(t, m, "lee@example.org", "booking-confirmed")
 	link, key := meetingLinkRE.FindString(text), hostKeyRE.FindStringSubmatch(text)
 	if link == "" || key == nil {
@@ -431,4 +420,86 @@ func TestBrowserBookingHostKeyThrottled(t *testing.T) {
 		s.fatalf("host-key-throttled", "host controls after wrong keys")
 	}
 	s.shot("host-key-throttled")
+}
+
+// bookingCallers signs in Choir's group user (with the PIN) and the
+// Coordinators' administrator through the API.
+func bookingCallers(t *testing.T, m *Main) (leader, coord *apiCaller) {
+	t.Helper()
+	leader = newAPICaller(t, m)
+	leader.call("POST", "/api/v1/group/login", map[string]string{"groupName": "Choir", "pin": "2468"}, nil)
+	coord = newAPICaller(t, m)
+	coord.call("POST", "/api/v1/admin/login", map[string]string{"groupName": "Coordinators", "password": "harmonies"}, nil)
+	return leader, coord
+}
+
+// bookOneOff books a one-hour one-off meeting at start on account and
+// returns the booking's ID.
+func bookOneOff(leader *apiCaller, start time.Time, account string) string {
+	var booked struct {
+		Booking struct {
+			ID string `json:"id"`
+		} `json:"booking"`
+	}
+	leader.call("POST", "/api/v1/group/bookings", bookings.Request{LeaderName: "Lee Leader", LeaderEmail: "lee@example.org", Account: account,
+		FirstDate: start.Format(bookings.DateLayout), StartTime: start.Format("15:04"), DurationMinutes: 60,
+		Recurrence: bookings.Recurrence{Frequency: bookings.Once}}, &booked)
+	return booked.Booking.ID
+}
+
+// TestBrowserBookingMoveConflict: on /coordinator, moving a meeting into
+// another's slot on its account is refused with the meeting in the way
+// and alternatives; choosing one fills the move form and moving there
+// works. Screenshots at desktop and 390×844.
+func TestBrowserBookingMoveConflict(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	activeGroup(t, m, "Coordinators")
+	grantCoordinator(t, m, "Coordinators")
+	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, coordAPI := bookingCallers(t, m)
+	var accounts struct {
+		Accounts []struct{ ID, Name string } `json:"accounts"`
+	}
+	leader.call("GET", "/api/v1/group/bookings", nil, &accounts)
+	day := time.Now().In(uk).AddDate(0, 0, 7)
+	first := time.Date(day.Year(), day.Month(), day.Day(), 18, 0, 0, 0, uk)
+	a := bookOneOff(leader, first, accounts.Accounts[0].ID)
+	b := bookOneOff(leader, first.Add(3*time.Hour), accounts.Accounts[0].ID)
+	for _, id := range []string{a, b} {
+		coordAPI.call("POST", "/api/v1/coordinator/bookings/"+id+"/approve", map[string]string{}, nil)
+	}
+
+	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	s.do("open the administrator's page", chromedp.Navigate(m.LocalURL()+"/admin"))
+	s.waitShown("signin-form")
+	s.do("sign in", typeInto("#signin-group", "Coordinators"), typeInto("#signin-password", "harmonies"), chromedp.Click(chromedp.CSS("#signin-button")))
+	s.waitTrue("signed in", `document.getElementById('signin-view').hidden`)
+	s.do("open the coordinator page", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	row := fmt.Sprintf(`#accounts .coord-series[data-id=%q] .occurrence[data-index="0"]`, b)
+	s.waitTrue("the later meeting listed", fmt.Sprintf(`!!document.querySelector(%q)`, row))
+	s.do("open its meetings", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#accounts .coord-series[data-id=%q] details summary`, b))))
+	s.do("Move", chromedp.Click(chromedp.CSS(row+" .occurrence-move")))
+	s.do("into the earlier one's slot", setInput(row+` .move-form input[type="time"]`, first.Add(30*time.Minute).Format("15:04")),
+		chromedp.Click(chromedp.CSS(row+" .move-submit")))
+	s.waitTrue("refused, naming the meeting in the way, with alternatives", fmt.Sprintf(`(() => {
+		const c = document.querySelector(%q);
+		return !!c && c.querySelector('.conflict-list li').textContent.includes('Choir’s meeting (%s–%s)') && c.querySelectorAll('button.alternative').length > 0;
+	})()`, row+" .move-form .conflict", first.Format("15:04"), first.Add(time.Hour).Format("15:04")))
+	s.shot("coordinator-move-conflict")
+	atPhoneSize(t, s.b, "coordinator-move-conflict-phone", nil)
+	alt := eval[string](s, fmt.Sprintf(`document.querySelector(%q).dataset.startTime`, row+" .move-form button.alternative"))
+	s.do("choose the first alternative", chromedp.Click(chromedp.CSS(row+" .move-form button.alternative")))
+	s.waitTrue("the move form has it", fmt.Sprintf(`document.querySelector(%q).value === %q`, row+` .move-form input[type="time"]`, alt))
+	s.do("move there", chromedp.Click(chromedp.CSS(row+" .move-submit")))
+	s.waitTrue("moved", fmt.Sprintf(`(() => {
+		const li = document.querySelector(%q);
+		return !!li && li.dataset.state === 'moved' && li.querySelector('.occurrence-when').textContent.includes(', %s–');
+	})()`, row, alt))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/internal/mailtest"
 )
@@ -502,4 +503,68 @@ func TestBrowserBookingMoveConflict(t *testing.T) {
 		const li = document.querySelector(%q);
 		return !!li && li.dataset.state === 'moved' && li.querySelector('.occurrence-when').textContent.includes(', %s–');
 	})()`, row, alt))
+}
+
+// TestBrowserBookingLinkExpired: a meeting link whose meetings are over
+// gets a page saying so, with no way in: for a series that goes on, that
+// the group leader has been sent a new link (a weekly series whose first
+// link's six meetings are past), else that its meetings have taken place
+// (last month's one-off). Screenshots at desktop and 390×844.
+func TestBrowserBookingLinkExpired(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	g, err := m.DB().GroupByName(ctx, "Choir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := m.DB().Accounts(ctx)
+	if err != nil || len(accounts) == 0 {
+		t.Fatalf("accounts: %v %v", accounts, err)
+	}
+	// past books a series from first (days ago) as it was then, approved, with its first link.
+	past := func(daysAgo int, rec bookings.Recurrence) string {
+		t.Helper()
+		then := time.Now().AddDate(0, 0, -daysAgo)
+		s, errs := bookings.NewSeries(bookings.Request{LeaderName: "Lee Leader", LeaderEmail: "lee@example.org", Account: accounts[0].ID,
+			FirstDate: then.Format(bookings.DateLayout), StartTime: "06:00", DurationMinutes: 60, Recurrence: rec},
+			g.ID, g.Name, bookings.Limits{Now: then.Add(-24 * time.Hour), LinkEvery: 6}, then.Add(-24*time.Hour))
+		if len(errs) > 0 {
+			t.Fatalf("a series from %d days ago: %v", daysAgo, errs)
+		}
+		hash, err := auth.HashSecret(bookings.NewHostKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.State, s.DecidedAt = bookings.Approved, then
+		s.Links = []bookings.Link{{First: 0, Token: bookings.NewLinkToken(), HostKeyHash: hash, CreatedAt: then}}
+		if err := m.DB().Book(ctx, s, nil); err != nil {
+			t.Fatalf("book the series from %d days ago: %v", daysAgo, err)
+		}
+		return m.LocalURL() + "/m/" + s.Links[0].Token
+	}
+	goesOn := past(36, bookings.Recurrence{Frequency: bookings.Weekly, Count: 7}) // the 7th, next week, needs the next link
+	over := past(40, bookings.Recurrence{Frequency: bookings.Once})
+	for _, c := range []struct{ link, text, ask, shot string }{
+		{goesOn, "The group leader has been sent a new link for the meetings to come.", "Ask the group leader for the new link.", "meeting-link-expired"},
+		{over, "All the meetings this link was for have taken place.", "Ask the group leader when the group meets next.", "meeting-link-over"},
+	} {
+		for _, size := range []string{"desktop", "phone"} {
+			p := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: size}}
+			if size == "phone" {
+				p.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+			}
+			p.do("open the old link", chromedp.Navigate(c.link))
+			p.waitTrue("the page says its meetings are over", fmt.Sprintf(`!document.getElementById('meeting-failed').hidden &&
+				document.getElementById('meeting-failed-title').textContent === 'This link’s meetings are over' &&
+				document.getElementById('meeting-failed-text').textContent === %q && document.getElementById('meeting-failed-ask').textContent === %q &&
+				document.getElementById('meeting-view').hidden && !document.getElementById('meeting-form').checkVisibility()`, c.text, c.ask))
+			p.shot(c.shot)
+			if c.shot == "meeting-link-over" {
+				break
+			}
+		}
+	}
 }

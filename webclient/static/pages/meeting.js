@@ -136,8 +136,13 @@ function showFailed(e) {
     switch (e.status === 404 ? 'link-not-found' : e.code) {
     case 'link-expired':
         title = 'This link’s meetings are over';
-        text = 'The group leader has been sent a new link for the meetings to come.';
-        ask = 'Ask the group leader for the new link.';
+        if (/new link/i.test(e.message || '')) {
+            text = 'The group leader has been sent a new link for the meetings to come.';
+            ask = 'Ask the group leader for the new link.';
+        } else {
+            text = 'All the meetings this link was for have taken place.';
+            ask = 'Ask the group leader when the group meets next.';
+        }
         break;
     case 'meeting-cancelled':
         title = 'This meeting is cancelled';

@@ -192,9 +192,13 @@ func TestBrowserBooking(t *testing.T) {
 	if time.Until(opens) < 0 {
 		t.Fatalf("the one-off opened at %v, before the test saw its waiting page", opens)
 	}
-	// The computer sleeps (the page frozen: no timers run) until shortly
-	// before the meeting opens; on waking the countdown is right at once,
-	// and the page opens by itself when the time comes.
+	// Mo asks to join as soon as it opens. The computer sleeps (the page
+	// frozen: no timers run) until shortly before the meeting opens; on
+	// waking the countdown is right at once, and the page opens by itself
+	// when the time comes, and joins.
+	member.do("join when it opens", typeInto("#meeting-name", "Mo Member"), chromedp.Click(chromedp.CSS("#meeting-button")))
+	member.waitTrue("told it will join then", `document.getElementById('meeting-message').textContent.includes('You will join as Mo Member as soon as the meeting opens') &&
+		document.getElementById('meeting-button').textContent === 'Joining when it opens…'`)
 	member.do("freeze the page, as a computer asleep", lifecycle(page.SetWebLifecycleStateStateFrozen))
 	time.Sleep(time.Until(opens) - 8*time.Second)
 	member.do("wake it", lifecycle(page.SetWebLifecycleStateStateActive))
@@ -205,8 +209,7 @@ func TestBrowserBooking(t *testing.T) {
 	wait, stop := context.WithTimeout(member.b.ctx, time.Until(opens)+20*time.Second)
 	defer stop()
 	err = poll(wait, func() (bool, error) {
-		return chromedp.Run(wait, chromedp.Evaluate[bool](`document.getElementById('meeting-view').dataset.state === 'open' &&
-			document.getElementById('meeting-button').textContent === 'Join the meeting'`))
+		return chromedp.Run(wait, chromedp.Evaluate[bool](`location.pathname === '/meeting/call' || document.getElementById('meeting-view').dataset.state === 'open'`))
 	})
 	if err != nil {
 		member.fatalf("meeting-opened", "the waiting page did not open by itself at %v: %v", opens, err)
@@ -214,7 +217,8 @@ func TestBrowserBooking(t *testing.T) {
 	if early := time.Until(opens); early > time.Second {
 		t.Errorf("the waiting page opened %v before the meeting opens", early)
 	}
-	member.shot("meeting-open")
+	member.waitTrue("in the one-off's call by itself", `location.pathname === '/meeting/call' && document.body.dataset.screen === 'call' &&
+		document.getElementById('connection-state').dataset.state === 'connected'`)
 
 	// Two pages join the twice-monthly meeting, 14 minutes before its start.
 	join := func(s *signupSession, name string) {

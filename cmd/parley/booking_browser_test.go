@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -569,6 +570,60 @@ func TestBrowserBookingLinkExpired(t *testing.T) {
 			if c.shot == "meeting-link-over" {
 				break
 			}
+		}
+	}
+}
+
+// TestBrowserBookingTimes: the booking pages' times (pages/bookings.js)
+// are wall-clock in the meeting's zone on both sides of the DST changes,
+// whatever the browser's own zone, and named "UK time" for Europe/London.
+func TestBrowserBookingTimes(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	s.do("the browser in New York", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+		return chromedp.Void{}, err
+	})
+	s.do("open a page of the site", chromedp.Navigate(m.LocalURL()+"/coordinator"))
+	if tz := eval[string](s, `Intl.DateTimeFormat().resolvedOptions().timeZone`); tz != "America/New_York" {
+		t.Fatalf("the browser's zone is %s", tz)
+	}
+	got, err := chromedp.Run(s.b.ctx, chromedp.Evaluate[[]string](`(async () => {
+		const b = await import('/assets/pages/bookings.js');
+		const o = (start, end) => ({start, end});
+		return [
+			b.span(o('2026-12-01T19:00:00Z', '2026-12-01T20:30:00Z'), 'Europe/London'),
+			b.span(o('2027-06-01T19:00:00+01:00', '2027-06-01T20:30:00+01:00'), 'Europe/London'),
+			b.longDate('2027-03-28T00:30:00Z', 'Europe/London', {year: true}) + ' ' + b.clockTime('2027-03-28T00:30:00Z', 'Europe/London'),
+			b.longDate('2027-03-28T01:30:00Z', 'Europe/London', {year: true}) + ' ' + b.clockTime('2027-03-28T01:30:00Z', 'Europe/London'),
+			b.clockTime('2027-10-31T00:30:00Z', 'Europe/London') + ' ' + b.clockTime('2027-10-31T01:30:00Z', 'Europe/London'),
+			b.span(o('2026-12-31T23:00:00Z', '2027-01-01T00:30:00Z'), 'Europe/London'),
+			b.zoneName('Europe/London') + ', ' + b.zoneName('America/New_York'),
+			b.dayOf('2027-02-28'),
+			b.countdownText(14 * 60000 + 5000) + '; ' + b.countdownText(1000) + '; ' + b.countdownText(26 * 3600000),
+		];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Tue 1 Dec 2026, 19:00–20:30",
+		"Tue 1 Jun 2027, 19:00–20:30",
+		"Sunday 28 March 2027 00:30", // GMT until 01:00 UTC
+		"Sunday 28 March 2027 02:30", // then BST
+		"01:30 01:30",                // the hour that happens twice in October
+		"Thu 31 Dec 2026, 23:00–00:30",
+		"UK time, America/New_York",
+		"Sun 28 Feb 2027",
+		"14 minutes 5 seconds; 1 second; 1 day 2 hours",
+	}
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Errorf("time %d: %q, want %q", i, got, want)
+			break
 		}
 	}
 }

@@ -453,11 +453,13 @@ func bookOneOff(leader *apiCaller, start time.Time, account string) string {
 	return booked.Booking.ID
 }
 
-// TestBrowserBookingMoveConflict: on /coordinator, moving a meeting into
+// TestBrowserBookingCoordinator: on /coordinator, moving a meeting into
 // another's slot on its account is refused with the meeting in the way
 // and alternatives; choosing one fills the move form and moving there
-// works. Screenshots at desktop and 390×844.
-func TestBrowserBookingMoveConflict(t *testing.T) {
+// works. A request is declined only with a reason; with auto-approve
+// switched on, the next request that fits is approved at once.
+// Screenshots at desktop and 390×844.
+func TestBrowserBookingCoordinator(t *testing.T) {
 	exe := chromiumPath(t)
 	m := startServer(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -481,6 +483,7 @@ func TestBrowserBookingMoveConflict(t *testing.T) {
 	for _, id := range []string{a, b} {
 		coordAPI.call("POST", "/api/v1/coordinator/bookings/"+id+"/approve", map[string]string{}, nil)
 	}
+	declined := bookOneOff(leader, first.AddDate(0, 0, 1), bookings.AnyAccount)
 
 	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
 	s.do("open the administrator's page", chromedp.Navigate(m.LocalURL()+"/admin"))
@@ -508,6 +511,38 @@ func TestBrowserBookingMoveConflict(t *testing.T) {
 		const li = document.querySelector(%q);
 		return !!li && li.dataset.state === 'moved' && li.querySelector('.occurrence-when').textContent.includes(', %s–');
 	})()`, row, alt))
+
+	// Decline needs a reason for the group leader.
+	pending := fmt.Sprintf(`#pending-list .coord-series[data-id=%q]`, declined)
+	s.do("Decline", chromedp.Click(chromedp.CSS(pending+" .coord-decline")))
+	s.waitTrue("asked for a reason", `document.getElementById('reason-dialog').open`)
+	s.do("decline without one", chromedp.Click(chromedp.CSS("#reason-ok")))
+	s.wantError("reason-input", "give the group leader a reason", true)
+	s.do("with one", typeInto("#reason-input", "The hall is closed that day."), chromedp.Click(chromedp.CSS("#reason-ok")))
+	s.waitTrue("declined", fmt.Sprintf(`!document.querySelector(%q) && document.getElementById('pending-empty').checkVisibility()`, pending))
+	var list struct {
+		Bookings []struct{ ID, State, Reason string } `json:"bookings"`
+	}
+	leader.call("GET", "/api/v1/group/bookings", nil, &list)
+	for _, b := range list.Bookings {
+		if b.ID == declined && (b.State != "declined" || b.Reason != "The hall is closed that day.") {
+			t.Errorf("the declined request: %+v", b)
+		}
+	}
+
+	// Auto-approve: the next request that fits is approved at once.
+	s.do("switch auto-approve on", chromedp.Click(chromedp.CSS("#auto-approve")))
+	s.waitTrue("said so", `document.getElementById('console-message').textContent.includes('approved at once')`)
+	s.do("reload", chromedp.Reload())
+	s.waitTrue("still on", `document.getElementById('auto-approve').checked`)
+	auto := bookOneOff(leader, first.AddDate(0, 0, 2), bookings.AnyAccount)
+	leader.call("GET", "/api/v1/group/bookings", nil, &list)
+	for _, b := range list.Bookings {
+		if b.ID == auto && b.State != "approved" {
+			t.Errorf("with auto-approve on, a request that fits is %s", b.State)
+		}
+	}
+
 }
 
 // TestBrowserBookingLinkExpired: a meeting link whose meetings are over

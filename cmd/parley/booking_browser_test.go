@@ -18,6 +18,8 @@ import (
 	"github.com/parley-dev/parley/auth"
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/internal/mailtest"
+	"github.com/parley-dev/parley/livecall/fakeclock"
+	"github.com/parley-dev/parley/signaling"
 )
 
 var (
@@ -661,4 +663,45 @@ func TestBrowserBookingTimes(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestBrowserBookingMeetingOver: a booked meeting's call on the meeting
+// clock (a fake one the test advances): the page counts down to the close
+// (the end and its 15 minutes' grace), warns 5 minutes before in words
+// naming the booked meeting, and at the close says the meeting has ended,
+// with no Rejoin.
+func TestBrowserBookingMeetingOver(t *testing.T) {
+	exe := chromiumPath(t)
+	clock := fakeclock.New(time.Now())
+	m := startServerConfig(t, Config{Signaling: signaling.Config{Clock: clock}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	activeGroup(t, m, "Coordinators")
+	grantCoordinator(t, m, "Coordinators")
+	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := clock.Now().In(uk).Add(10 * time.Minute).Truncate(time.Minute)
+	leader, coord := bookingCallers(t, m)
+	coord.call("POST", "/api/v1/coordinator/bookings/"+bookOneOff(leader, start, bookings.AnyAccount)+"/approve", map[string]string{}, nil)
+	link := meetingLinkRE.FindString(mailText(t, m, "lee@example.org", "booking-confirmed"))
+
+	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	s.do("open the meeting link", chromedp.Navigate(link))
+	s.waitTrue("the meeting open", `document.getElementById('meeting-view').dataset.state === 'open'`)
+	s.do("join", typeInto("#meeting-name", "Mo Member"), chromedp.Click(chromedp.CSS("#meeting-button")))
+	s.waitTrue("in the call, the close counted down", `document.body.dataset.screen === 'call' &&
+		document.getElementById('connection-state').dataset.state === 'connected' &&
+		document.getElementById('call-deadline-text').textContent.includes('the end of the booked meeting, with its 15 minutes’ grace')`)
+	closes := start.Add(time.Hour + bookings.Grace)
+	clock.Advance(closes.Add(-5 * time.Minute).Sub(clock.Now()))
+	s.waitTrue("warned", `!document.getElementById('banner').hidden &&
+		/^The call ends in .* — the end of the booked meeting, with its 15 minutes’ grace$/.test(document.getElementById('banner-text').textContent)`)
+	clock.Advance(5 * time.Minute)
+	s.waitTrue("the meeting over, no Rejoin", `document.body.dataset.screen === 'left' &&
+		document.getElementById('left-title').textContent === 'The meeting has ended: its booked time is over' &&
+		document.getElementById('rejoin-button').hidden`)
+	s.shot("meeting-over")
 }

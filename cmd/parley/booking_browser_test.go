@@ -90,7 +90,7 @@ func TestBrowserBooking(t *testing.T) {
 		setInput("#bk-first-date", yesterday.Format("2006-01-02")), setInput("#bk-start-time", "19:00"), chromedp.Click(chromedp.CSS("#book-button")))
 	leader.wantError("bk-first-date", "in the past", true)
 	account1 := eval[string](leader, `[...document.querySelectorAll('#bk-account option')].find((o) => o.textContent === 'Meeting account 1').value`)
-	leader.do("fill in the booking", typeInto("#bk-leader-name", "Lee Leader"), typeInto("#bk-leader-email", leaderEmail),
+	leader.do("fill in the booking", typeInto("#bk-title", "Choir practice"), typeInto("#bk-leader-name", "Lee Leader"), typeInto("#bk-leader-email", leaderEmail),
 		setSelect("#bk-account", account1), setInput("#bk-first-date", start.Format("2006-01-02")),
 		setInput("#bk-start-time", start.Format("15:04")), typeInto("#bk-hours", "1"), setSelect("#bk-minutes", "0"),
 		chromedp.Click(chromedp.CSS(`input[name="bk-frequency"][value="twice-monthly"]`)),
@@ -110,7 +110,7 @@ func TestBrowserBooking(t *testing.T) {
 	// A one-off at a time that conflicts on Meeting account 1; it will
 	// open some seconds after the booking is done (for the waiting page).
 	oneOff := time.Now().In(uk).Add(15*time.Minute + 50*time.Second).Truncate(time.Minute).Add(time.Minute)
-	leader.do("fill in a conflicting one-off", setSelect("#bk-account", account1), setInput("#bk-first-date", oneOff.Format("2006-01-02")),
+	leader.do("fill in a conflicting one-off", typeInto("#bk-title", "Concert planning"), setSelect("#bk-account", account1), setInput("#bk-first-date", oneOff.Format("2006-01-02")),
 		setInput("#bk-start-time", oneOff.Format("15:04")), typeInto("#bk-hours", "0"), setSelect("#bk-minutes", "30"),
 		chromedp.Click(chromedp.CSS(`input[name="bk-frequency"][value="once"]`)))
 	leader.do("request it", chromedp.Click(chromedp.CSS("#book-button")))
@@ -189,6 +189,7 @@ func TestBrowserBooking(t *testing.T) {
 	want := fmt.Sprintf("Opens at %s UK time, %s %d %s — members may join up to 15 minutes before the start.",
 		opens.Format("15:04"), opens.Format("Monday"), opens.Day(), opens.Format("January"))
 	member.waitTrue("the waiting page", fmt.Sprintf(`document.getElementById('meeting-view').dataset.state === 'waiting' &&
+		document.getElementById('meeting-title').textContent === 'Concert planning' && document.getElementById('meeting-group').textContent === 'A meeting of Choir' &&
 		document.getElementById('meeting-opens').textContent === %q && /second/.test(document.getElementById('meeting-countdown').textContent)`, want))
 	member.shot("meeting-waiting")
 	atPhoneSize(t, member.b, "meeting-waiting-phone", nil)

@@ -20,6 +20,7 @@ const PREVIEW_DELAY_MS = 400;
 
 // The API's field names → the form's element ids (form.js: X-error beside X).
 const FIELD_IDS = {
+    title: 'bk-title',
     leaderName: 'bk-leader-name',
     leaderEmail: 'bk-leader-email',
     account: 'bk-account',
@@ -228,6 +229,7 @@ function bookingRequest() {
     }
     const hours = Number($('bk-hours').value) || 0;
     return {
+        title: value('bk-title'),
         leaderName: value('bk-leader-name'),
         leaderEmail: value('bk-leader-email'),
         account: $('bk-account').value || 'any',

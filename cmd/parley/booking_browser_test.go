@@ -109,7 +109,7 @@ func TestBrowserBooking(t *testing.T) {
 
 	// A one-off at a time that conflicts on Meeting account 1; it will
 	// open some seconds after the booking is done (for the waiting page).
-	oneOff := time.Now().In(uk).Add(15*time.Minute + 50*time.Second).Truncate(time.Minute).Add(time.Minute)
+	oneOff := time.Now().In(uk).Add(15*time.Minute + 80*time.Second).Truncate(time.Minute).Add(time.Minute)
 	leader.do("fill in a conflicting one-off", typeInto("#bk-title", "Concert planning"), setSelect("#bk-account", account1), setInput("#bk-first-date", oneOff.Format("2006-01-02")),
 		setInput("#bk-start-time", oneOff.Format("15:04")), typeInto("#bk-hours", "0"), setSelect("#bk-minutes", "30"),
 		chromedp.Click(chromedp.CSS(`input[name="bk-frequency"][value="once"]`)))

@@ -204,6 +204,12 @@ func TestBrowserBooking(t *testing.T) {
 	member.waitTrue("told it will join then", `document.getElementById('meeting-message').textContent.includes('You will join as Mo Member as soon as the meeting opens') &&
 		document.getElementById('meeting-button').textContent === 'Joining when it opens…'`)
 	member.do("freeze the page, as a computer asleep", lifecycle(page.SetWebLifecycleStateStateFrozen))
+	countdown := `document.getElementById('meeting-countdown').textContent`
+	asleep := eval[string](member, countdown)
+	time.Sleep(2500 * time.Millisecond)
+	if now := eval[string](member, countdown); now != asleep {
+		t.Fatalf("the frozen page's countdown went on (%q, then %q): the page is not asleep", asleep, now)
+	}
 	time.Sleep(time.Until(opens) - 8*time.Second)
 	member.do("wake it", lifecycle(page.SetWebLifecycleStateStateActive))
 	member.waitTrue("the countdown right after waking", `(() => {

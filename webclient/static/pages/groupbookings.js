@@ -131,7 +131,7 @@ function bookingRow(s) {
     if (next.length && (s.state === 'approved' || s.state === 'requested')) {
         li.append(el('p', { class: 'small-text booking-next' },
             el('span', { class: 'muted', text: next.length === 1 ? 'Next: ' : 'Next dates: ' }),
-            next.map((o) => span(o, tz)).join('; ')));
+            next.map((o) => span(o, tz) + (o.state === 'moved' ? ' (moved)' : '')).join('; ')));
     }
     if (s.state === 'requested') {
         li.append(el('p', { class: 'small-text muted', text: 'Waiting for the coordinator to confirm it. The group leader is emailed the link and the host key then.' }));

@@ -46,7 +46,8 @@ func (s *Server) initBookings() {
 	if bc.Clock == nil {
 		bc.Clock = clock.SystemClock{}
 	}
-	oc := office.Config{Store: bc.Store, PublicURL: s.cfg.PublicURL, LinkLead: bc.LinkLead, Clock: bc.Clock, Logger: s.log.With("part", "bookings")}
+	oc := office.Config{Store: bc.Store, PublicURL: s.cfg.PublicURL, LinkLead: bc.LinkLead, Clock: bc.Clock, Logger: s.log.With("part", "bookings"),
+		OnChanged: bc.OnChanged}
 	if s.grp != nil { // host keys hashed under the same cap as passwords
 		oc.Hash = s.grp.cfg.Verifier.Hash
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/clock"
 	"github.com/parley-dev/parley/rooms"
 )
@@ -13,7 +14,12 @@ type BookingConfig struct {
 	Location    *time.Location     // default bookings.DefaultTimeZone
 	MaxDuration time.Duration      // --booking-max-duration, default 4h
 	LinkEvery   int                // --booking-link-every (6..10), default 8
-	LinkLead    time.Duration      // --booking-link-lead, how long before the first occurrence a new link
-	// is mailed; default 72h
-	Clock clock.Clock // nil: clock.SystemClock{}
+	// LinkLead (--booking-link-lead) is how long before the first
+	// occurrence that needs it a new link is mailed; default 72h.
+	LinkLead time.Duration
+	Clock    clock.Clock // nil: clock.SystemClock{}
+	// OnChanged, if set, is told of each series cancelled, or with one
+	// meeting cancelled or moved (after the change is stored), so that a
+	// call running for it can follow; it must not block for long.
+	OnChanged func(s *bookings.Series)
 }

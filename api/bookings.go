@@ -46,7 +46,8 @@ func (s *Server) initBookings() {
 	if bc.Clock == nil {
 		bc.Clock = clock.SystemClock{}
 	}
-	oc := office.Config{Store: bc.Store, PublicURL: s.cfg.PublicURL, LinkLead: bc.LinkLead, Clock: bc.Clock, Logger: s.log.With("part", "bookings")}
+	oc := office.Config{Store: bc.Store, PublicURL: s.cfg.PublicURL, LinkLead: bc.LinkLead, Clock: bc.Clock, Logger: s.log.With("part", "bookings"),
+		OnChanged: bc.OnChanged}
 	if s.grp != nil { // host keys hashed under the same cap as passwords
 		oc.Hash = s.grp.cfg.Verifier.Hash
 	}
@@ -390,11 +391,11 @@ type AlternativeView struct {
 	Reason    string   `json:"reason"`
 }
 
-// ConflictBody is the body of a 409 booking-conflict (docs/api.md): its
-// error is a code, not an object, and it names each conflict.
+// ConflictBody is the body of a 409 booking-conflict (docs/api.md): the
+// API's error object (ErrorBody), and beside it each conflict and the
+// alternatives that fit.
 type ConflictBody struct {
-	Error        string            `json:"error"`
-	Message      string            `json:"message"`
+	ErrorBody
 	Conflicts    []ConflictView    `json:"conflicts"`
 	Alternatives []AlternativeView `json:"alternatives"`
 }
@@ -405,8 +406,8 @@ func (s *Server) conflict(w http.ResponseWriter, r *http.Request, ce *bookings.C
 	if err != nil {
 		return err
 	}
-	body := ConflictBody{Error: "booking-conflict", Message: conflictMessage(ce),
-		Conflicts: []ConflictView{}, Alternatives: []AlternativeView{}}
+	body := ConflictBody{Conflicts: []ConflictView{}, Alternatives: []AlternativeView{}}
+	body.Error.Code, body.Error.Message = "booking-conflict", conflictMessage(ce)
 	for _, c := range ce.Conflicts {
 		v := ConflictView{Index: c.Requested.Index, Start: c.Requested.Start, End: c.Requested.End,
 			Account: NamedRef{ID: c.AccountID, Name: names[c.AccountID]}}

@@ -82,8 +82,8 @@ func (bf *bookingFixture) op(t *testing.T, method, path string, body any) reply 
 	return do(t, http.DefaultClient, req)
 }
 
-// bcall is browser.call for the booking routes, whose 409
-// booking-conflict body has its code as "error" (ConflictBody).
+// bcall is browser.call for the booking routes, whose replies tests
+// read whole (a 409 booking-conflict's conflicts and alternatives).
 func (bf *bookingFixture) bcall(t *testing.T, b *browser, method, path string, body any) reply {
 	t.Helper()
 	var rd io.Reader
@@ -109,15 +109,10 @@ func do(t *testing.T, c *http.Client, req *http.Request) reply {
 	rep := reply{status: resp.StatusCode, body: data, hdr: resp.Header}
 	if resp.StatusCode >= 400 {
 		var eb ErrorBody
-		var cb ConflictBody
-		switch {
-		case json.Unmarshal(data, &eb) == nil:
-			rep.code, rep.msg, rep.fields = eb.Error.Code, eb.Error.Message, eb.Error.Fields
-		case json.Unmarshal(data, &cb) == nil:
-			rep.code, rep.msg = cb.Error, cb.Message
-		default:
+		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code == "" {
 			t.Fatalf("%s %s: error body %q", req.Method, req.URL.Path, data)
 		}
+		rep.code, rep.msg, rep.fields = eb.Error.Code, eb.Error.Message, eb.Error.Fields
 	}
 	return rep
 }
@@ -161,7 +156,7 @@ func conflictOf(t *testing.T, r reply) ConflictBody {
 	}
 	var c ConflictBody
 	r.decode(t, &c)
-	if c.Error != "booking-conflict" || c.Message == "" {
+	if c.Error.Code != "booking-conflict" || c.Error.Message == "" {
 		t.Fatalf("conflict body %s", r.body)
 	}
 	return c
@@ -296,8 +291,8 @@ func TestBookingConflict(t *testing.T) {
 			t.Errorf("conflict %d: %+v", i, x)
 		}
 	}
-	if !strings.Contains(c.Message, "Tue 1 Dec 2026, 17:01-18:31") || !strings.Contains(c.Message, "Tue 15 Dec 2026, 17:01-18:31") {
-		t.Errorf("the message does not name the meetings: %s", c.Message)
+	if !strings.Contains(c.Error.Message, "Tue 1 Dec 2026, 17:01-18:31") || !strings.Contains(c.Error.Message, "Tue 15 Dec 2026, 17:01-18:31") {
+		t.Errorf("the message does not name the meetings: %s", c.Error.Message)
 	}
 	if len(c.Alternatives) == 0 || c.Alternatives[0].Account.Name != "Meeting account 2" || c.Alternatives[0].StartTime != "17:01" {
 		t.Fatalf("alternatives: %+v", c.Alternatives)

@@ -126,6 +126,20 @@ type GuestJoinRequest struct {
 	Name  string `json:"name"`
 }
 
+// joinerName validates the name someone joins a call under (a guest, or
+// anyone by a booked meeting's link): a 422 on field "name" in plain words.
+func joinerName(name string) (string, error) {
+	name, err := rooms.ValidatePersonName(name)
+	if err != nil {
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, ": "); ok {
+			msg = after
+		}
+		return "", invalidField("name", strings.ToUpper(msg[:1])+msg[1:])
+	}
+	return name, nil
+}
+
 func (s *Server) guestJoin(w http.ResponseWriter, r *http.Request) error {
 	var req GuestJoinRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -135,13 +149,9 @@ func (s *Server) guestJoin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name, err := rooms.ValidatePersonName(req.Name)
+	name, err := joinerName(req.Name)
 	if err != nil {
-		msg := err.Error()
-		if _, after, ok := strings.Cut(msg, ": "); ok {
-			msg = after
-		}
-		return invalidField("name", strings.ToUpper(msg[:1])+msg[1:])
+		return err
 	}
 	if err := s.roomHasRoom(r.Context(), rm); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/bookings"
@@ -211,13 +210,9 @@ func (s *Server) meetingJoin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name, err := rooms.ValidatePersonName(req.Name)
+	name, err := joinerName(req.Name)
 	if err != nil {
-		msg := err.Error()
-		if _, after, ok := strings.Cut(msg, ": "); ok {
-			msg = after
-		}
-		return invalidField("name", strings.ToUpper(msg[:1])+msg[1:])
+		return err
 	}
 	if !m.open {
 		loc, err := m.series.Location()

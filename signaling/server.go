@@ -412,6 +412,17 @@ func (s *Server) EndCall(roomID, reason string) {
 	}
 }
 
+// NotifyCall hands notice to the policy of the room's running call, if
+// there is one (livecall.Call.Notify), and waits until it was told.
+func (s *Server) NotifyCall(roomID string, notice any) {
+	s.mu.Lock()
+	c := s.calls[roomID]
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.call.Notify(notice) // ErrEnded: the call has gone meanwhile
+	}
+}
+
 // Shutdown tells every connected client that the server is stopping, closes
 // their connections and waits for the sessions to end, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -44,6 +44,10 @@ type Config struct {
 	// (an auth.Verifier's Hash caps how many run at once).
 	Hash   func(ctx context.Context, secret string) (string, error)
 	Logger *slog.Logger
+	// OnChanged, if set, is told of each series cancelled, or with one
+	// meeting cancelled or moved, once the change is stored (a running
+	// call of the series follows it: cmd/parley).
+	OnChanged func(s *bookings.Series)
 }
 
 // DefaultLinkLead is Config.LinkLead's default: three days.
@@ -264,7 +268,15 @@ func (o *Office) Cancel(ctx context.Context, id, reason, byGroup string) (*booki
 		return nil, fmt.Errorf("cancel: %w", err)
 	}
 	o.log.Info("booking cancelled", "series", s.ID, "group", s.GroupName, "by_group", byGroup != "")
+	o.changed(s)
 	return s, nil
+}
+
+// changed tells Config.OnChanged of a stored change of s.
+func (o *Office) changed(s *bookings.Series) {
+	if o.cfg.OnChanged != nil {
+		o.cfg.OnChanged(s)
+	}
 }
 
 // live refuses a series that is declined or cancelled.
@@ -296,6 +308,7 @@ func (o *Office) CancelOccurrence(ctx context.Context, id string, index int, rea
 		return nil, fmt.Errorf("cancel meeting: %w", err)
 	}
 	o.log.Info("booked meeting cancelled", "series", s.ID, "index", index)
+	o.changed(s)
 	return s, nil
 }
 
@@ -319,6 +332,7 @@ func (o *Office) MoveOccurrence(ctx context.Context, id string, index int, date,
 		return nil, fmt.Errorf("move meeting: %w", err)
 	}
 	o.log.Info("booked meeting moved", "series", s.ID, "index", index, "date", date, "start", startTime)
+	o.changed(s)
 	return s, nil
 }
 

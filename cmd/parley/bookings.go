@@ -12,6 +12,7 @@ import (
 	"github.com/parley-dev/parley/bookings"
 	"github.com/parley-dev/parley/bookings/office"
 	"github.com/parley-dev/parley/clock"
+	"github.com/parley-dev/parley/livecall/callrules"
 )
 
 // Booked meetings (issue #14): the flags of parley serve that configure
@@ -118,7 +119,21 @@ func (m *Main) bookingConfig(ctx context.Context) (api.BookingConfig, error) {
 	}
 	m.log.Info("booked meetings", "accounts", len(as), "time_zone", b.Location.String(), "link_every", b.LinkEvery, "link_lead", b.LinkLead)
 	return api.BookingConfig{Store: m.db, Location: b.Location, MaxDuration: b.MaxDuration, LinkEvery: b.LinkEvery,
-		LinkLead: b.LinkLead, Clock: m.meetingClock()}, nil
+		LinkLead: b.LinkLead, Clock: m.meetingClock(), OnChanged: m.meetingChanged}, nil
+}
+
+// meetingChanged tells the running call of s, if any, that the
+// coordinator changed its series (callrules.ScheduleChanged): the call of
+// a meeting cancelled ends, of one moved follows it.
+func (m *Main) meetingChanged(s *bookings.Series) {
+	occs, err := s.Occurrences()
+	if err != nil {
+		m.log.Warn("booked meeting changed: its occurrences", "series", s.ID, "err", err)
+		return
+	}
+	if m.sig != nil {
+		m.sig.NotifyCall(s.ID, callrules.ScheduleChanged{Occurrences: occs, Live: s.State == bookings.Approved})
+	}
 }
 
 // startRefresher starts mailing refreshed links (bookings/office) on the

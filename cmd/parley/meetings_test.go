@@ -318,3 +318,47 @@ func TestClaimHostInRoomCall(t *testing.T) {
 		t.Errorf("claim-host in a room's call: %+v, want no-host-key", e)
 	}
 }
+
+// The coordinator changes a meeting while its call runs (through the
+// operator API): moving it 15 minutes later carries the call on to the
+// new closing time; cancelling it ends the call for everyone with bye
+// meeting-cancelled.
+func TestBookedMeetingChangedWhileRunning(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 12, 1, 18, 50, 0, 0, time.UTC))
+	m := startServerConfig(t, Config{Signaling: signaling.Config{Clock: clock},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	series, token := bookMeeting(t, m, clock.Now(), 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ann := joinMeeting(t, ctx, m, token, "Ann", "203.0.113.1")
+
+	coordinator := func(path string, body any) {
+		t.Helper()
+		data, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", m.LocalURL()+"/api/v1/coordinator/bookings/"+series.ID+path, bytes.NewReader(data))
+		req.Header.Set("Authorization", "Bearer "+operatorToken(t, m.cfg.DataDir))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			out, _ := io.ReadAll(resp.Body)
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, out)
+		}
+	}
+	coordinator("/occurrences/0/move", map[string]string{"date": "2026-12-01", "startTime": "19:15"})
+	if err := ann.Wait(ctx, func(s client.State) bool {
+		return s.Call.EndsAt == "2026-12-01T21:00:00Z" && s.Call.Booking != nil && s.Call.Booking.Start == "2026-12-01T19:15:00Z"
+	}); err != nil {
+		t.Fatalf("after the move the call is %+v (booking %+v), want it to close at 21:00", ann.State().Call, ann.State().Call.Booking)
+	}
+	coordinator("/occurrences/0/cancel", map[string]string{"reason": "The hall is closed"})
+	if err := ann.Wait(ctx, func(s client.State) bool { return s.Closed }); err != nil {
+		t.Fatal(err)
+	}
+	if b := ann.State().Bye; b != "meeting-cancelled" {
+		t.Errorf("bye %q, want meeting-cancelled", b)
+	}
+}

@@ -26,7 +26,21 @@ const (
 	// (15 minutes after its end), and is the deadline's reason and the
 	// bye's when the call is closed at that time.
 	ReasonMeetingOver = "meeting-over"
+	// ReasonMeetingCancelled ends the call of an occurrence the
+	// coordinator cancelled (or whose series was cancelled) while it ran.
+	ReasonMeetingCancelled = "meeting-cancelled"
+	// ReasonMeetingMoved ends the call of an occurrence the coordinator
+	// moved, while it ran, to a time whose window does not hold now.
+	ReasonMeetingMoved = "meeting-moved"
 )
+
+// ScheduleChanged is the notice (livecall.Call.Notify) that a booked
+// meeting's series changed while its call ran: its occurrences as they
+// now are, and whether the series still holds them (Live).
+type ScheduleChanged struct {
+	Occurrences []bookings.Occurrence
+	Live        bool
+}
 
 // BookingConfig configures a Booking policy: the series' occurrences,
 // given at construction (the policy runs on the call's goroutine and
@@ -64,6 +78,7 @@ type Booking struct {
 var (
 	_ livecall.Policy   = (*Booking)(nil)
 	_ livecall.CallInfo = (*Booking)(nil)
+	_ livecall.Listener = (*Booking)(nil)
 )
 
 // NewBooking returns the policy of one booked meeting's call (it holds
@@ -137,20 +152,67 @@ func (p *Booking) over() error {
 func (p *Booking) OnEvent(ctl *livecall.Control, e livecall.Event) {
 	switch e.Kind {
 	case livecall.EventFirstJoin:
-		closes := p.occ.Closes()
-		ctl.SetDeadline(closes, ReasonMeetingOver)
-		left := closes.Sub(ctl.Now())
-		for _, before := range p.cfg.Warnings {
-			if before <= 0 || before >= left {
-				continue
-			}
-			p.warnings = append(p.warnings, ctl.AfterFunc(left-before, func(ctl *livecall.Control) { ctl.Warn() }))
-		}
+		p.arm(ctl)
 	case livecall.EventEnding:
-		for _, t := range p.warnings {
-			t.Stop()
+		p.disarm()
+	}
+}
+
+// arm sets the deadline at the call's occurrence's closing time, with
+// its warnings.
+func (p *Booking) arm(ctl *livecall.Control) {
+	closes := p.occ.Closes()
+	ctl.SetDeadline(closes, ReasonMeetingOver)
+	left := closes.Sub(ctl.Now())
+	for _, before := range p.cfg.Warnings {
+		if before <= 0 || before >= left {
+			continue
 		}
-		p.warnings = nil
+		p.warnings = append(p.warnings, ctl.AfterFunc(left-before, func(ctl *livecall.Control) { ctl.Warn() }))
+	}
+}
+
+// disarm stops the pending warnings.
+func (p *Booking) disarm() {
+	for _, t := range p.warnings {
+		t.Stop()
+	}
+	p.warnings = nil
+}
+
+// OnNotice follows a change of the series while the call runs
+// (ScheduleChanged): the call of an occurrence cancelled (or of a series
+// no longer live) ends for everyone with ReasonMeetingCancelled; of one
+// moved a little (its new window opens before the old one closes, and
+// closes after now), it carries on to the new closing time, and
+// otherwise it ends with ReasonMeetingMoved. A call no one has joined
+// yet just takes the new occurrences.
+func (p *Booking) OnNotice(ctl *livecall.Control, notice any) {
+	ch, ok := notice.(ScheduleChanged)
+	if !ok {
+		return
+	}
+	p.cfg.Occurrences = ch.Occurrences
+	if !p.chosen {
+		return
+	}
+	var cur *bookings.Occurrence
+	for i := range ch.Occurrences {
+		if ch.Occurrences[i].Index == p.occ.Index {
+			cur = &ch.Occurrences[i]
+		}
+	}
+	switch {
+	case !ch.Live || cur == nil || cur.Cancelled:
+		ctl.End(ReasonMeetingCancelled)
+	case cur.Start.Equal(p.occ.Start) && cur.End.Equal(p.occ.End):
+		// This meeting is unchanged (another one of the series changed).
+	case cur.Opens().After(p.occ.Closes()) || !ctl.Now().Before(cur.Closes()):
+		ctl.End(ReasonMeetingMoved)
+	default:
+		p.disarm()
+		p.occ = *cur
+		p.arm(ctl)
 	}
 }
 

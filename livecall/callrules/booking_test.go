@@ -197,3 +197,88 @@ func TestBookingSummerTime(t *testing.T) {
 		t.Errorf("booking %+v", b)
 	}
 }
+
+// The coordinator changes the series while its call runs: moving another
+// meeting changes nothing; moving this one a little later carries the
+// call on to the new closing time, with its warnings; moving it to
+// another day, or to before now, ends the call (meeting-moved);
+// cancelling it ends the call (meeting-cancelled).
+func TestBookingScheduleChangedWhileRunning(t *testing.T) {
+	occs, loc := weekly(t)
+	at1850 := time.Date(2026, 12, 1, 18, 50, 0, 0, loc)
+	moved := func(index int, by time.Duration) []bookings.Occurrence {
+		out := append([]bookings.Occurrence(nil), occs...)
+		out[index].Start, out[index].End, out[index].Moved = out[index].Start.Add(by), out[index].End.Add(by), true
+		return out
+	}
+
+	h := newBookingHarness(t, at1850, callrules.BookingConfig{Occurrences: occs, Location: loc})
+	a := h.mustJoin("m1", livecall.RoleMember)
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: moved(2, time.Hour), Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	if at, _ := a.endsAt(); at != "2026-12-01T20:45:00Z" {
+		t.Errorf("another meeting moved: endsAt %q, want 20:45 still", at)
+	}
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: moved(0, 30*time.Minute), Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	if at, reason := a.endsAt(); at != "2026-12-01T21:15:00Z" || reason != callrules.ReasonMeetingOver {
+		t.Errorf("this meeting moved 30 min later: endsAt %q %q, want 21:15 meeting-over", at, reason)
+	}
+	h.clock.Advance(2*time.Hour + 20*time.Minute - time.Second) // 21:09:59: the old warnings must not come
+	if n := len(a.bookingWarnings()); n != 0 || h.state() != livecall.StateOpen {
+		t.Fatalf("at 21:09:59: %d warnings, state %v", n, h.state())
+	}
+	h.clock.Advance(time.Second) // 21:10
+	h.state()
+	if n := len(a.bookingWarnings()); n != 1 {
+		t.Errorf("at 21:10: %d warnings, want the 5-minute one", n)
+	}
+	h.clock.Advance(5 * time.Minute)
+	h.state()
+	if bye := a.closed(); bye != callrules.ReasonMeetingOver {
+		t.Errorf("at 21:15 bye %q, want meeting-over", bye)
+	}
+
+	h = newBookingHarness(t, at1850, callrules.BookingConfig{Occurrences: occs, Location: loc})
+	a = h.mustJoin("m1", livecall.RoleMember)
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: moved(0, 24*time.Hour), Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	if bye := a.closed(); bye != callrules.ReasonMeetingMoved {
+		t.Errorf("moved to tomorrow: bye %q, want meeting-moved", bye)
+	}
+
+	h = newBookingHarness(t, at1850.Add(time.Hour), callrules.BookingConfig{Occurrences: occs, Location: loc})
+	a = h.mustJoin("m1", livecall.RoleMember)
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: moved(0, -2*time.Hour), Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	if bye := a.closed(); bye != callrules.ReasonMeetingMoved {
+		t.Errorf("moved to before now: bye %q, want meeting-moved", bye)
+	}
+
+	h = newBookingHarness(t, at1850, callrules.BookingConfig{Occurrences: occs, Location: loc})
+	a = h.mustJoin("m1", livecall.RoleMember)
+	cancelled := append([]bookings.Occurrence(nil), occs...)
+	cancelled[0].Cancelled = true
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: cancelled, Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	if bye := a.closed(); bye != callrules.ReasonMeetingCancelled {
+		t.Errorf("cancelled: bye %q, want meeting-cancelled", bye)
+	}
+	if h.clock.Pending() != 0 {
+		t.Errorf("%d timers left after the end", h.clock.Pending())
+	}
+
+	h = newBookingHarness(t, at1850, callrules.BookingConfig{Occurrences: occs, Location: loc})
+	a = h.mustJoin("m1", livecall.RoleMember)
+	if err := h.call.Notify(callrules.ScheduleChanged{Occurrences: occs, Live: false}); err != nil {
+		t.Fatal(err)
+	}
+	if bye := a.closed(); bye != callrules.ReasonMeetingCancelled {
+		t.Errorf("series cancelled: bye %q, want meeting-cancelled", bye)
+	}
+}

@@ -94,15 +94,18 @@ export function byeText(reason) {
     case 'no-member': return 'The call has ended: no member of the room joined';
     case 'booking-over': return 'The call has ended: the booked time is over';
     case 'meeting-over': return 'The meeting has ended: its booked time is over';
+    case 'meeting-cancelled': return 'The coordinator cancelled this meeting — the call has ended';
+    case 'meeting-moved': return 'This meeting was moved to another time — the meeting link shows when';
     default: return 'The call has ended';
     }
 }
 
 /**
  * FINAL_BYES are the goodbyes after which the "left" page offers no
- * Rejoin: a host decided (the call is over, or you were removed).
+ * Rejoin: a host decided (the call is over, or you were removed), or a
+ * booked meeting's time is over, cancelled or moved.
  */
-export const FINAL_BYES = new Set(['ended-by-host', 'removed', 'meeting-over']);
+export const FINAL_BYES = new Set(['ended-by-host', 'removed', 'meeting-over', 'meeting-cancelled', 'meeting-moved']);
 
 /**
  * endReasonText is why a call is due to end (call.endReason, the reason of

@@ -712,3 +712,36 @@ func TestBrowserBookingMeetingOver(t *testing.T) {
 		document.getElementById('rejoin-button').hidden`)
 	s.shot("meeting-over")
 }
+
+// TestBrowserBookingCancelledInCall: the coordinator cancels a booked
+// meeting while its call runs; the page says so, with no Rejoin, and the
+// link's page then says the meeting is cancelled.
+func TestBrowserBookingCancelledInCall(t *testing.T) {
+	exe := chromiumPath(t)
+	m := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	activeGroup(t, m, "Choir")
+	activeGroup(t, m, "Coordinators")
+	grantCoordinator(t, m, "Coordinators")
+	uk, err := time.LoadLocation(bookings.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, coord := bookingCallers(t, m)
+	id := bookOneOff(leader, time.Now().In(uk).Add(10*time.Minute).Truncate(time.Minute), bookings.AnyAccount)
+	coord.call("POST", "/api/v1/coordinator/bookings/"+id+"/approve", map[string]string{}, nil)
+	link := meetingLinkRE.FindString(mailText(t, m, "lee@example.org", "booking-confirmed"))
+
+	s := &signupSession{t: t, ctx: ctx, b: newBrowser(t, ctx, exe), m: m, run: signupRun{size: "desktop"}}
+	s.do("open the meeting link", chromedp.Navigate(link))
+	s.do("join", typeInto("#meeting-name", "Mo Member"), chromedp.Click(chromedp.CSS("#meeting-button")))
+	s.waitTrue("in the call", `document.body.dataset.screen === 'call' && document.getElementById('connection-state').dataset.state === 'connected'`)
+	coord.call("POST", "/api/v1/coordinator/bookings/"+id+"/cancel", map[string]string{"reason": "The hall is flooded."}, nil)
+	s.waitTrue("told the coordinator cancelled it, no Rejoin", `document.body.dataset.screen === 'left' &&
+		document.getElementById('left-title').textContent === 'The coordinator cancelled this meeting — the call has ended' &&
+		document.getElementById('rejoin-button').hidden && document.getElementById('home-link').textContent === 'Back to the meeting link'`)
+	s.do("back to the meeting link", chromedp.Click(chromedp.CSS("#home-link")))
+	s.waitTrue("the link's page says it is cancelled", `!document.getElementById('meeting-failed').hidden &&
+		document.getElementById('meeting-failed-title').textContent === 'This meeting is cancelled'`)
+}

@@ -15,6 +15,10 @@ var pageFiles = map[string]string{
 	"GET /admin":            "pages/admin.html",
 	"GET /group":            "pages/group.html",
 	"GET /endpoint":         "pages/endpoint.html",
+	// Booked meetings (issue #14): the coordinator's page, and a meeting's
+	// link page (its token is a secret: no-referrer, as for /activate).
+	"GET /coordinator": "pages/coordinator.html",
+	"GET /m/{token}":   "pages/meeting.html",
 }
 
 // pages adds the routes of the web pages.
@@ -22,6 +26,7 @@ func (s *Server) pages() {
 	for pattern, name := range pageFiles {
 		s.mux.HandleFunc(pattern, s.servePage(name))
 	}
+	s.mux.HandleFunc("GET /meeting/call", s.serveIndex) // a booked meeting's call, joined from /m/{token} (webclient/static/meetingcall.js)
 }
 
 // servePage serves one page's HTML. The pages change with each release,

@@ -19,7 +19,7 @@ var (
 // import, transitively) served from /assets/.
 func TestGroupPages(t *testing.T) {
 	f := newFixture(t)
-	for _, path := range []string{"/", "/signup", "/activate/some-token", "/admin", "/group", "/endpoint"} {
+	for _, path := range []string{"/", "/signup", "/activate/some-token", "/admin", "/group", "/endpoint", "/coordinator", "/m/some-token"} {
 		resp, data := f.do(t, "GET", path, "", nil)
 		html := string(data)
 		if resp.StatusCode != 200 || !strings.Contains(html, "<html") {
@@ -82,9 +82,11 @@ func TestGroupPages(t *testing.T) {
 			}
 		}
 	}
-	// The call page is unchanged.
-	if _, data := f.do(t, "GET", "/r/some-link", "", nil); !strings.Contains(string(data), `src="/assets/app.js"`) {
-		t.Errorf("/r/{link} is not the call page")
+	// The call page is unchanged; a booked meeting's call is the call page too.
+	for _, path := range []string{"/r/some-link", "/meeting/call"} {
+		if _, data := f.do(t, "GET", path, "", nil); !strings.Contains(string(data), `src="/assets/app.js"`) {
+			t.Errorf("%s is not the call page", path)
+		}
 	}
 }
 

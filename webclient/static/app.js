@@ -6,18 +6,22 @@
 // (the list of people) with moderation.js (a host's commands),
 // deadline.js (when the call ends), notices.js (the banner and the words
 // for errors), dom.js (small helpers), invite.js (More → Invite guest),
-// guestcall.js (a guest's call, from pages/guest.js). protocol.js
+// guestcall.js (a guest's call, from pages/guest.js), meetingcall.js (a
+// booked meeting's call, from pages/meeting.js) with hostkey.js (Claim
+// host with the host key). protocol.js
 // does all the talking to the server and never touches the page.
 
 import { initCall } from './call.js';
 import { initJoin, initLanding, joinFailed, linkFromPath, showInvalidLink } from './join.js';
 import { directCallFromPath, startDirectCall } from './directcall.js';
 import { isGuestCallPath, startGuestCall } from './guestcall.js';
+import { isMeetingCallPath, startMeetingCall } from './meetingcall.js';
 
 function main() {
     const direct = directCallFromPath(location.pathname);
     if (direct) return startDirectCall(direct); // /call/{id}: a direct call between endpoints
     if (isGuestCallPath(location.pathname)) return startGuestCall(); // /guest/call: a guest, from /g/{token}
+    if (isMeetingCallPath(location.pathname)) return startMeetingCall(); // /meeting/call: a booked meeting, from /m/{token}
     const link = linkFromPath(location.pathname);
     initCall({ link, onJoinFailed: joinFailed });
     if (link) {

@@ -19,6 +19,7 @@ import {
 } from './media.js';
 import { watchLayers } from './layers.js';
 import { initInvite, inviteRole, closeInvite } from './invite.js';
+import { initHostKey, setHostKey, hostKeyRefused, closeHostKey } from './hostkey.js';
 import {
     addSelfTile, selfTile, tileFor, attachTrack, removeTile, clearTiles, clearRemoteTiles, playAllAudio, layout,
     remoteIds,
@@ -88,6 +89,7 @@ export function initCall({ link, onJoinFailed }) {
     setModerationSender((type, participantId) => !!call.client && call.client.moderate(type, participantId));
     initInvite({ session: () => call.client && call.client.ticket
         ? { token: call.client.ticket.token, role: call.client.role, link: call.link, name: call.name } : null });
+    initHostKey({ send: (key) => !!call.client && call.client.claimHost(key) }); // a booked meeting's Claim host
 }
 
 /** setRoom records the room and a prepared (not yet joined) client. */
@@ -215,6 +217,7 @@ function listen(client) {
     on('connectionstate', ({ state }) => onConnectionState(state));
     on('error', (e) => {
         if (e.fatal || call.joining) return;
+        if (e.ref === 'claim-host') { hostKeyRefused(e); return; } // said in the host key dialog
         // A host's command refused: nothing changed, nothing to fix.
         if (MODERATION.has(e.ref)) showBanner(errorText(e.code, e.message), { kind: 'warning', timeout: 8000 });
         else showBanner(errorText(e.code, e.message));
@@ -246,6 +249,7 @@ function onJoined({ participantId, role, room, participants, call: state }) {
     }, participants, state);
     setDeadline(state);
     inviteRole(role);
+    setHostKey(state, role);
     layout();
 }
 
@@ -283,6 +287,7 @@ function onResumed({ participantId, role, self, room, participants, call: state 
     }, participants, state);
     setDeadline(state);
     inviteRole(role);
+    setHostKey(state, role);
     layout();
     setConnectionState(call.client.state);
     showBanner('Back in the call', { kind: 'info', timeout: 5000 });
@@ -316,6 +321,7 @@ function onSelfUpdated(p) {
 function onRoleChanged(role) {
     updateSelf({ role });
     inviteRole(role);
+    setHostKey(undefined, role);
     if (selfTile()) selfTile().update({ role });
     if (role === 'host') {
         showBanner('You are now a host of this call. The host controls are in the list of people.', { kind: 'info', timeout: 6000 });
@@ -382,6 +388,7 @@ function endCall({ expected = true, bye = null, error = null, title = '', text =
     clearDeadline();
     closeConfirm();
     closeInvite();
+    closeHostKey();
     stopLocalMedia();
     show($('sound-button'), false);
     // A host decided: no Rejoin (and no rejoining by ourselves, see shouldRejoin).

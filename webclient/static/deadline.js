@@ -1,6 +1,8 @@
 // deadline.js — when the call is due to end: a countdown under the call
 // header while the server has set call.endsAt (joined, resumed,
-// call-updated), and a notice for each call-warning.
+// call-updated) — for a booked meeting, else its booking's closesAt (the
+// end and the 15 minutes' grace: reason meeting-over) — and a notice for
+// each call-warning.
 
 import { $, show } from './dom.js';
 import { showBanner, endReasonText } from './notices.js';
@@ -14,6 +16,8 @@ let countdown = null;
  * call.endReason, or hides it when the call has no deadline.
  */
 export function setDeadline(call) {
+    const booked = call && !call.endsAt && call.booking && call.booking.closesAt;
+    if (booked) call = { ...call, endsAt: call.booking.closesAt, endReason: call.endReason || 'meeting-over' };
     const endsAt = call && call.endsAt ? new Date(call.endsAt) : null;
     if (!endsAt || isNaN(endsAt)) {
         clearDeadline();

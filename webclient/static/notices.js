@@ -72,6 +72,10 @@ export function errorText(code, message) {
     case 'server-busy': return 'The server is busy. Wait a few seconds and try again.';
     case 'server-shutdown': return 'The server is restarting. Wait a few seconds and try again.';
     case 'closed': return 'The call was closed.';
+    case 'meeting-not-open': return message ? `This meeting is not open yet: ${message}` : 'This meeting is not open yet: members may join up to 15 minutes before the start.';
+    case 'meeting-over': return 'This meeting is over: its booked time and the 15 minutes’ grace have ended.';
+    case 'wrong-host-key': return 'That is not the host key of this meeting. Check the key in the group leader’s email and try again.';
+    case 'no-host-key': return 'This call has no host key: only booked meetings do.';
     default: return message || 'Something went wrong.';
     }
 }
@@ -89,15 +93,19 @@ export function byeText(reason) {
     // A deadline's reasons (call.endReason):
     case 'no-member': return 'The call has ended: no member of the room joined';
     case 'booking-over': return 'The call has ended: the booked time is over';
+    case 'meeting-over': return 'The meeting has ended: its booked time is over';
+    case 'meeting-cancelled': return 'The coordinator cancelled this meeting — the call has ended';
+    case 'meeting-moved': return 'This meeting was moved to another time — the meeting link shows when';
     default: return 'The call has ended';
     }
 }
 
 /**
  * FINAL_BYES are the goodbyes after which the "left" page offers no
- * Rejoin: a host decided (the call is over, or you were removed).
+ * Rejoin: a host decided (the call is over, or you were removed), or a
+ * booked meeting's time is over, cancelled or moved.
  */
-export const FINAL_BYES = new Set(['ended-by-host', 'removed']);
+export const FINAL_BYES = new Set(['ended-by-host', 'removed', 'meeting-over', 'meeting-cancelled', 'meeting-moved']);
 
 /**
  * endReasonText is why a call is due to end (call.endReason, the reason of
@@ -107,6 +115,8 @@ export function endReasonText(reason) {
     switch (reason) {
     case 'no-member': return 'no member of the room has joined';
     case 'booking-over': return 'the booked time is over';
+    case 'meeting-over': return 'the end of the booked meeting, with its 15 minutes’ grace';
+    case 'meeting-not-open': return 'the meeting is not open yet';
     default: return '';
     }
 }

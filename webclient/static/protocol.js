@@ -45,7 +45,7 @@ export const RESUME = {
 /** Error codes after which the server closes the connection. */
 export const FATAL_CODES = new Set([
     'too-large', 'bad-version', 'bad-token', 'token-expired', 'room-not-found', 'join-timeout',
-    'offer-timeout', 'too-slow', 'too-many-streams', 'call-locked',
+    'offer-timeout', 'too-slow', 'too-many-streams', 'call-locked', 'meeting-not-open', 'meeting-over',
 ]);
 
 /** The moderation messages a host may send (docs/protocol.md, Moderation). */
@@ -451,6 +451,17 @@ export class ParleyClient extends EventTarget {
     }
 
     /**
+     * claimHost sends a booked meeting's host key (claim-host,
+     * docs/protocol.md). The right key makes us a host (the "role" event);
+     * a refusal comes as an "error" event whose ref is "claim-host"
+     * (wrong-host-key, rate-limited with retryAfter, no-host-key). It
+     * reports whether the message went out.
+     */
+    claimHost(key) {
+        return this._send({ type: 'claim-host', key: String(key) });
+    }
+
+    /**
      * replaceTrack swaps the local microphone or camera (e.g. after a device
      * change) without renegotiation. kind is "audio" or "video". The new
      * track inherits the current mute state. It cannot add a kind that was
@@ -747,6 +758,8 @@ export class ParleyClient extends EventTarget {
         }
         const fatal = FATAL_CODES.has(msg.code);
         const detail = { code: msg.code || 'internal', message: msg.message || '', ref: msg.ref || '', fatal };
+        if (msg.retryAfter) detail.retryAfter = Number(msg.retryAfter) || 0; // seconds (rate-limited)
+        if (msg.retryAt) detail.retryAt = msg.retryAt;
         if (fatal) this._fatal = detail;
         this._emit('error', detail);
         if (this._joinedWaiter && (fatal || msg.ref === 'join')) {

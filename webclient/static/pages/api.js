@@ -53,7 +53,9 @@ function errorFrom(resp, data) {
         fields = data.fields || {};
     }
     const retryAfter = Number(resp.headers.get('Retry-After')) || 0;
-    return new ApiError(resp.status, code || `http-${resp.status}`, message, fields, retryAfter);
+    const err = new ApiError(resp.status, code || `http-${resp.status}`, message, fields, retryAfter);
+    err.body = data && typeof data === 'object' ? data : {}; // the whole answer (a 409 booking-conflict's alternatives)
+    return err;
 }
 
 /** describe is what the person reads for a failed request that is not about one field. */

@@ -2,13 +2,15 @@
 // meeting PIN, then create, share and delete the group's rooms
 // (/api/v1/group/…, see docs/api.md); the Meeting Rooms list
 // (meetingrooms.js) gives each room its action menu: the guest link and
-// the member list.
+// the member list; the Bookings section (groupbookings.js) the group's
+// bookings of the shared meeting accounts and the form to book one.
 
 import { request, describe, sentence } from './api.js';
 import { $, setFieldError, clearErrors, showErrors, setFormMessage, failed, busy, value } from './form.js';
 import { el, copyButton, confirmAction, showView, say } from './ui.js';
 import { roomURL, roomsOf } from './rooms.js';
 import { initMeetingRooms } from './meetingrooms.js';
+import { initBookings, loadBookings } from './groupbookings.js';
 
 const GROUP_KEY = 'parley.group.name'; // the group signed in to, for the heading
 
@@ -73,6 +75,7 @@ async function load({ focus = false } = {}) {
     renderRooms(roomsOf(res));
     showView(true);
     if (focus) $('room-name').focus();
+    await loadBookings();
 }
 
 function renderRooms(rooms) {
@@ -151,6 +154,7 @@ function main() {
     $('signin-form').addEventListener('submit', signIn);
     $('signout-button').addEventListener('click', signOut);
     $('create-form').addEventListener('submit', createRoom);
+    initBookings({ onSignedOut: () => showSignin('You were signed out. Please sign in again.') });
     for (const input of document.querySelectorAll('input')) {
         input.addEventListener('input', () => setFieldError(input.id, ''));
     }

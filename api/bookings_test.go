@@ -133,17 +133,21 @@ func (bf *bookingFixture) book(t *testing.T, user *browser, req map[string]any) 
 	return bf.bcall(t, user, "POST", "/api/v1/group/bookings", req)
 }
 
+// booked is the booking a 201 reply carries.
 func booked(t *testing.T, r reply) SeriesView {
 	t.Helper()
-	r.want(t, 201, "")
-	var out struct{ Booking SeriesView }
-	r.decode(t, &out)
-	return out.Booking
+	return bookingIn(t, r, 201)
 }
 
+// seriesOf is the booking a 200 reply carries.
 func seriesOf(t *testing.T, r reply) SeriesView {
 	t.Helper()
-	r.want(t, 200, "")
+	return bookingIn(t, r, 200)
+}
+
+func bookingIn(t *testing.T, r reply, status int) SeriesView {
+	t.Helper()
+	r.want(t, status, "")
 	var out struct{ Booking SeriesView }
 	r.decode(t, &out)
 	return out.Booking

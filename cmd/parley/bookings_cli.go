@@ -383,20 +383,13 @@ func bookingCmdError(id string, err error) error {
 // openBookingClient reaches the server running on dataDir if there is
 // one, and opens the database directly otherwise.
 func openBookingClient(ctx context.Context, dataDir string) (bookingClient, error) {
-	hc, err := findServer(ctx, dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if hc != nil {
-		return httpBookingClient{hc}, nil
-	}
-	db, err := openExistingDB(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	pub := (&dbRoomClient{db: db}).publicURL()
-	return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub,
-		Logger: slog.New(slog.DiscardHandler)})}, nil
+	return openClient(ctx, dataDir,
+		func(hc *httpRoomClient) bookingClient { return httpBookingClient{hc} },
+		func(db *store.DB) bookingClient {
+			pub := (&dbRoomClient{db: db}).publicURL()
+			return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub,
+				Logger: slog.New(slog.DiscardHandler)})}
+		})
 }
 
 // httpBookingClient uses the running server's operator and coordinator

@@ -500,15 +500,16 @@ func (c *dbBookingClient) accounts(ctx context.Context) ([]api.NamedRef, error) 
 }
 
 func (c *dbBookingClient) createAccount(ctx context.Context, name string) (api.NamedRef, error) {
-	a, err := c.office.CreateAccount(ctx, name)
-	if err != nil {
-		return api.NamedRef{}, err
-	}
-	return api.NamedRef{ID: a.ID, Name: a.Name}, nil
+	return accountRef(c.office.CreateAccount(ctx, name))
 }
 
 func (c *dbBookingClient) renameAccount(ctx context.Context, id, name string) (api.NamedRef, error) {
-	a, err := c.office.RenameAccount(ctx, id, name)
+	return accountRef(c.office.RenameAccount(ctx, id, name))
+}
+
+// accountRef is what the commands print of an account the office
+// created or renamed.
+func accountRef(a *bookings.Account, err error) (api.NamedRef, error) {
 	if err != nil {
 		return api.NamedRef{}, err
 	}

@@ -69,16 +69,8 @@ func (bf *bookingFixture) groupUser(t *testing.T, name, pin string) *browser {
 // op calls the API as the operator (bearer token).
 func (bf *bookingFixture) op(t *testing.T, method, path string, body any) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, _ := json.Marshal(body)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, bf.srv.URL+path, rd)
+	req := bf.request(method, path, body)
 	req.Header.Set("Authorization", "Bearer "+opToken)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	return do(t, http.DefaultClient, req)
 }
 
@@ -86,6 +78,11 @@ func (bf *bookingFixture) op(t *testing.T, method, path string, body any) reply 
 // read whole (a 409 booking-conflict's conflicts and alternatives).
 func (bf *bookingFixture) bcall(t *testing.T, b *browser, method, path string, body any) reply {
 	t.Helper()
+	return do(t, b.c, bf.request(method, path, body))
+}
+
+// request is a request to the fixture's server with body, if any, as JSON.
+func (bf *bookingFixture) request(method, path string, body any) *http.Request {
 	var rd io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
@@ -95,7 +92,7 @@ func (bf *bookingFixture) bcall(t *testing.T, b *browser, method, path string, b
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return do(t, b.c, req)
+	return req
 }
 
 func do(t *testing.T, c *http.Client, req *http.Request) reply {
@@ -133,17 +130,21 @@ func (bf *bookingFixture) book(t *testing.T, user *browser, req map[string]any) 
 	return bf.bcall(t, user, "POST", "/api/v1/group/bookings", req)
 }
 
+// booked is the booking a 201 reply carries.
 func booked(t *testing.T, r reply) SeriesView {
 	t.Helper()
-	r.want(t, 201, "")
-	var out struct{ Booking SeriesView }
-	r.decode(t, &out)
-	return out.Booking
+	return bookingIn(t, r, 201)
 }
 
+// seriesOf is the booking a 200 reply carries.
 func seriesOf(t *testing.T, r reply) SeriesView {
 	t.Helper()
-	r.want(t, 200, "")
+	return bookingIn(t, r, 200)
+}
+
+func bookingIn(t *testing.T, r reply, status int) SeriesView {
+	t.Helper()
+	r.want(t, status, "")
 	var out struct{ Booking SeriesView }
 	r.decode(t, &out)
 	return out.Booking

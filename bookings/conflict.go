@@ -134,9 +134,7 @@ func FirstFree(cand *Series, accounts []*Account, others []*Series) (*Account, e
 		return nil, err
 	}
 	for _, a := range accounts {
-		c := *cand
-		c.AccountID = a.ID
-		ok, err := fits(&c, b)
+		ok, err := fitsOn(*cand, a, b)
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +143,13 @@ func FirstFree(cand *Series, accounts []*Account, others []*Series) (*Account, e
 		}
 	}
 	return nil, nil
+}
+
+// fitsOn reports whether cand, at its own times but on account a, has
+// no conflict there.
+func fitsOn(cand Series, a *Account, others busy) (bool, error) {
+	cand.AccountID = a.ID
+	return fits(&cand, others)
 }
 
 // Step is how far apart the start times Alternatives proposes are, and
@@ -173,15 +178,13 @@ func Alternatives(cand *Series, accounts []*Account, others []*Series) ([]Altern
 			if a.ID == cand.AccountID {
 				continue
 			}
-			c := *cand
-			c.AccountID = a.ID
-			ok, err := fits(&c, b)
+			ok, err := fitsOn(*cand, a, b)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				out = append(out, Alternative{AccountID: a.ID, AccountName: a.Name, FirstDate: c.FirstDate,
-					StartTime: c.StartTime, Reason: "the same times on " + a.Name})
+				out = append(out, Alternative{AccountID: a.ID, AccountName: a.Name, FirstDate: cand.FirstDate,
+					StartTime: cand.StartTime, Reason: "the same times on " + a.Name})
 			}
 		}
 	}

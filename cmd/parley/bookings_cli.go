@@ -180,8 +180,11 @@ func parseBookingArgs(cmd, usage string, cmds map[string]cliCommand, args []stri
 	return a, nil
 }
 
-func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
-	a, err := parseBookingArgs("account", accountUsage, accountCmds, args, stdout)
+// runBookingCmd parses a command line of cmd, opens the client and
+// hands both to run; help prints usage and runs nothing.
+func runBookingCmd(ctx context.Context, cmd, usage string, cmds map[string]cliCommand, args []string, stdout io.Writer,
+	run func(context.Context, bookingClient, *bookingArgs, io.Writer) error) error {
+	a, err := parseBookingArgs(cmd, usage, cmds, args, stdout)
 	if a == nil || err != nil {
 		return err
 	}
@@ -190,7 +193,25 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer c.close()
+	return run(ctx, c, a, stdout)
+}
+
+func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
+	return runBookingCmd(ctx, "account", accountUsage, accountCmds, args, stdout, accountCmd)
+}
+
+func runCoordinator(ctx context.Context, args []string, stdout io.Writer) error {
+	return runBookingCmd(ctx, "coordinator", coordinatorUsage, coordinatorCmds, args, stdout, coordinatorCmd)
+}
+
+func runBooking(ctx context.Context, args []string, stdout io.Writer) error {
+	return runBookingCmd(ctx, "booking", bookingUsage, bookingCmds, args, stdout, bookingCmd)
+}
+
+// accountCmd runs one parsed parley account command on c.
+func accountCmd(ctx context.Context, c bookingClient, a *bookingArgs, stdout io.Writer) error {
 	var acct api.NamedRef
+	var err error
 	switch a.sub {
 	case "list":
 		as, err := c.accounts(ctx)
@@ -219,16 +240,8 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func runCoordinator(ctx context.Context, args []string, stdout io.Writer) error {
-	a, err := parseBookingArgs("coordinator", coordinatorUsage, coordinatorCmds, args, stdout)
-	if a == nil || err != nil {
-		return err
-	}
-	c, err := openBookingClient(ctx, a.data)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+// coordinatorCmd runs one parsed parley coordinator command on c.
+func coordinatorCmd(ctx context.Context, c bookingClient, a *bookingArgs, stdout io.Writer) error {
 	if a.sub == "list" {
 		gs, err := c.coordinators(ctx)
 		if err != nil {
@@ -264,16 +277,8 @@ func printRefs(w io.Writer, refs []api.NamedRef, asJSON bool, header, none strin
 	return tw.Flush()
 }
 
-func runBooking(ctx context.Context, args []string, stdout io.Writer) error {
-	a, err := parseBookingArgs("booking", bookingUsage, bookingCmds, args, stdout)
-	if a == nil || err != nil {
-		return err
-	}
-	c, err := openBookingClient(ctx, a.data)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+// bookingCmd runs one parsed parley booking command on c.
+func bookingCmd(ctx context.Context, c bookingClient, a *bookingArgs, stdout io.Writer) error {
 	if a.sub == "list" {
 		vs, err := c.list(ctx, a.state)
 		if err != nil {
@@ -285,6 +290,7 @@ func runBooking(ctx context.Context, args []string, stdout io.Writer) error {
 		return printBookings(stdout, vs)
 	}
 	var v api.SeriesView
+	var err error
 	if a.sub == "show" {
 		v, err = c.show(ctx, a.rest[0])
 	} else {
@@ -383,20 +389,13 @@ func bookingCmdError(id string, err error) error {
 // openBookingClient reaches the server running on dataDir if there is
 // one, and opens the database directly otherwise.
 func openBookingClient(ctx context.Context, dataDir string) (bookingClient, error) {
-	hc, err := findServer(ctx, dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if hc != nil {
-		return httpBookingClient{hc}, nil
-	}
-	db, err := openExistingDB(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	pub := (&dbRoomClient{db: db}).publicURL()
-	return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub,
-		Logger: slog.New(slog.DiscardHandler)})}, nil
+	return openClient(ctx, dataDir,
+		func(hc *httpRoomClient) bookingClient { return httpBookingClient{hc} },
+		func(db *store.DB) bookingClient {
+			pub := (&dbRoomClient{db: db}).publicURL()
+			return &dbBookingClient{db: db, url: pub, office: office.New(office.Config{Store: db, PublicURL: pub,
+				Logger: slog.New(slog.DiscardHandler)})}
+		})
 }
 
 // httpBookingClient uses the running server's operator and coordinator
@@ -501,15 +500,16 @@ func (c *dbBookingClient) accounts(ctx context.Context) ([]api.NamedRef, error) 
 }
 
 func (c *dbBookingClient) createAccount(ctx context.Context, name string) (api.NamedRef, error) {
-	a, err := c.office.CreateAccount(ctx, name)
-	if err != nil {
-		return api.NamedRef{}, err
-	}
-	return api.NamedRef{ID: a.ID, Name: a.Name}, nil
+	return accountRef(c.office.CreateAccount(ctx, name))
 }
 
 func (c *dbBookingClient) renameAccount(ctx context.Context, id, name string) (api.NamedRef, error) {
-	a, err := c.office.RenameAccount(ctx, id, name)
+	return accountRef(c.office.RenameAccount(ctx, id, name))
+}
+
+// accountRef is what the commands print of an account the office
+// created or renamed.
+func accountRef(a *bookings.Account, err error) (api.NamedRef, error) {
 	if err != nil {
 		return api.NamedRef{}, err
 	}

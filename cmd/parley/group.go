@@ -200,18 +200,9 @@ var errNotDisabled = errors.New("the group is not disabled")
 // openGroupClient reaches the server running on dataDir if there is one,
 // and opens the database directly otherwise.
 func openGroupClient(ctx context.Context, dataDir string) (groupClient, error) {
-	hc, err := findServer(ctx, dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if hc != nil {
-		return &httpGroupClient{hc}, nil
-	}
-	db, err := openExistingDB(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	return &dbGroupClient{db: db}, nil
+	return openClient(ctx, dataDir,
+		func(hc *httpRoomClient) groupClient { return &httpGroupClient{hc} },
+		func(db *store.DB) groupClient { return &dbGroupClient{db: db} })
 }
 
 // httpGroupClient uses the running server's operator routes for groups.

@@ -199,18 +199,9 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // openOutboxClient reaches the server running on dataDir if there is one,
 // and opens the database directly otherwise. It never creates a database.
 func openOutboxClient(ctx context.Context, dataDir string) (outboxClient, error) {
-	hc, err := findServer(ctx, dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if hc != nil {
-		return httpOutboxClient{hc}, nil
-	}
-	db, err := openExistingDB(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	return dbOutboxClient{db}, nil
+	return openClient(ctx, dataDir,
+		func(hc *httpRoomClient) outboxClient { return httpOutboxClient{hc} },
+		func(db *store.DB) outboxClient { return dbOutboxClient{db} })
 }
 
 // httpOutboxClient reads the outbox through a running server's operator API.

@@ -210,18 +210,28 @@ func roomError(name string, err error) error {
 // openRoomClient reaches the server running on dataDir if there is one, and
 // opens the database directly otherwise. It never creates a database.
 func openRoomClient(ctx context.Context, dataDir string) (roomClient, error) {
+	return openClient(ctx, dataDir,
+		func(hc *httpRoomClient) roomClient { return hc },
+		func(db *store.DB) roomClient { return &dbRoomClient{db: db} })
+}
+
+// openClient is what the operator commands share: C through the server
+// running on dataDir (viaServer) if there is one, and otherwise through
+// its database, opened directly (viaDB). It never creates a database.
+func openClient[C any](ctx context.Context, dataDir string, viaServer func(*httpRoomClient) C, viaDB func(*store.DB) C) (C, error) {
+	var none C
 	hc, err := findServer(ctx, dataDir)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if hc != nil {
-		return hc, nil
+		return viaServer(hc), nil
 	}
 	db, err := openExistingDB(dataDir)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	return &dbRoomClient{db: db}, nil
+	return viaDB(db), nil
 }
 
 // findServer returns a client for the server running on dataDir, or nil

@@ -53,6 +53,31 @@ func twoAccounts(t *testing.T, db *store.DB) (a, b *bookings.Account) {
 	return list[0], list[1]
 }
 
+// book stores each of ss, as a request, or fails the test.
+func book(t *testing.T, db *store.DB, ss ...*bookings.Series) {
+	t.Helper()
+	for _, s := range ss {
+		if err := db.Book(context.Background(), s, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bookEachAlternative books each of ce's alternatives as proposed, for
+// minutes each time in r, checks that it is accepted, and cancels it
+// again.
+func bookEachAlternative(t *testing.T, db *store.DB, ce *bookings.ConflictError, minutes int, r bookings.Recurrence) {
+	t.Helper()
+	for _, alt := range ce.Alternatives {
+		s := newSeries(t, "Cards", alt.AccountID, alt.FirstDate, alt.StartTime, minutes, r)
+		if err := db.Book(context.Background(), s, nil); err != nil {
+			t.Errorf("alternative %+v refused: %v", alt, err)
+			continue
+		}
+		cancelSeries(t, db, s.ID)
+	}
+}
+
 func conflictOf(t *testing.T, err error) *bookings.ConflictError {
 	t.Helper()
 	var ce *bookings.ConflictError
@@ -140,9 +165,7 @@ func TestDeleteAccountInUse(t *testing.T) {
 	ctx := context.Background()
 	a, _ := twoAccounts(t, db)
 	s := newSeries(t, "Choir", a.ID, "2026-12-02", "19:00", 60, weekly(3))
-	if err := db.Book(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
+	book(t, db, s)
 	if err := db.DeleteAccount(ctx, a.ID); !errors.Is(err, rooms.ErrAccountInUse) || !strings.Contains(err.Error(), "Choir") {
 		t.Fatalf("DeleteAccount with a requested series = %v, want ErrAccountInUse naming the group", err)
 	}
@@ -227,14 +250,7 @@ func TestBookAnyAccount(t *testing.T) {
 		t.Fatal("no alternatives")
 	}
 	// Each alternative, booked as proposed, is accepted.
-	for _, alt := range ce.Alternatives {
-		s := newSeries(t, "Cards", alt.AccountID, alt.FirstDate, alt.StartTime, 30, bookings.Recurrence{Frequency: bookings.Once})
-		if err := db.Book(ctx, s, nil); err != nil {
-			t.Errorf("alternative %+v refused: %v", alt, err)
-			continue
-		}
-		cancelSeries(t, db, s.ID)
-	}
+	bookEachAlternative(t, db, ce, 30, bookings.Recurrence{Frequency: bookings.Once})
 	if err := db.Book(ctx, third, nil); !errors.As(err, new(*bookings.ConflictError)) {
 		t.Errorf("after the alternatives were freed: %v", err)
 	}
@@ -297,14 +313,7 @@ func TestBookGapEdges(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("alternatives %q, want %q", got, want)
 	}
-	for _, alt := range ce.Alternatives {
-		s := newSeries(t, "Cards", alt.AccountID, alt.FirstDate, alt.StartTime, 60, tues)
-		if err := db.Book(ctx, s, nil); err != nil {
-			t.Errorf("alternative %+v refused: %v", alt, err)
-			continue
-		}
-		cancelSeries(t, db, s.ID)
-	}
+	bookEachAlternative(t, db, ce, 60, tues)
 }
 
 // A move is rechecked against the gap rule in the transaction; a
@@ -315,11 +324,7 @@ func TestUpdateSeriesMove(t *testing.T) {
 	a, _ := twoAccounts(t, db)
 	choir := newSeries(t, "Choir", a.ID, "2026-12-02", "19:00", 60, weekly(4)) // Wednesdays
 	chess := newSeries(t, "Chess", a.ID, "2026-12-03", "19:00", 60, weekly(4)) // Thursdays
-	for _, s := range []*bookings.Series{choir, chess} {
-		if err := db.Book(ctx, s, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	book(t, db, choir, chess)
 	move := func(index int, date, start string) (*bookings.Series, error) {
 		return db.UpdateSeries(ctx, chess.ID, func(s *bookings.Series) ([]*rooms.Mail, error) {
 			return nil, s.MoveAt(index, date, start, bookNow)
@@ -383,9 +388,7 @@ func TestSeriesByLink(t *testing.T) {
 	ctx := context.Background()
 	a, _ := twoAccounts(t, db)
 	s := newSeries(t, "Choir", a.ID, "2026-12-02", "19:00", 60, weekly(20))
-	if err := db.Book(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
+	book(t, db, s)
 	tok1, tok2, tok3 := bookings.NewLinkToken(), bookings.NewLinkToken(), bookings.NewLinkToken()
 	update := func(fn func(s *bookings.Series)) error {
 		_, err := db.UpdateSeries(ctx, s.ID, func(s *bookings.Series) ([]*rooms.Mail, error) { fn(s); return nil, nil })
@@ -489,11 +492,7 @@ func TestSeriesListAndSettings(t *testing.T) {
 	late := newSeries(t, "Choir", a.ID, "2027-01-06", "19:00", 60, weekly(2))
 	early := newSeries(t, "Chess", b.ID, "2026-12-02", "19:00", 60, weekly(2))
 	mid := newSeries(t, "Choir", b.ID, "2026-12-10", "19:00", 60, weekly(2))
-	for _, s := range []*bookings.Series{late, early, mid} {
-		if err := db.Book(ctx, s, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	book(t, db, late, early, mid)
 	cancelSeries(t, db, mid.ID)
 	ids := func(f bookings.Filter) []string {
 		list, err := db.SeriesList(ctx, f)
@@ -632,9 +631,7 @@ func TestBookRefusals(t *testing.T) {
 		t.Errorf("Book on an unknown account = %v, want ErrAccountNotFound", err)
 	}
 	s.AccountID = a.ID
-	if err := db.Book(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
+	book(t, db, s)
 	if err := db.Book(ctx, s, nil); err == nil || !strings.Contains(err.Error(), "stored already") {
 		t.Errorf("Book twice = %v", err)
 	}

@@ -407,7 +407,7 @@ func (s *Server) conflict(w http.ResponseWriter, r *http.Request, ce *bookings.C
 		return err
 	}
 	body := ConflictBody{Conflicts: []ConflictView{}, Alternatives: []AlternativeView{}}
-	body.Error.Code, body.Error.Message = "booking-conflict", conflictMessage(ce)
+	body.Error.Code, body.Error.Message = "booking-conflict", ConflictMessage(ce)
 	for _, c := range ce.Conflicts {
 		v := ConflictView{Index: c.Requested.Index, Start: c.Requested.Start, End: c.Requested.End,
 			Account: NamedRef{ID: c.AccountID, Name: names[c.AccountID]}}
@@ -425,8 +425,9 @@ func (s *Server) conflict(w http.ResponseWriter, r *http.Request, ce *bookings.C
 	return writeJSON(w, http.StatusConflict, body)
 }
 
-// conflictMessage names each conflicting occurrence in plain words.
-func conflictMessage(ce *bookings.ConflictError) string {
+// ConflictMessage names each conflicting occurrence in plain words, and the
+// alternatives (the 409 booking-conflict's message; the offline CLI's too).
+func ConflictMessage(ce *bookings.ConflictError) string {
 	if len(ce.Conflicts) == 0 {
 		return "the booking conflicts with another"
 	}

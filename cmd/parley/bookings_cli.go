@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -72,6 +73,11 @@ const bookingUsage = `Usage:
                                      decline a request, freeing its times
   parley booking cancel ID [--reason WORDS] [--data DIR]
                                      cancel a booking's meetings to come
+  parley booking cancel-meeting ID N [--reason WORDS] [--data DIR]
+                                     cancel one meeting of a booking (N as show numbers them)
+  parley booking move ID N YYYY-MM-DD HH:MM [--data DIR]
+                                     move one meeting to that day and start time (its length kept),
+                                     if it keeps 30 minutes clear of the account's other bookings
 
 The group leader is emailed every change. ID is as parley booking list
 shows it (b_...).
@@ -99,6 +105,10 @@ type bookingClient interface {
 	show(ctx context.Context, id string) (api.SeriesView, error)
 	// change approves, declines or cancels (action) series id.
 	change(ctx context.Context, id, action, reason string) (api.SeriesView, error)
+	// cancelMeeting cancels meeting index of series id; move moves it to
+	// startTime on date.
+	cancelMeeting(ctx context.Context, id string, index int, reason string) (api.SeriesView, error)
+	move(ctx context.Context, id string, index int, date, startTime string) (api.SeriesView, error)
 	close() error
 }
 
@@ -114,7 +124,9 @@ var (
 		"rename": {2, "the account's ID and its new name"}, "delete": {1, "one account ID"}}
 	coordinatorCmds = map[string]cliCommand{"list": {0, ""}, "grant": {1, "one group name"}, "revoke": {1, "one group name"}}
 	bookingCmds     = map[string]cliCommand{"list": {0, ""}, "show": {1, "one booking ID"}, "approve": {1, "one booking ID"},
-		"decline": {1, "one booking ID"}, "cancel": {1, "one booking ID"}}
+		"decline": {1, "one booking ID"}, "cancel": {1, "one booking ID"},
+		"cancel-meeting": {2, "a booking ID and a meeting's number"},
+		"move":           {4, "a booking ID, a meeting's number, the new date (YYYY-MM-DD) and start time (HH:MM)"}}
 )
 
 // bookingArgs are a parsed command line of these commands.
@@ -149,7 +161,7 @@ func parseBookingArgs(cmd, usage string, cmds map[string]cliCommand, args []stri
 	if cmd == "booking" && a.sub == "list" {
 		state = fs.String("state", "", "requested, approved, declined or cancelled")
 	}
-	if cmd == "booking" && (a.sub == "decline" || a.sub == "cancel") {
+	if cmd == "booking" && (a.sub == "decline" || a.sub == "cancel" || a.sub == "cancel-meeting") {
 		reason = fs.String("reason", "", "the words the group leader is sent")
 	}
 	rest, err := parseInterspersed(fs, args[1:], usage)
@@ -291,9 +303,20 @@ func bookingCmd(ctx context.Context, c bookingClient, a *bookingArgs, stdout io.
 	}
 	var v api.SeriesView
 	var err error
-	if a.sub == "show" {
+	switch a.sub {
+	case "show":
 		v, err = c.show(ctx, a.rest[0])
-	} else {
+	case "cancel-meeting", "move":
+		index, perr := strconv.Atoi(a.rest[1])
+		if perr != nil || index < 0 {
+			return usageErrorf(bookingUsage, "booking %s: %q is not a meeting's number (0, 1, 2... as parley booking show %s lists them)", a.sub, a.rest[1], a.rest[0])
+		}
+		if a.sub == "move" {
+			v, err = c.move(ctx, a.rest[0], index, a.rest[2], a.rest[3])
+		} else {
+			v, err = c.cancelMeeting(ctx, a.rest[0], index, a.reason)
+		}
+	default:
 		v, err = c.change(ctx, a.rest[0], a.sub, a.reason)
 	}
 	if err != nil {
@@ -309,6 +332,10 @@ func bookingCmd(ctx context.Context, c bookingClient, a *bookingArgs, stdout io.
 	case "decline", "cancel":
 		fmt.Fprintf(stdout, "%s %s: %s has been emailed\n", pastTense(a.sub), v.ID, v.Leader.Email)
 		return nil
+	case "cancel-meeting", "move":
+		what := map[string]string{"cancel-meeting": "cancelled", "move": "moved"}[a.sub]
+		fmt.Fprintf(stdout, "%s meeting %s of %s: %s has been emailed\n", what, a.rest[1], v.ID, v.Leader.Email)
+		return printBooking(stdout, v)
 	}
 	return printBooking(stdout, v)
 }
@@ -366,6 +393,7 @@ func printBooking(w io.Writer, v api.SeriesView) error {
 func bookingCmdError(id string, err error) error {
 	var se *serverError
 	var state *office.StateError
+	var conflict *bookings.ConflictError
 	isCode := func(code string) bool { return errors.As(err, &se) && se.code == code }
 	switch {
 	case errors.Is(err, rooms.ErrSeriesNotFound), isCode("booking-not-found"):
@@ -378,9 +406,14 @@ func bookingCmdError(id string, err error) error {
 		return fmt.Errorf("bookings that are requested or approved use the account %s: decline or cancel them first (parley booking list)", id)
 	case errors.As(err, &state):
 		return errors.New(state.Error())
+	case errors.As(err, &conflict):
+		return errors.New(api.ConflictMessage(conflict))
+	case errors.Is(err, office.ErrCannotChange):
+		return errors.New(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "cancel meeting: "), "move meeting: "))
 	case errors.Is(err, office.ErrInvalidAccountName):
 		return errors.New(strings.TrimPrefix(err.Error(), "create meeting account: "))
-	case errors.As(err, &se) && (se.code == "not-requested" || se.code == "not-live" || se.code == "invalid"):
+	case errors.As(err, &se) && (se.code == "not-requested" || se.code == "not-live" || se.code == "invalid" ||
+		se.code == "booking-conflict" || se.code == "cannot-change"):
 		return errors.New(se.text())
 	}
 	return err
@@ -473,6 +506,23 @@ func (c httpBookingClient) change(ctx context.Context, id, action, reason string
 		Booking api.SeriesView `json:"booking"`
 	}
 	err := c.do(ctx, http.MethodPost, "/api/v1/coordinator/bookings/"+url.PathEscape(id)+"/"+action, body, &out)
+	return out.Booking, err
+}
+
+func (c httpBookingClient) cancelMeeting(ctx context.Context, id string, index int, reason string) (api.SeriesView, error) {
+	return c.meeting(ctx, id, index, "cancel", api.ReasonRequest{Reason: reason})
+}
+
+func (c httpBookingClient) move(ctx context.Context, id string, index int, date, startTime string) (api.SeriesView, error) {
+	return c.meeting(ctx, id, index, "move", api.MoveRequest{Date: date, StartTime: startTime})
+}
+
+// meeting posts action on meeting index of series id.
+func (c httpBookingClient) meeting(ctx context.Context, id string, index int, action string, body any) (api.SeriesView, error) {
+	var out struct {
+		Booking api.SeriesView `json:"booking"`
+	}
+	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/coordinator/bookings/%s/occurrences/%d/%s", url.PathEscape(id), index, action), body, &out)
 	return out.Booking, err
 }
 
@@ -607,5 +657,15 @@ func (c *dbBookingClient) change(ctx context.Context, id, action, reason string)
 	default:
 		err = fmt.Errorf("unknown change %q", action)
 	}
+	return c.one(ctx, s, err)
+}
+
+func (c *dbBookingClient) cancelMeeting(ctx context.Context, id string, index int, reason string) (api.SeriesView, error) {
+	s, err := c.office.CancelOccurrence(ctx, id, index, reason)
+	return c.one(ctx, s, err)
+}
+
+func (c *dbBookingClient) move(ctx context.Context, id string, index int, date, startTime string) (api.SeriesView, error) {
+	s, err := c.office.MoveOccurrence(ctx, id, index, date, startTime)
 	return c.one(ctx, s, err)
 }

@@ -262,3 +262,69 @@ func TestBookingsOnMeetingClock(t *testing.T) {
 		t.Errorf("the refreshed link's mail:\n%s", text)
 	}
 }
+
+// TestBookingCLIMeetings moves and cancels single meetings with parley
+// booking move and cancel-meeting, through the running server and on the
+// database: a move into another booking's 30 minutes is refused in the
+// same words both ways, naming the meeting in the way and what would fit.
+func TestBookingCLIMeetings(t *testing.T) {
+	dir := t.TempDir()
+	m := runUntilClosed(t, Config{DataDir: dir})
+	setUpGroup(t, m)
+	id := bookOnce(t, m, 7)    // 19:00-20:00 in a week, on Meeting account 1
+	other := bookOnce(t, m, 8) // 19:00-20:00 the day after, on Meeting account 1 too
+	if _, err := cli(t, "booking", "approve", id, "--data", dir); err != nil {
+		t.Fatal(err)
+	}
+	day7, day8 := time.Now().AddDate(0, 0, 7).Format("2006-01-02"), time.Now().AddDate(0, 0, 8).Format("2006-01-02")
+
+	out, err := cli(t, "booking", "move", id, "0", day7, "18:00", "--data", dir)
+	if err != nil || !strings.Contains(out, "moved meeting 0 of "+id) || !strings.Contains(out, "18:00-19:00") {
+		t.Fatalf("booking move online = %q, %v", out, err)
+	}
+	_, online := cli(t, "booking", "move", id, "0", day8, "19:30", "--data", dir)
+	if online == nil || !strings.Contains(online.Error(), "too close") || !strings.Contains(online.Error(), "Choir's meeting") || !strings.Contains(online.Error(), "would fit") {
+		t.Errorf("a move into another booking's time online: %v", online)
+	}
+	if _, err := cli(t, "booking", "cancel-meeting", id, "9", "--data", dir); err == nil || !strings.Contains(err.Error(), "no meeting number 9") {
+		t.Errorf("cancelling a meeting the booking lacks: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, offline := cli(t, "booking", "move", id, "0", day8, "19:30", "--data", dir)
+	if offline == nil || online == nil || offline.Error() != online.Error() {
+		t.Errorf("the refused move offline says %v; online it said %v", offline, online)
+	}
+	if out, err = cli(t, "booking", "cancel-meeting", id, "0", "--reason", "The hall is closed", "--data", dir); err != nil || !strings.Contains(out, "cancelled meeting 0 of "+id) || !strings.Contains(out, "cancelled") {
+		t.Errorf("booking cancel-meeting offline = %q, %v", out, err)
+	}
+	if _, err := cli(t, "booking", "cancel-meeting", id, "0", "--data", dir); err == nil {
+		t.Error("cancelling a cancelled meeting again worked")
+	}
+	for _, bad := range [][]string{
+		{"booking", "move", id, "first", day8, "10:00"},
+		{"booking", "move", id, "0", day8},
+		{"booking", "cancel-meeting", other},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := runMain(context.Background(), append(bad, "--data", dir), &stdout, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (usage): %s", bad, code, exitUsage, stderr.String())
+		}
+	}
+
+	db, err := store.Open(filepath.Join(dir, "parley.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	kinds := map[string]int{}
+	ms, _ := db.MailsTo(context.Background(), "ada@example.org")
+	for _, ml := range ms {
+		kinds[ml.Kind]++
+	}
+	if kinds["occurrence-moved"] != 1 || kinds["occurrence-cancelled"] != 1 {
+		t.Errorf("mails to the leader by kind: %v", kinds)
+	}
+}

@@ -118,24 +118,35 @@ func outboxList(ctx context.Context, c outboxClient, f rooms.MailFilter, asJSON 
 		return json.NewEncoder(stdout).Encode(l)
 	}
 	_, offline := c.(dbOutboxClient)
+	banner := fmt.Sprintf("Mail is sent through %s.", l.SMTP)
 	switch {
 	case offline:
-		fmt.Fprintln(stdout, "No server is running, so no mail is being sent; parley outbox show ID prints a message to pass on.")
+		banner = "No server is running, so no mail is being sent; parley outbox show ID prints a message to pass on."
 	case l.SMTP == "":
-		fmt.Fprintln(stdout, "No SMTP server is configured: these messages wait here; parley outbox show ID prints one to pass on.")
-	default:
-		fmt.Fprintf(stdout, "Mail is sent through %s.\n", l.SMTP)
+		banner = "No SMTP server is configured: these messages wait here; parley outbox show ID prints one to pass on."
 	}
-	if len(l.Mails) == 0 {
-		fmt.Fprintln(stdout, "The outbox is empty.")
+	rows := make([]string, len(l.Mails))
+	for i, m := range l.Mails {
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s", m.ID, m.State, m.To, clip(m.Subject, 40),
+			m.CreatedAt.Local().Format("2006-01-02 15:04"), m.Attempts, clip(oneLine(m.LastError), 60))
+	}
+	return printQueue(stdout, banner, "The outbox is empty.", "ID\tSTATE\tTO\tSUBJECT\tCREATED\tATTEMPTS\tLAST ERROR", rows)
+}
+
+// printQueue prints an outbox listing (mail or text messages): a line on
+// how its messages go out, then a table of rows under header, or empty
+// when there are none.
+func printQueue(w io.Writer, banner, empty, header string, rows []string) error {
+	fmt.Fprintln(w, banner)
+	if len(rows) == 0 {
+		fmt.Fprintln(w, empty)
 		return nil
 	}
-	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tTO\tSUBJECT\tCREATED\tATTEMPTS\tLAST ERROR")
-	for _, m := range l.Mails {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.State, m.To, clip(m.Subject, 40),
-			m.CreatedAt.Local().Format("2006-01-02 15:04"), m.Attempts, clip(oneLine(m.LastError), 60))
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, r)
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"text/tabwriter"
 
 	"github.com/parley-dev/parley/api"
 	"github.com/parley-dev/parley/rooms"
@@ -73,26 +72,19 @@ func runOutboxSMS(ctx context.Context, args []string, stdout io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(l)
 	}
+	banner := fmt.Sprintf("Text messages are sent through %s.", l.Gateway)
 	switch {
 	case offline:
-		fmt.Fprintln(stdout, "No server is running, so no text messages are being sent.")
+		banner = "No server is running, so no text messages are being sent."
 	case l.Gateway == "":
-		fmt.Fprintln(stdout, "No SMS gateway is configured: these messages wait here, with their text, for you to pass on.")
-	default:
-		fmt.Fprintf(stdout, "Text messages are sent through %s.\n", l.Gateway)
+		banner = "No SMS gateway is configured: these messages wait here, with their text, for you to pass on."
 	}
-	if len(l.Texts) == 0 {
-		fmt.Fprintln(stdout, "The SMS outbox is empty.")
-		return nil
-	}
-	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tTO\tCREATED\tATTEMPTS\tLAST ERROR\tTEXT")
-	for _, m := range l.Texts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.State, m.To, m.CreatedAt.Local().Format("2006-01-02 15:04"),
+	rows := make([]string, len(l.Texts))
+	for i, m := range l.Texts {
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", m.ID, m.State, m.To, m.CreatedAt.Local().Format("2006-01-02 15:04"),
 			m.Attempts, clip(oneLine(m.LastError), 40), oneLine(m.Text))
 	}
-	return tw.Flush()
+	return printQueue(stdout, banner, "The SMS outbox is empty.", "ID\tSTATE\tTO\tCREATED\tATTEMPTS\tLAST ERROR\tTEXT", rows)
 }
 
 func (c httpOutboxClient) texts(ctx context.Context, f rooms.TextFilter) (api.SMSOutboxList, error) {

@@ -477,6 +477,8 @@ func (s *Server) bookingError(w http.ResponseWriter, r *http.Request, err error)
 		return &apiError{status: http.StatusConflict, code: "not-live", msg: state.Error()}
 	case errors.As(err, &change):
 		return &apiError{status: http.StatusConflict, code: "cannot-change", msg: change.Error()}
+	case errors.Is(err, office.ErrTooManyBookings):
+		return &apiError{status: http.StatusConflict, code: "too-many-bookings", msg: err.Error()}
 	}
 	return err
 }

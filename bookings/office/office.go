@@ -44,11 +44,18 @@ type Config struct {
 	// (an auth.Verifier's Hash caps how many run at once).
 	Hash   func(ctx context.Context, secret string) (string, error)
 	Logger *slog.Logger
+	// MaxPerGroup bounds a group's bookings still to come (requested or
+	// approved, with a meeting not over yet), so a group user cannot fill
+	// the store and the leader's inbox; default DefaultMaxPerGroup.
+	MaxPerGroup int
 	// OnChanged, if set, is told of each series cancelled, or with one
 	// meeting cancelled or moved, once the change is stored (a running
 	// call of the series follows it: cmd/parley).
 	OnChanged func(s *bookings.Series)
 }
+
+// DefaultMaxPerGroup is Config.MaxPerGroup's default.
+const DefaultMaxPerGroup = 20
 
 // DefaultLinkLead is Config.LinkLead's default: three days.
 const DefaultLinkLead = 72 * time.Hour
@@ -73,6 +80,9 @@ func New(cfg Config) *Office {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxPerGroup <= 0 {
+		cfg.MaxPerGroup = DefaultMaxPerGroup
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &Office{cfg: cfg, log: cfg.Logger}
@@ -99,6 +109,9 @@ var (
 	// the new time is past or too near another of the series). Its
 	// message is the domain's plain words.
 	ErrCannotChange = errors.New("the meeting cannot be changed")
+	// ErrTooManyBookings: the group has Config.MaxPerGroup bookings to
+	// come already.
+	ErrTooManyBookings = errors.New("the group has too many bookings")
 )
 
 // StateError is an ErrNotRequested or ErrNotLive with the series' state,
@@ -161,6 +174,9 @@ func (o *Office) accountNames(ctx context.Context) (map[string]string, error) {
 // coordinator's auto-approve on, booking-confirmed with the link and
 // host key. A conflict is a *bookings.ConflictError.
 func (o *Office) Book(ctx context.Context, s *bookings.Series) error {
+	if err := o.checkGroupRoom(ctx, s.GroupID); err != nil {
+		return err
+	}
 	st, err := o.cfg.Store.BookingSettings(ctx)
 	if err != nil {
 		return fmt.Errorf("booking settings: %w", err)
@@ -187,6 +203,25 @@ func (o *Office) Book(ctx context.Context, s *bookings.Series) error {
 		return fmt.Errorf("book: %w", err)
 	}
 	o.log.Info("booking requested", "series", s.ID, "group", s.GroupName, "account", s.AccountID, "state", s.State)
+	return nil
+}
+
+// checkGroupRoom refuses a booking of a group that has MaxPerGroup
+// bookings to come already (ErrTooManyBookings, wrapped with the number).
+func (o *Office) checkGroupRoom(ctx context.Context, groupID string) error {
+	ss, err := o.cfg.Store.SeriesList(ctx, bookings.Filter{GroupID: groupID, States: []bookings.State{bookings.Requested, bookings.Approved}})
+	if err != nil {
+		return fmt.Errorf("the group's bookings: %w", err)
+	}
+	n, now := 0, o.Now()
+	for _, s := range ss {
+		if _, ahead := s.Next(now); ahead {
+			n++
+		}
+	}
+	if n >= o.cfg.MaxPerGroup {
+		return fmt.Errorf("%w: it has %d bookings to come, the most allowed; withdraw one or wait for the coordinator to decline one", ErrTooManyBookings, n)
+	}
 	return nil
 }
 
